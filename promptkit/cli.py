@@ -1,0 +1,102 @@
+"""The ``promptkit`` command line.
+
+Start-up speed matters (pre-commit runs this on every commit), so this module imports
+almost nothing: the sub-command table names each command's module as a string, and only
+the module of the command actually run is imported. ``promptkit --version`` imports no
+sub-command at all.
+
+Each command object (``module:attribute``) has ``help: str``,
+``add_arguments(parser) -> None`` and ``run(args) -> int``.
+
+Exit codes: 0 success, 1 findings or failed tests, 2 usage error, bad input or internal
+error. Bad input prints one ``path:line:col: error: ...`` line, never a traceback
+(set ``PROMPTKIT_DEBUG=1`` to see one for internal errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+#: name -> ("module:attribute", one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lint": ("promptkit.lint.cli:LINT", "Lint prompt templates (rule codes, noqa, --fix)"),
+    "format": ("promptkit.lint.cli:FORMAT", "Apply the formatting fixes (whitespace, line endings...)"),
+    "rule": ("promptkit.lint.cli:RULE", "Explain a lint rule, or list them all with --all"),
+    "test": ("promptkit.runner.cli:TEST", "Run prompt regression tests through pytest"),
+    "render": ("promptkit.commands:RENDER", "Render a template to chat messages"),
+    "tokens": ("promptkit.commands:TOKENS", "Count tokens per message and in total"),
+    "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),
+}
+
+
+def _version() -> str:
+    from promptkit._version import __version__
+
+    return __version__
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="promptkit",
+        description="Prompts as code: lint, render and regression-test prompt templates.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n" + "\n".join(f"  {n:<8} {h}" for n, (_, h) in COMMANDS.items()),
+    )
+    p.add_argument("--version", action="version", version=f"promptkit {_version()}")
+    p.add_argument("command", nargs="?", choices=list(COMMANDS), metavar="COMMAND", help="one of the commands below")
+    return p
+
+
+def _load_command(name: str):  # type: ignore[no-untyped-def]
+    target = COMMANDS[name][0]
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in COMMANDS:
+        top = _top_parser()
+        if not args:
+            top.print_help()
+            return 2
+        top.parse_args(args[:1])  # prints usage + error (exit 2) or --version/--help (exit 0)
+        return 2
+    name = args[0]
+    try:
+        command = _load_command(name)
+        parser = argparse.ArgumentParser(prog=f"promptkit {name}", description=COMMANDS[name][1])
+        command.add_arguments(parser)
+        ns = parser.parse_args(args[1:])
+        return int(command.run(ns) or 0)
+    except KeyboardInterrupt:
+        print("promptkit: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # argparse usage errors and --help
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
+        from promptkit.diagnostics import PromptkitError
+
+        if isinstance(exc, PromptkitError):
+            print(exc.diagnostic.format(), file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):
+            where = exc.filename or "promptkit"
+            print(f"{where}: error: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if os.environ.get("PROMPTKIT_DEBUG"):
+            raise
+        print(
+            f"promptkit: internal error: {type(exc).__name__}: {exc} "
+            "(set PROMPTKIT_DEBUG=1 for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The template model: prompt files loaded into typed, position-exact objects.
+
+Data flows one way: file -> :func:`load` -> :class:`PromptTemplate` -> :func:`render` ->
+rendered messages. Everything downstream (linter, runner, perturbations, optimizer,
+review) starts from a ``PromptTemplate``.
+"""
+
+from promptkit.template.loader import PROMPT_GLOBS, dump_parts, dumps, file_kind, load, load_strict, loads
+from promptkit.template.model import (
+    ROLES,
+    Component,
+    Engine,
+    FileKind,
+    FrontMatter,
+    InputSpec,
+    Message,
+    ModelSpec,
+    OutputFormat,
+    OutputSpec,
+    PromptTemplate,
+    RenderedMessage,
+)
+from promptkit.template.render import check_inputs, environment, parse_body, render, render_file
+
+__all__ = [
+    "PROMPT_GLOBS", "ROLES", "Component", "Engine", "FileKind", "FrontMatter", "InputSpec", "Message",
+    "ModelSpec", "OutputFormat", "OutputSpec", "PromptTemplate", "RenderedMessage", "check_inputs",
+    "dump_parts", "dumps", "environment", "file_kind", "load", "load_strict", "loads", "parse_body",
+    "render", "render_file",
+]

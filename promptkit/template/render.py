@@ -1,0 +1,238 @@
+"""Rendering a template to chat messages, safely.
+
+* Jinja2's ``ImmutableSandboxedEnvironment``: template code cannot reach Python internals
+  or mutate the values passed in.
+* ``StrictUndefined``: a variable the caller forgot is an error, not an empty string.
+* Inputs are type-checked against the declared ``inputs`` before rendering.
+* Role injection is impossible: before rendering, every role line of the *source* is
+  replaced by a marker carrying a random nonce; after rendering the output is split only
+  at markers with that nonce. An input value containing ``system:`` therefore stays text
+  inside its message (Prompty's "strict" mode uses the same idea).
+* Errors point at the line of the original file, front matter included.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from promptkit.diagnostics import Diagnostic, RenderError, Severity
+from promptkit.template import structure
+from promptkit.template.model import ROLES, FileKind, PromptTemplate, RenderedMessage
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    """The shared sandboxed Jinja2 environment (strict undefined, no autoescape)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, auto_reload=False
+    )
+
+
+def parse_body(template: PromptTemplate) -> tuple[Any, Diagnostic | None]:
+    """Parse the body as Jinja. Returns ``(ast, None)`` or ``(None, diagnostic)``."""
+    if not template.engine.renders:
+        return None, None
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        return environment().parse(template.body), None
+    except TemplateSyntaxError as exc:
+        return None, _syntax_diagnostic(template, exc)
+
+
+def _syntax_diagnostic(template: PromptTemplate, exc: Any) -> Diagnostic:
+    line = template.body_line + (exc.lineno or 1) - 1
+    return Diagnostic(
+        template.path,
+        f"Jinja syntax error: {exc.message}",
+        code="PK100",
+        name="jinja-syntax-error",
+        span=template.index.line_span(line),
+        hint="close every {% block %} with its {% end... %} tag and balance {{ }} and {% %}",
+    )
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "str": (str,),
+    "number": (int, float), "float": (int, float),
+    "integer": (int,), "int": (int,),
+    "boolean": (bool,), "bool": (bool,),
+    "list": (list, tuple), "array": (list, tuple),
+    "object": (Mapping,), "dict": (Mapping,),
+}
+
+
+def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply defaults and check required inputs and types. Returns the final variables."""
+    out = dict(values)
+    for name, spec in template.inputs.items():
+        if name not in out:
+            if spec.has_default:
+                out[name] = spec.default
+            elif spec.is_required:
+                raise RenderError(
+                    Diagnostic(
+                        template.path,
+                        f"missing required input '{name}'",
+                        code="PK020",
+                        name="missing-input",
+                        span=template.span_of("inputs", name),
+                        hint=f"pass it, e.g. --var {name}=..., or give it a default in the front matter",
+                    )
+                )
+            else:
+                continue
+        want = _PY_TYPES.get(spec.type.lower())
+        value = out[name]
+        if want is None or value is None:
+            continue
+        bad = not isinstance(value, want) or (isinstance(value, bool) and bool not in want)
+        if bad:
+            raise RenderError(
+                Diagnostic(
+                    template.path,
+                    f"input '{name}' must be {spec.type}, got {type(value).__name__} {_short(value)}",
+                    code="PK021",
+                    name="input-type-mismatch",
+                    span=template.span_of("inputs", name),
+                    hint=f"pass a {spec.type} value, or change the declared type of '{name}'",
+                )
+            )
+    return out
+
+
+def _short(value: Any) -> str:
+    r = repr(value)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+_MARKER = "\x02pk-{nonce}:{role}\x03"
+
+
+def _marked_body(template: PromptTemplate, nonce: str) -> str:
+    """The body with each role line replaced, in place, by a nonce marker."""
+    body = template.body
+    kind = template.kind if template.kind in (FileKind.PROMPTY, FileKind.JINJA) else FileKind.PROMPTY
+    marks = structure.role_lines(body, kind)
+    if not marks:
+        return body
+    parts: list[str] = []
+    pos = 0
+    for start, end, role, dyn in marks:
+        line = body[start:end]
+        nl = "\n" if line.endswith("\n") else ""
+        role_text = role if dyn is None else "{{ " + dyn + " }}"
+        parts.append(body[pos:start])
+        parts.append(_MARKER.format(nonce=nonce, role=role_text) + nl)
+        pos = end
+    parts.append(body[pos:])
+    return "".join(parts)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> list[RenderedMessage]:
+    """Render ``template`` with ``variables`` (and keyword variables) to chat messages.
+
+    Raises :class:`~promptkit.diagnostics.RenderError` with a diagnostic pointing into
+    the file for every problem: load errors, unsupported engines, missing or mistyped
+    inputs, Jinja syntax and runtime errors, sandbox violations.
+    """
+    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    for d in template.diagnostics:
+        if d.severity is Severity.ERROR:
+            raise RenderError(d)
+    if not template.engine.renders:
+        raise RenderError(
+            Diagnostic(
+                template.path,
+                f"cannot render a {template.engine.value} template: promptkit renders jinja2/nunjucks only",
+                code="PK004",
+                name="unsupported-template-format",
+                span=template.span_of("template") or template.front_matter_span,
+                hint="convert the body to Jinja2 and set template: jinja2",
+            )
+        )
+    values = check_inputs(template, {**(variables or {}), **kwargs})
+    nonce = secrets.token_hex(8)
+    marked = _marked_body(template, nonce)
+    env = environment()
+    try:
+        compiled = env.from_string(marked)
+    except TemplateSyntaxError as exc:
+        raise RenderError(_syntax_diagnostic(template, exc)) from None
+    try:
+        out = compiled.render(values)
+    except UndefinedError as exc:
+        raise RenderError(_runtime(template, exc, f"undefined variable: {exc.message}",
+                                   "declare it in inputs and pass a value, or guard it with {% if x is defined %}",
+                                   "PK022", "undefined-variable")) from None
+    except SecurityError as exc:
+        raise RenderError(_runtime(template, exc, f"blocked by the sandbox: {exc}",
+                                   "templates may not reach Python internals", "PK023", "sandbox-violation")) from None
+    except TemplateError as exc:
+        raise RenderError(_runtime(template, exc, f"template error: {exc}", "check the expression on this line",
+                                   "PK024", "render-error")) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        raise RenderError(_runtime(template, exc, f"{type(exc).__name__} while rendering: {exc}",
+                                   "check the expression and the type of the values passed",
+                                   "PK024", "render-error")) from None
+    return _split(template, out, nonce)
+
+
+def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, code: str, name: str) -> Diagnostic:
+    rel = _template_line(exc)
+    span = template.index.line_span(template.body_line + rel - 1) if rel else None
+    return Diagnostic(template.path, msg, code=code, name=name, span=span, hint=hint)
+
+
+_SPLIT = "\x02pk-{nonce}:([^\x03\n]*)\x03\n?"
+
+
+def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessage]:
+    pattern = re.compile(_SPLIT.format(nonce=re.escape(nonce)))
+    pieces = pattern.split(out)
+    default_role = template.messages[0].role if template.messages and not template.messages[0].explicit else None
+    messages: list[RenderedMessage] = []
+    head = pieces[0].strip()
+    if head:
+        messages.append(RenderedMessage(role=default_role or ("user" if template.kind is FileKind.JINJA else "system"), content=head))
+    for i in range(1, len(pieces), 2):
+        role = pieces[i].strip().lower()
+        if role not in ROLES:
+            raise RenderError(
+                Diagnostic(
+                    template.path,
+                    f"a role line rendered to {pieces[i].strip()!r}, which is not a chat role",
+                    code="PK025",
+                    name="invalid-rendered-role",
+                    hint=f"role values must be one of: {', '.join(ROLES)}",
+                )
+            )
+        messages.append(RenderedMessage(role=role, content=pieces[i + 1].strip()))
+    return messages
+
+
+def render_file(path: str | Path, variables: Mapping[str, Any] | None = None, **kwargs: Any) -> list[RenderedMessage]:
+    """Load and render in one call."""
+    from promptkit.template.loader import load
+
+    return render(load(path), variables, **kwargs)

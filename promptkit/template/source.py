@@ -1,0 +1,119 @@
+"""Reading a file into text, safely: BOMs, binary files, bad encodings, huge files.
+
+Prompt files come from everywhere (editors on Windows add BOMs, someone commits a PNG
+under ``prompts/``). None of that may crash the loader: each case becomes one clear
+diagnostic and the caller decides whether to go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptkit.diagnostics import Diagnostic, Position, Severity, Span
+
+#: Files larger than this are not read (a prompt of 10 MB is a mistake, not a prompt).
+MAX_BYTES = 10 * 1024 * 1024
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+@dataclass
+class SourceText:
+    text: str
+    had_bom: bool = False
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def _at(line: int, col: int, offset: int) -> Span:
+    p = Position(line, col, offset)
+    return Span(p, p)
+
+
+def _too_big(path: str, size: int, max_bytes: int) -> SourceText:
+    return SourceText(
+        "",
+        diagnostics=[
+            Diagnostic(
+                path,
+                f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for prompt files",
+                code="PK001",
+                name="unreadable-file",
+                hint="split the prompt, or exclude the file in [tool.promptkit] exclude",
+            )
+        ],
+    )
+
+
+def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES) -> SourceText:
+    """Decode file bytes to text. Never raises; problems come back as diagnostics
+    (code ``PK001``), with the text empty when nothing usable could be decoded."""
+    if len(data) > max_bytes:
+        return _too_big(path, len(data), max_bytes)
+    had_bom = False
+    encoding = "utf-8"
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            data, had_bom, encoding = data[len(bom) :], True, enc
+            break
+    if encoding == "utf-8" and b"\x00" in data[:8192]:
+        return SourceText(
+            "",
+            diagnostics=[
+                Diagnostic(
+                    path,
+                    "binary file (contains NUL bytes), not a prompt template",
+                    code="PK001",
+                    name="unreadable-file",
+                    hint="exclude it from linting, or check that the right file was committed",
+                )
+            ],
+        )
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode(encoding, errors="replace")
+        line = good.count("\n") + 1
+        col = len(good) - (good.rfind("\n") + 1) + 1
+        return SourceText(
+            "",
+            had_bom,
+            [
+                Diagnostic(
+                    path,
+                    f"not valid {encoding.upper()}: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
+                    code="PK001",
+                    name="unreadable-file",
+                    span=_at(line, col, len(good)),
+                    hint="re-save the file as UTF-8",
+                )
+            ],
+        )
+    return SourceText(text, had_bom)
+
+
+def read(path: str | Path, *, max_bytes: int = MAX_BYTES) -> SourceText:
+    """Read and decode a file. I/O errors become a ``PK001`` diagnostic."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            return _too_big(str(path), size, max_bytes)
+        data = p.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return SourceText(
+            "",
+            diagnostics=[
+                Diagnostic(str(path), f"cannot read file: {reason}", code="PK001", name="unreadable-file")
+            ],
+        )
+    return decode(data, str(path), max_bytes=max_bytes)

@@ -1,0 +1,257 @@
+"""The body's structure: role lines split it into messages; headings and XML-style tags
+split each message into named components.
+
+Role lines follow Prompty: a line holding only ``system:``, ``user:``, ``assistant:``
+(also ``# system:`` as promptflow writes them, any case, optional ``[name=...]``
+attributes). A line holding only a Jinja expression and a colon (``{{item.role}}:``) is a
+*dynamic* role line, as in chat-history loops. dotprompt marks roles with
+``{{role "system"}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from promptkit.diagnostics import LineIndex
+from promptkit.template.model import Component, FileKind, Message
+
+ROLE_LINE = re.compile(
+    r"^[ \t]*#?[ \t]*(system|user|assistant|developer|tool|function)(\[[^\]\n]*\])?[ \t]*:[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE,
+)
+DYNAMIC_ROLE_LINE = re.compile(
+    r"^[ \t]*#?[ \t]*\{\{-?[ \t]*([A-Za-z_][\w.\[\]'\"]*)[ \t]*-?\}\}[ \t]*:[ \t]*\r?$", re.MULTILINE
+)
+DOTPROMPT_ROLE = re.compile(r"\{\{~?\s*role\s+[\"'](\w+)[\"']\s*~?\}\}")
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*\r?$")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_OPEN_TAG = re.compile(r"^[ \t]*<([A-Za-z][\w\-]*)(?:\s[^<>]*)?>")
+_HTML_TAGS = frozenset(
+    "a b i u p br hr em strong code pre span div img ul ol li table tr td th thead tbody "
+    "html head body script style link meta sup sub small big kbd details summary center font "
+    "svg path g input button form label select option textarea iframe video audio source".split()
+)
+
+#: Normalized heading/tag names -> canonical component kinds.
+_KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("output_format", ("output_format", "output", "format", "response_format", "output_instructions",
+                       "output_schema", "answer_format", "response", "output_requirements", "formatting",
+                       "return_format", "json_schema", "schema")),
+    ("examples", ("examples", "example", "few_shot", "fewshot", "demonstrations", "shots", "samples",
+                  "sample", "example_output", "example_input")),
+    ("constraints", ("constraints", "constraint", "rules", "rule", "guidelines", "restrictions",
+                     "requirements", "limitations", "guardrails", "policy", "policies", "dos_and_donts",
+                     "do_not", "boundaries", "important", "notes", "limits")),
+    ("task", ("task", "tasks", "instructions", "instruction", "goal", "goals", "objective", "steps",
+              "your_task", "purpose", "job", "mission", "workflow", "process", "directive", "what_to_do")),
+    ("role", ("role", "persona", "identity", "identity_and_purpose", "who_you_are", "character",
+              "about_you", "system", "you_are", "profile")),
+    ("context", ("context", "background", "information", "knowledge", "reference", "references",
+                 "documents", "document", "data", "sources", "retrieved", "facts", "chat_history", "history")),
+    ("input", ("input", "inputs", "user_input", "question", "query", "ticket", "request", "text", "message")),
+]
+_EXACT = {w: kind for kind, words in _KIND_WORDS for w in words}
+
+
+def normalize_key(title: str) -> str:
+    """``"## Output Format:"`` -> ``"output_format"``."""
+    key = re.sub(r"[^0-9a-zA-Z]+", "_", title.strip().lower()).strip("_")
+    return key
+
+
+def component_kind(key: str) -> str | None:
+    """Canonical kind for a normalized name: exact synonym first, then word match."""
+    if key in _EXACT:
+        return _EXACT[key]
+    words = key.split("_")
+    for kind, syn in _KIND_WORDS:
+        for w in words:
+            if w in syn and w not in ("data", "text", "message", "response", "important", "notes", "system"):
+                return kind
+    return None
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def role_lines(body: str, kind: FileKind) -> list[tuple[int, int, str, str | None]]:
+    """Role markers in ``body`` as ``(start, end, role, dynamic_expr)`` offsets.
+
+    ``end`` is just past the marker line's newline (or the helper, for dotprompt)."""
+    out: list[tuple[int, int, str, str | None]] = []
+    if kind is FileKind.DOTPROMPT:
+        for m in DOTPROMPT_ROLE.finditer(body):
+            out.append((m.start(), m.end(), m.group(1).lower(), None))
+        return out
+    if kind not in (FileKind.PROMPTY, FileKind.JINJA):
+        return out
+    for m in ROLE_LINE.finditer(body):
+        end = m.end() + 1 if m.end() < len(body) else m.end()
+        out.append((m.start(), end, m.group(1).lower(), None))
+    for m in DYNAMIC_ROLE_LINE.finditer(body):
+        end = m.end() + 1 if m.end() < len(body) else m.end()
+        out.append((m.start(), end, "", m.group(1)))
+    out.sort()
+    return out
+
+
+def split_messages(
+    text: str, body_offset: int, index: LineIndex, kind: FileKind, default_role: str
+) -> tuple[Message, ...]:
+    """Split the body (``text[body_offset:]``) into source messages with spans."""
+    body = text[body_offset:]
+    marks = role_lines(body, kind)
+    messages: list[Message] = []
+    if not marks or body[: marks[0][0]].strip():
+        first_end = marks[0][0] if marks else len(body)
+        if body[:first_end].strip() or not marks:
+            messages.append(_message(text, body_offset, body_offset + first_end, None, default_role, None, index))
+    for i, (start, end, role, dyn) in enumerate(marks):
+        stop = marks[i + 1][0] if i + 1 < len(marks) else len(body)
+        messages.append(
+            _message(text, body_offset + end, body_offset + stop, (body_offset + start, body_offset + end), role or "dynamic", dyn, index)
+        )
+    return tuple(messages)
+
+
+def _message(
+    text: str, start: int, end: int, role_at: tuple[int, int] | None, role: str, dyn: str | None, index: LineIndex
+) -> Message:
+    role_span = None
+    span_start = start
+    if role_at is not None:
+        span_start = role_at[0]
+        role_end = role_at[1]
+        if role_end > role_at[0] and text[role_end - 1] == "\n":
+            role_end -= 1
+        role_span = index.span(role_at[0], role_end)
+    content = text[start:end]
+    return Message(
+        role=role,
+        content=content,
+        span=index.span(span_start, end),
+        content_span=index.span(start, end),
+        role_span=role_span,
+        dynamic_role=dyn,
+        components=tuple(find_components(text, start, end, index)),
+    )
+
+
+# --------------------------------------------------------------------------- components
+
+
+def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
+    pos = start
+    while pos < end:
+        e = text.find("\n", pos, end)
+        if e == -1:
+            yield pos, text[pos:end]
+            return
+        yield pos, text[pos:e]
+        pos = e + 1
+
+
+def find_components(text: str, start: int, end: int, index: LineIndex) -> list[Component]:
+    """Headings and XML-style tag blocks in ``text[start:end]``, in order, with parents."""
+    headings: list[tuple[int, int, int, str, int]] = []  # (start, title_start, title_end, title, level)
+    tags: list[tuple[int, int, int, int, str]] = []  # (start, open_end, close_start, close_end, name)
+    fence: str | None = None
+    for pos, line in _lines(text, start, end):
+        fm = _FENCE.match(line)
+        if fm:
+            mark = fm.group(1)
+            if fence is None:
+                fence = mark[0] * len(mark)
+            elif mark.startswith(fence):
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        if line.startswith("#"):
+            hm = _HEADING.match(line)
+            if hm:
+                t0 = pos + hm.start(2)
+                headings.append((pos, t0, pos + hm.end(2), hm.group(2), len(hm.group(1))))
+                continue
+        if "<" in line:
+            tm = _OPEN_TAG.match(line)
+            if tm and tm.group(1).lower() not in _HTML_TAGS:
+                name = tm.group(1)
+                close = text.find(f"</{name}>", pos + tm.end(), end)
+                if close != -1:
+                    tags.append((pos + tm.start(1) - 1, pos + tm.end(), close, close + len(name) + 3, name))
+    comps: list[tuple[int, int, Component]] = []
+    for i, (h0, t0, t1, title, level) in enumerate(headings):
+        stop = end
+        for h in headings[i + 1 :]:
+            if h[4] <= level:
+                stop = h[0]
+                break
+        line_end = text.find("\n", t1, end)
+        content_start = end if line_end == -1 else line_end + 1
+        key = normalize_key(title)
+        comps.append(
+            (
+                h0,
+                -level,
+                Component(
+                    title=title.strip(),
+                    key=key,
+                    kind=component_kind(key),
+                    style="heading",
+                    level=level,
+                    span=index.span(h0, _rstrip_to(text, h0, stop)),
+                    title_span=index.span(t0, t1),
+                    content_span=index.span(min(content_start, stop), _rstrip_to(text, min(content_start, stop), stop)),
+                ),
+            )
+        )
+    for t_start, open_end, close_start, close_end, name in tags:
+        key = normalize_key(name)
+        comps.append(
+            (
+                t_start,
+                0,
+                Component(
+                    title=name,
+                    key=key,
+                    kind=component_kind(key),
+                    style="tag",
+                    level=1,
+                    span=index.span(t_start, close_end),
+                    title_span=index.span(t_start + 1, t_start + 1 + len(name)),
+                    content_span=index.span(open_end, close_start),
+                ),
+            )
+        )
+    comps.sort(key=lambda c: (c[0], c[1]))
+    result: list[Component] = []
+    for _, _, comp in comps:
+        parent = None
+        for j in range(len(result) - 1, -1, -1):
+            p = result[j]
+            if p.span.start.offset <= comp.span.start.offset and comp.span.end.offset <= p.span.end.offset and p.span != comp.span:
+                parent = j
+                break
+        if parent is not None or comp.style == "tag":
+            depth = 1
+            j = parent
+            while j is not None:
+                if result[j].style == "tag":
+                    depth += 1
+                j = result[j].parent
+            updates: dict[str, object] = {"parent": parent}
+            if comp.style == "tag":
+                updates["level"] = depth
+            comp = comp.model_copy(update=updates)
+        result.append(comp)
+    return result
+
+
+def _rstrip_to(text: str, start: int, stop: int) -> int:
+    """``stop`` moved back over trailing whitespace, but not before ``start``."""
+    while stop > start and text[stop - 1] in " \t\r\n":
+        stop -= 1
+    return stop
