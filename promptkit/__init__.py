@@ -7,34 +7,54 @@ Public API (kept small, httpx-style)::
     messages = promptkit.render(t, ticket="My invoice is wrong")
     promptkit.count_tokens(messages, model="gpt-4o-mini")
 
-Nothing heavy is imported here: ``import promptkit`` must stay fast because the linter
-and the pre-commit hook start with it. litellm is imported only by the runner, when a
-model is actually called.
+Names are imported lazily (PEP 562): ``import promptkit`` costs almost nothing, so the
+CLI's ``--version`` and the pre-commit hook start fast. litellm is imported only by the
+runner, when a model is actually called.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from promptkit._version import __version__
-from promptkit.diagnostics import Diagnostic, PromptkitError, RenderError, Severity, Span, TemplateLoadError
-from promptkit.template import (
-    Component,
-    Message,
-    PromptTemplate,
-    RenderedMessage,
-    dumps,
-    load,
-    loads,
-    render,
-)
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Diagnostic": "promptkit.diagnostics",
+    "PromptkitError": "promptkit.diagnostics",
+    "RenderError": "promptkit.diagnostics",
+    "Severity": "promptkit.diagnostics",
+    "Span": "promptkit.diagnostics",
+    "TemplateLoadError": "promptkit.diagnostics",
+    "Component": "promptkit.template",
+    "Message": "promptkit.template",
+    "PromptTemplate": "promptkit.template",
+    "RenderedMessage": "promptkit.template",
+    "dumps": "promptkit.template",
+    "load": "promptkit.template",
+    "loads": "promptkit.template",
+    "render": "promptkit.template",
+    "count_tokens": "promptkit.tokens",
+}
+
+__all__ = ["__version__", *_EXPORTS]
 
 
-def count_tokens(messages, model=None):  # type: ignore[no-untyped-def]
-    """Token counts per message and in total; see :mod:`promptkit.tokens`."""
-    from promptkit.tokens import count_tokens as _count
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'promptkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-    return _count(messages, model=model)
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
-__all__ = [
-    "Component", "Diagnostic", "Message", "PromptTemplate", "PromptkitError", "RenderError",
-    "RenderedMessage", "Severity", "Span", "TemplateLoadError", "__version__", "count_tokens",
-    "dumps", "load", "loads", "render",
-]
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from promptkit.diagnostics import Diagnostic, PromptkitError, RenderError, Severity, Span, TemplateLoadError
+    from promptkit.template import Component, Message, PromptTemplate, RenderedMessage, dumps, load, loads, render
+    from promptkit.tokens import count_tokens
