@@ -1,0 +1,1 @@
+"""The static linter: rules over the template model, config, noqa, fixes, output."""
