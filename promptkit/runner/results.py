@@ -1,0 +1,144 @@
+"""Result types of a regression run: the contract between runner, assertions, plugin,
+baseline comparison and reports.
+
+Three outcomes, not two: ``PASS``, ``FAIL`` (the output broke an assertion) and ``ERROR``
+(the provider or a judge failed, a recording is missing...). An ERROR is never scored as
+a FAIL: it says nothing about the prompt.
+
+Everything here is plain data that serializes to JSON (``results.json``) and back, so a
+results file can be stored as a baseline and compared with a later run.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class Usage(BaseModel):
+    """Tokens, cost and latency of one model call (or a sum of calls)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            latency_s=self.latency_s + other.latency_s,
+        )
+
+
+class ModelResponse(BaseModel):
+    """One model answer, live or replayed from a recording."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    model: str
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: str | None = None
+    from_recording: bool = False
+    #: Provider-specific fields worth keeping (tool calls...). Never headers or keys.
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """A model call that failed for reasons outside the prompt: 429/5xx after retries,
+    timeout, connection error, malformed reply, missing recording. Becomes ``ERROR``."""
+
+    def __init__(self, message: str, *, kind: str = "provider", status: int | None = None, hint: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind  # "rate_limit", "server", "timeout", "connection", "malformed", "missing_recording", ...
+        self.status = status
+        self.hint = hint
+
+
+class AssertionResult(BaseModel):
+    """One assertion applied to one output."""
+
+    type: str
+    passed: bool
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str
+    weight: float = 1.0
+    #: True when the assertion itself could not be evaluated (judge failed): the sample
+    #: is then ERROR, not FAIL.
+    error: bool = False
+    usage: Usage = Field(default_factory=Usage)  # judge calls
+
+
+class SampleResult(BaseModel):
+    """One model output for a case (a case with ``repeat: N`` has N samples)."""
+
+    outcome: Outcome
+    output: str | None = None
+    score: float = 0.0
+    assertions: list[AssertionResult] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    from_recording: bool = False
+    error: str | None = None  # what went wrong, for ERROR
+    hint: str | None = None  # how to fix it (e.g. the command that records a missing response)
+
+
+class CaseResult(BaseModel):
+    """One case x model: its samples and the verdict over them."""
+
+    id: str  # stable: "<suite file>::<case id>[<model>]"
+    suite: str
+    case: str
+    model: str
+    prompt: str  # template path
+    outcome: Outcome
+    score: float = 0.0
+    passes: int = 0
+    repeat: int = 1
+    min_pass: int = 1
+    flaky: bool = False
+    vars: dict[str, Any] = Field(default_factory=dict)
+    samples: list[SampleResult] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    recordings_hit: int = 0
+    recordings_missed: int = 0
+
+
+class RunResults(BaseModel):
+    """A whole run: what ``results.json`` holds and a baseline is made of."""
+
+    version: int = 1
+    started_at: str = ""
+    finished_at: str = ""
+    mode: str = "replay"
+    promptkit_version: str = ""
+    cases: list[CaseResult] = Field(default_factory=list)
+
+    def by_id(self) -> dict[str, CaseResult]:
+        return {c.id: c for c in self.cases}
+
+    def counts(self) -> dict[Outcome, int]:
+        out = {o: 0 for o in Outcome}
+        for c in self.cases:
+            out[c.outcome] += 1
+        return out
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResults:
+        return cls.model_validate_json(text)
