@@ -1,0 +1,348 @@
+"""The lint engine: find prompt files, load each once, run the enabled rules, report.
+
+Per file: :func:`promptkit.template.load` -> one shared :class:`LintContext` -> every
+enabled rule -> configured severities -> ``noqa`` suppression -> sorted diagnostics.
+Files are independent, so many files are linted in worker processes (in chunks, only
+above a threshold, where the pool's start-up pays for itself), and a content-hash cache
+skips files whose bytes and settings have not changed.
+
+Robustness is the point of this module: a rule that raises on one file becomes a
+``PK000 internal-error`` diagnostic for that file and the run goes on; an unreadable
+file is a ``PK001`` diagnostic; nothing here imports litellm or other heavy modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptkit.diagnostics import Diagnostic, Severity
+from promptkit.lint import globs
+from promptkit.lint.config import LintConfig
+from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule
+from promptkit.template.model import FileKind, PromptTemplate
+
+INTERNAL_ERROR_CODE = "PK000"
+INTERNAL_ERROR_NAME = "internal-error"
+
+#: Fewer files than this are linted in-process: a process pool costs ~50-100 ms to start.
+PARALLEL_THRESHOLD = 64
+#: Files per task sent to a worker.
+CHUNK_SIZE = 48
+
+
+# --------------------------------------------------------------------------- one template
+
+
+def _severity(rule: type[Rule], finding: Finding, config: LintConfig) -> Severity:
+    configured = config.rule_severity(rule.code)
+    if configured:
+        return Severity(configured)
+    return finding.severity or rule.severity
+
+
+def internal_error(rule: type[Rule] | str, path: str, exc: BaseException) -> Diagnostic:
+    """The diagnostic that replaces a traceback when a rule crashes."""
+    code = rule if isinstance(rule, str) else rule.code
+    detail = f"{type(exc).__name__}: {exc}".strip()
+    if len(detail) > 300:
+        detail = detail[:297] + "..."
+    return Diagnostic(
+        path,
+        f"rule {code} crashed on this file: {detail}; please report",
+        severity=Severity.ERROR,
+        code=INTERNAL_ERROR_CODE,
+        name=INTERNAL_ERROR_NAME,
+        hint=f"ignore {code} for this file in per-file-ignores until it is fixed",
+        extra={"rule": code},
+    )
+
+
+def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type[Rule]]) -> list[Diagnostic]:
+    """Run ``rules`` on ``template``; no suppression, no sorting."""
+    ctx = LintContext(template, config)
+    out: list[Diagnostic] = []
+    unreadable = any(d.code == "PK001" for d in template.diagnostics)
+    path = template.path
+    for rule in rules:
+        if template.kind not in rule.kinds:
+            continue
+        if unreadable and not rule.code.startswith("PK0"):
+            continue  # nothing was decoded: only the load rules have something to say
+        try:
+            for finding in rule().check(ctx):
+                out.append(
+                    Diagnostic(
+                        path=path,
+                        message=finding.message,
+                        severity=_severity(rule, finding, config),
+                        code=rule.code,
+                        name=rule.name,
+                        span=finding.span,
+                        hint=finding.hint,
+                        fix=finding.fix,
+                    )
+                )
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+            out.append(internal_error(rule, path, exc))
+    # Loader diagnostics that no rule forwards are reported as they are, so none is lost.
+    for d in template.diagnostics:
+        if d.code and d.code not in REGISTRY.rules:
+            out.append(d)
+    return out
+
+
+def sort_key(d: Diagnostic) -> tuple[Any, ...]:
+    return (d.path, d.line, d.column, d.code, d.message)
+
+
+def lint_template(template: PromptTemplate, config: LintConfig | None = None, *,
+                  rules: Sequence[type[Rule]] | None = None, noqa: bool = True) -> list[Diagnostic]:
+    """Lint one loaded template: the enabled rules (or ``rules``), noqa applied, sorted."""
+    config = (config if config is not None else LintConfig()).resolve()
+    selected = tuple(rules) if rules is not None else config.enabled_rules(template.path)
+    diags = run_rules(template, config, selected)
+    if noqa:
+        from promptkit.lint.noqa import apply_noqa
+
+        diags = apply_noqa(template, diags, config, selected)
+    diags.sort(key=sort_key)
+    return diags
+
+
+def lint_text(text: str | bytes, path: str = "<string>", kind: FileKind | None = None,
+              config: LintConfig | None = None, **kw: Any) -> list[Diagnostic]:
+    """Lint a virtual file (a JSONL/CSV corpus record, an editor buffer)."""
+    from promptkit.template import loads
+
+    try:
+        template = loads(text, path=path, kind=kind)
+    except Exception as exc:  # noqa: BLE001 - the loader must never stop the run
+        return [internal_error("loader", path, exc)]
+    return lint_template(template, config, **kw)
+
+
+def load_file(path: str | Path) -> tuple[PromptTemplate, bytes | None]:
+    """Load a file and return its raw bytes too (for the cache and for fixes)."""
+    from promptkit.template import file_kind, load, loads
+    from promptkit.template.source import MAX_BYTES
+
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_BYTES:
+            return load(p), None
+        data = p.read_bytes()
+    except OSError:
+        return load(p), None
+    return loads(data, path=str(path), kind=file_kind(p)), data
+
+
+def lint_file(path: str | Path, config: LintConfig) -> tuple[str | None, list[Diagnostic]]:
+    """Lint one file on disk: ``(sha256 of its bytes or None, diagnostics)``."""
+    try:
+        template, data = load_file(path)
+    except Exception as exc:  # noqa: BLE001
+        return None, [internal_error("loader", str(path), exc)]
+    digest = hashlib.sha256(data).hexdigest() if data is not None else None
+    return digest, lint_template(template, config)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    missing: list[Diagnostic] = field(default_factory=list)
+
+
+def _rel(path: Path, config: LintConfig, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            return path.name
+
+
+def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
+    """The files to lint under ``paths``.
+
+    Directories are walked (excluded directories pruned, files kept when they match
+    ``include``); files named explicitly are linted whatever their name, unless
+    ``exclude`` matches them (so pre-commit's file lists respect the config)."""
+    out = Discovery()
+    seen: set[Path] = set()
+    include = config.include_patterns
+    exclude = config.exclude_patterns
+    for raw in paths or [config.root]:
+        p = Path(raw)
+        if p.is_file():
+            rel = _rel(p, config, p.parent)
+            if globs.match_path_or_parent(exclude, rel):
+                continue
+            if p not in seen:
+                seen.add(p)
+                out.files.append(p)
+            continue
+        if not p.is_dir():
+            out.missing.append(
+                Diagnostic(str(p), "no such file or directory", code="PK001", name="unreadable-file",
+                           hint="check the path passed to promptkit lint")
+            )
+            continue
+        for dirpath, dirnames, filenames in os.walk(p):
+            d = Path(dirpath)
+            keep = []
+            for name in sorted(dirnames):
+                rel = _rel(d / name, config, p)
+                if not globs.match_any(exclude, rel):
+                    keep.append(name)
+            dirnames[:] = keep
+            for name in sorted(filenames):
+                f = d / name
+                rel = _rel(f, config, p)
+                if globs.match_any(include, rel) and not globs.match_any(exclude, rel):
+                    if f not in seen:
+                        seen.add(f)
+                        out.files.append(f)
+    return out
+
+
+# --------------------------------------------------------------------------- many files
+
+
+@dataclass
+class LintReport:
+    """What a run found: diagnostics (sorted), and how much work it took."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+    cached: int = 0
+    linted: int = 0
+
+    @property
+    def internal_errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.code == INTERNAL_ERROR_CODE]
+
+
+def _config_state(config: LintConfig) -> tuple[dict[str, Any], str, str | None]:
+    return (config.model_dump(by_alias=False), str(config.root),
+            str(config.source) if config.source else None)
+
+
+def _rebuild(state: tuple[dict[str, Any], str, str | None]) -> LintConfig:
+    data, root, source = state
+    cfg = LintConfig.model_validate(data)
+    cfg._root = Path(root)
+    cfg._source = Path(source) if source else None
+    return cfg.resolve()
+
+
+_WORKER_CONFIG: LintConfig | None = None
+
+
+def _init_worker(state: tuple[dict[str, Any], str, str | None]) -> None:
+    global _WORKER_CONFIG
+    _WORKER_CONFIG = _rebuild(state)
+
+
+def _lint_chunk(paths: list[str]) -> list[tuple[str, str | None, list[Diagnostic]]]:
+    assert _WORKER_CONFIG is not None
+    out = []
+    for p in paths:
+        digest, diags = lint_file(p, _WORKER_CONFIG)
+        out.append((p, digest, diags))
+    return out
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def lint_many(files: Sequence[str | Path], config: LintConfig, *, jobs: int | None = None
+              ) -> Iterator[tuple[str, str | None, list[Diagnostic]]]:
+    """Lint files, in parallel when there are many: yields ``(path, sha, diagnostics)``.
+
+    Falls back to serial when the pool cannot start (no ``fork``/semaphores in a sandbox)
+    or breaks; files already done are not linted twice."""
+    names = [str(f) for f in files]
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    done: set[str] = set()
+    if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
+        try:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                     initargs=(_config_state(config),)) as pool:
+                size = max(8, min(CHUNK_SIZE, len(names) // (jobs * 4) or 8))
+                for chunk_result in pool.map(_lint_chunk, _chunks(names, size)):
+                    for item in chunk_result:
+                        done.add(item[0])
+                        yield item
+            return
+        except (OSError, ImportError, RuntimeError, EOFError) as exc:
+            # BrokenProcessPool is a RuntimeError; PermissionError/OSError when the
+            # platform refuses to start processes. Finish the rest in this process.
+            if os.environ.get("PROMPTKIT_DEBUG"):
+                raise
+            _ = exc
+    for n in names:
+        if n in done:
+            continue
+        digest, diags = lint_file(n, config)
+        yield n, digest, diags
+
+
+def lint_paths(paths: Sequence[str | Path], config: LintConfig | None = None, *, use_cache: bool = True,
+               jobs: int | None = None) -> LintReport:
+    """Discover files under ``paths`` and lint them all (cache and processes as fit)."""
+    config = (config if config is not None else LintConfig()).resolve()
+    found = discover(paths, config)
+    report = lint_files(found.files, config, use_cache=use_cache, jobs=jobs)
+    report.diagnostics.extend(found.missing)
+    report.diagnostics.sort(key=sort_key)
+    return report
+
+
+def lint_files(files: Sequence[str | Path], config: LintConfig, *, use_cache: bool = True,
+               jobs: int | None = None) -> LintReport:
+    report = LintReport(files=len(files))
+    cache = None
+    if use_cache:
+        from promptkit.lint.cache import LintCache
+
+        cache = LintCache.for_config(config)
+    todo: list[str] = []
+    if cache is not None:
+        for f in files:
+            hit = cache.get_file(str(f))
+            if hit is None:
+                todo.append(str(f))
+            else:
+                report.cached += 1
+                report.diagnostics.extend(hit)
+    else:
+        todo = [str(f) for f in files]
+    for path, digest, diags in lint_many(todo, config, jobs=jobs):
+        report.linted += 1
+        report.diagnostics.extend(diags)
+        if cache is not None and digest is not None:
+            cache.put(path, digest, diags)
+    if cache is not None:
+        cache.save()
+    report.diagnostics.sort(key=sort_key)
+    return report
