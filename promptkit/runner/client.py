@@ -1,0 +1,271 @@
+"""The model client: litellm's async API with bounded concurrency, timeouts and retries.
+
+Why our own retry loop instead of litellm's/openai's: retries at several layers multiply
+each other (promptfoo's maintainers warn about exactly this), and we need to classify
+every failure into an :class:`~promptkit.runner.results.ProviderError` kind so the run
+reports ERROR (never FAIL) with a reason. So the SDK's retries are switched off
+(``max_retries=0``) and this module retries 429, 5xx, timeouts and dropped connections
+with exponential backoff and *full jitter* (sleep uniform(0, min(cap, base * 2**n))),
+honouring a server's ``Retry-After`` (capped, so a hostile header cannot stall a run).
+
+litellm is imported on the first live call only (importing it costs seconds and tries
+the network unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which we do first).
+
+Secrets: the client receives ``api_key``/``api_base`` in ``params`` and passes them to
+litellm, but nothing it returns (``ModelResponse.raw``, error messages) contains them:
+``raw`` keeps only the reply's id, model and choice-level extras (tool calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from promptkit.runner.results import ModelResponse, ProviderError, Usage
+
+#: Parameters that never go into a recording, a key or a report.
+SECRET_PARAMS = frozenset({
+    "api_key", "api_base", "base_url", "api_version", "organization", "headers", "extra_headers",
+    "azure_ad_token", "azure_ad_token_provider", "aws_access_key_id", "aws_secret_access_key",
+    "aws_session_token", "vertex_credentials", "client_secret", "token",
+})
+#: Parameters that change how we call, not what the model answers: kept out of recording keys.
+TRANSPORT_PARAMS = frozenset({"timeout", "max_retries", "num_retries", "stream", "metadata", "caching", "mock_response"})
+
+_RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry. ``retry_after_cap_s`` bounds a server's Retry-After."""
+
+    max_retries: int = 3
+    base_s: float = 0.5
+    max_backoff_s: float = 20.0
+    retry_after_cap_s: float = 30.0
+
+    def backoff(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.retry_after_cap_s)
+        ceiling = min(self.max_backoff_s, self.base_s * (2**attempt))
+        return (rng or random).uniform(0.0, ceiling)
+
+
+def _ensure_litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Give Feedback" banners in test output
+    litellm.telemetry = False
+    return litellm
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen and len(seen) < 10:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    for attr in ("litellm_response_headers", "headers"):
+        headers = getattr(exc, attr, None)
+        if headers:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+            if value is not None:
+                try:
+                    return max(0.0, float(value))
+                except ValueError:
+                    return None  # HTTP-date form: fall back to our own backoff
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers:
+        value = headers.get("retry-after")
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def classify(exc: BaseException) -> tuple[str, int | None]:
+    """Map an exception from litellm/openai/httpx to ``(kind, http status)``."""
+    chain = _chain(exc)
+    names = {type(e).__name__ for e in chain}
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    if any(isinstance(e, (json.JSONDecodeError,)) for e in chain) or "JSONDecodeError" in names:
+        return "malformed", status
+    if isinstance(exc, asyncio.TimeoutError) or names & {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutException"}:
+        return "timeout", status
+    if names & {"APIConnectionError", "ConnectError", "RemoteProtocolError", "ReadError", "ConnectionError"} or "Connection error" in str(exc):
+        return "connection", status
+    if status == 429 or "RateLimitError" in names:
+        return "rate_limit", status
+    if status in (401, 403) or "AuthenticationError" in names or "PermissionDeniedError" in names:
+        return "auth", status
+    if status is not None and status >= 500:
+        return "server", status
+    if status is not None and 400 <= status < 500:
+        return "bad_request", status
+    return "provider", status
+
+
+def _redact(text: str, params: Mapping[str, Any]) -> str:
+    """Remove secret values (api keys, bases with credentials) from an error message."""
+    for key in SECRET_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+class ModelClient:
+    """Calls models through ``litellm.acompletion``.
+
+    ``concurrency`` bounds calls in flight across everything sharing this client (one
+    client per run). ``timeout_s`` is per attempt. ``api_base``/``api_key`` override what
+    the case's params say (the test server fixture uses this).
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 8,
+        timeout_s: float = 60.0,
+        retry: RetryPolicy | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.concurrency = max(1, int(concurrency))
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self.api_base = api_base
+        self.api_key = api_key
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rng = random.Random(seed)
+        #: Calls sent (attempts, retries included) and retries made, for reports/benchmarks.
+        self.attempts = 0
+        self.retries = 0
+
+    def _sem(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._loop is not loop:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._loop = loop
+        return self._semaphore
+
+    async def complete(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> ModelResponse:
+        """One chat completion, retried as the policy says. Raises :class:`ProviderError`."""
+        params = dict(params or {})
+        if self.api_base:
+            params["api_base"] = self.api_base
+        if self.api_key:
+            params["api_key"] = self.api_key
+        if params.get("api_base") and not params.get("api_key") and model.startswith("openai/"):
+            params["api_key"] = "promptkit-local"  # local OpenAI-compatible servers need some key
+        timeout = float(timeout_s or params.pop("timeout", None) or self.timeout_s)
+        for k in ("max_retries", "num_retries", "stream"):
+            params.pop(k, None)
+        litellm = _ensure_litellm()
+        last: ProviderError | None = None
+        for attempt in range(self.retry.max_retries + 1):
+            async with self._sem():
+                self.attempts += 1
+                started = time.perf_counter()
+                try:
+                    raw = await asyncio.wait_for(
+                        litellm.acompletion(model=model, messages=list(messages), timeout=timeout, max_retries=0, **params),
+                        timeout=timeout + 1.0,  # backstop if the SDK ignores its timeout
+                    )
+                    latency = time.perf_counter() - started
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - every provider failure becomes a ProviderError
+                    kind, status = classify(exc)
+                    msg = _redact(_first_line(exc), params)
+                    if kind == "timeout":
+                        msg = f"timed out after {timeout:g} s"
+                    last = ProviderError(f"{model}: {kind.replace('_', ' ')}: {msg}", kind=kind, status=status)
+                    wait = self.retry.backoff(attempt, _retry_after(exc) if kind == "rate_limit" else None, self._rng)
+                    retryable = kind in _RETRYABLE
+            if last is not None and retryable:
+                if attempt < self.retry.max_retries:
+                    self.retries += 1
+                    await asyncio.sleep(wait)  # outside the semaphore: a waiting retry frees its slot
+                    last = None
+                    continue
+                raise ProviderError(f"{last} (after {attempt + 1} attempts)", kind=last.kind, status=last.status,
+                                    hint=_hint(last.kind))
+            if last is not None:
+                raise ProviderError(str(last), kind=last.kind, status=last.status, hint=_hint(last.kind))
+            return self._response(litellm, raw, model, latency)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _response(litellm: Any, raw: Any, model: str, latency: float) -> ModelResponse:
+        choices = getattr(raw, "choices", None)
+        if not choices:
+            raise ProviderError(f"{model}: malformed: the reply has no choices", kind="malformed", hint=_hint("malformed"))
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None)
+        tool_calls = getattr(message, "tool_calls", None)
+        if text is None and not tool_calls:
+            raise ProviderError(f"{model}: malformed: the reply has no content", kind="malformed", hint=_hint("malformed"))
+        usage = getattr(raw, "usage", None)
+        try:
+            cost = float(litellm.completion_cost(completion_response=raw) or 0.0)
+        except Exception:  # noqa: BLE001 - unknown models (local servers) have no price
+            cost = 0.0
+        extra: dict[str, Any] = {"id": getattr(raw, "id", None)}
+        if tool_calls:
+            extra["tool_calls"] = [tc.model_dump() if hasattr(tc, "model_dump") else dict(tc) for tc in tool_calls]
+        return ModelResponse(
+            text=text or "",
+            model=model,
+            usage=Usage(
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cost_usd=cost,
+                latency_s=latency,
+            ),
+            finish_reason=getattr(choice, "finish_reason", None),
+            raw={k: v for k, v in extra.items() if v is not None},
+        )
+
+
+def _hint(kind: str) -> str:
+    return {
+        "rate_limit": "the provider kept rate-limiting; lower --promptkit-concurrency or retry later",
+        "server": "the provider kept failing (5xx); retry later or use recordings (--promptkit-mode replay)",
+        "timeout": "raise the case's timeout_s or check the provider; a hung call never blocks other cases",
+        "connection": "check the network/api_base; recordings run offline with --promptkit-mode replay",
+        "malformed": "the provider returned an unparseable reply; retry, or check api_base points at a chat-completions API",
+        "auth": "set the provider's API key in the environment (never in the test file)",
+        "bad_request": "the provider rejected the request: check the model id and parameters",
+    }.get(kind, "")

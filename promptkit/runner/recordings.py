@@ -1,0 +1,293 @@
+"""Record/replay of model calls: deterministic, offline, free CI runs.
+
+Modes (:class:`Mode`):
+
+* ``live``: always call the model, never write.
+* ``record``: always call the model and (over)write the recording.
+* ``replay``: never touch the network; a missing recording makes *that case* an ERROR
+  whose hint is the exact command that records it. The default when ``CI`` is set.
+* ``auto``: replay when the recording has enough samples, else call live and record.
+  The default outside CI.
+
+Layout: one pretty-printed JSON file per request, committed next to the suite::
+
+    <suite dir>/__recordings__/<suite stem>/<key>.json
+
+The **key** is the first 16 hex digits of SHA-256 over the canonical JSON (sorted keys,
+no whitespace) of ``{"format": RECORDING_FORMAT, "model": <litellm id>, "messages":
+[{role, content}...], "params": <call parameters minus secrets and transport settings>}``.
+So changing the prompt, the model or a parameter such as ``temperature`` makes a new key
+(a stale hit is impossible); changing ``api_base``, ``api_key``, ``timeout`` or retries
+does not. ``repeat: N`` keeps N samples in one file; sample *i* replays as sample *i*.
+
+Safety: ``api_key``, ``api_base``, headers and other credentials (see
+:data:`~promptkit.runner.client.SECRET_PARAMS`) are never written. Writes go to a
+temporary file in the same directory and are moved into place with ``os.replace``
+(atomic on POSIX and Windows), so parallel pytest-xdist workers never leave a torn file;
+two workers writing the same key write a whole file each, and the last one wins. A
+corrupt or truncated file is reported as an ERROR naming the file, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shlex
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from promptkit.runner.client import SECRET_PARAMS, TRANSPORT_PARAMS
+from promptkit.runner.results import ModelResponse, ProviderError, Usage
+
+#: Bump when the file layout or the key recipe changes (old files then simply miss).
+RECORDING_FORMAT = 1
+RECORDINGS_DIR = "__recordings__"
+
+
+class Mode(str, Enum):
+    LIVE = "live"
+    RECORD = "record"
+    REPLAY = "replay"
+    AUTO = "auto"
+
+    @property
+    def may_call(self) -> bool:
+        return self is not Mode.REPLAY
+
+
+def default_mode(env: Mapping[str, str] | None = None) -> Mode:
+    """``replay`` under CI (env ``CI`` set and not false), else ``auto``.
+    ``PROMPTKIT_MODE`` overrides both."""
+    env = os.environ if env is None else env
+    explicit = env.get("PROMPTKIT_MODE")
+    if explicit:
+        return Mode(explicit.lower())
+    ci = env.get("CI", "").strip().lower()
+    return Mode.REPLAY if ci and ci not in ("0", "false", "no") else Mode.AUTO
+
+
+def clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Call parameters as recorded and keyed: no secrets, no transport settings."""
+    return {k: v for k, v in sorted(params.items()) if k not in SECRET_PARAMS and k not in TRANSPORT_PARAMS}
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def recording_key(model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> str:
+    """The documented key: see the module docstring."""
+    payload = {
+        "format": RECORDING_FORMAT,
+        "model": model,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+        "params": clean_params(params),
+    }
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()[:16]
+
+
+class RecordedSample(BaseModel):
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recording(BaseModel):
+    """What one ``<key>.json`` holds. ``messages`` and ``params`` are there for review."""
+
+    format: int = RECORDING_FORMAT
+    key: str
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    messages: list[dict[str, Any]]
+    samples: list[RecordedSample]
+    recorded_at: str = ""
+
+
+def record_command(suite_path: str | None, case_id: str | None) -> str:
+    """The exact command that records what a replay missed."""
+    if not suite_path:
+        return "run the test once with --promptkit-mode record (or PROMPTKIT_MODE=record)"
+    cmd = f"promptkit test {shlex.quote(str(suite_path))} --mode record"
+    if case_id:
+        cmd += f" -k {shlex.quote(str(case_id))}"
+    return cmd
+
+
+class RecordingStore:
+    """The recordings of one suite (one directory)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    @classmethod
+    def for_suite(cls, suite_path: str | Path) -> RecordingStore:
+        p = Path(suite_path)
+        stem = p.name.split(".")[0]
+        return cls(p.parent / RECORDINGS_DIR / stem)
+
+    def path_for(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def load(self, key: str) -> Recording | None:
+        """The recording for ``key``, None when absent. Raises ProviderError(kind="corrupt_recording")."""
+        path = self.path_for(key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ProviderError(f"{path}: cannot read recording: {exc.strerror or exc}", kind="corrupt_recording",
+                                hint="check the file's permissions") from None
+        try:
+            rec = Recording.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ())) or "file"
+            raise ProviderError(
+                f"{path}: corrupt recording ({where}: {first.get('msg')})",
+                kind="corrupt_recording",
+                hint=f"delete {path} and record it again",
+            ) from None
+        if rec.format != RECORDING_FORMAT or rec.key != key:
+            return None  # an older format or a renamed file: treat as missing
+        return rec
+
+    def save(self, rec: Recording) -> Path:
+        """Write atomically (temp file in the same dir + os.replace)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path_for(rec.key)
+        data = json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=f".{rec.key}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return path
+
+
+CallFn = Callable[[str, Sequence[Mapping[str, Any]], Mapping[str, Any]], Awaitable[ModelResponse]]
+
+
+class Recorder:
+    """Answers ``samples(...)`` from recordings, the model, or both, per :class:`Mode`.
+
+    Identical requests in one process share one lock, so two cases asking the same
+    thing in ``auto`` mode make one set of calls and one write.
+    """
+
+    def __init__(self, mode: Mode, call: CallFn) -> None:
+        self.mode = mode
+        self.call = call
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+        self.written = 0
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def samples(
+        self,
+        store: RecordingStore,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        n: int,
+        *,
+        suite_path: str | None = None,
+        case_id: str | None = None,
+    ) -> list[ModelResponse | ProviderError]:
+        """``n`` responses (or the error each sample ended in), in sample order."""
+        key = recording_key(model, messages, params)
+        async with self._lock(f"{store.directory}/{key}"):
+            return await self._samples(store, key, model, messages, params, n, suite_path, case_id)
+
+    async def _samples(self, store: RecordingStore, key: str, model: str, messages: Sequence[Mapping[str, Any]],
+                       params: Mapping[str, Any], n: int, suite_path: str | None, case_id: str | None,
+                       ) -> list[ModelResponse | ProviderError]:
+        existing: Recording | None = None
+        if self.mode in (Mode.REPLAY, Mode.AUTO):
+            try:
+                existing = store.load(key)
+            except ProviderError as exc:
+                if self.mode is Mode.REPLAY:
+                    return [exc] * n
+                existing = None  # auto: re-record over a corrupt file
+        have = list(existing.samples) if existing else []
+        if self.mode is Mode.REPLAY or (self.mode is Mode.AUTO and len(have) >= n):
+            out: list[ModelResponse | ProviderError] = []
+            for i in range(n):
+                if i < len(have):
+                    self.hits += 1
+                    s = have[i]
+                    out.append(ModelResponse(text=s.text, model=model, usage=s.usage, finish_reason=s.finish_reason,
+                                             from_recording=True, raw=s.raw))
+                else:
+                    self.misses += 1
+                    what = "no recording" if not have else f"only {len(have)} of {n} samples recorded"
+                    out.append(ProviderError(
+                        f"{what} for this request ({store.path_for(key)}) and --promptkit-mode is replay",
+                        kind="missing_recording",
+                        hint=f"record it: {record_command(suite_path, case_id)}",
+                    ))
+            return out
+        # live, record, or auto with too few samples: call for what is missing
+        keep = have if self.mode is Mode.AUTO else []
+        results: list[ModelResponse | ProviderError] = []
+        for i, s in enumerate(keep[:n]):
+            self.hits += 1
+            results.append(ModelResponse(text=s.text, model=model, usage=s.usage, finish_reason=s.finish_reason,
+                                         from_recording=True, raw=s.raw))
+        missing = n - len(results)
+        if missing > 0:
+            self.misses += missing
+            calls = await asyncio.gather(*(self.call(model, messages, params) for _ in range(missing)),
+                                         return_exceptions=True)
+            for r in calls:
+                if isinstance(r, ModelResponse | ProviderError):
+                    results.append(r)
+                elif isinstance(r, BaseException):
+                    if isinstance(r, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                        raise r
+                    results.append(ProviderError(f"{type(r).__name__}: {r}", kind="internal"))
+        if self.mode in (Mode.RECORD, Mode.AUTO):
+            fresh = [r for r in results if isinstance(r, ModelResponse)]
+            if fresh and any(not r.from_recording for r in fresh):
+                rec = Recording(
+                    key=key,
+                    model=model,
+                    params=clean_params(params),
+                    messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                    samples=[RecordedSample(text=r.text, finish_reason=r.finish_reason, usage=r.usage, raw=_safe_raw(r.raw))
+                             for r in fresh],
+                    recorded_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+                )
+                store.save(rec)
+                self.written += 1
+        return results
+
+
+def _safe_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Provider extras minus anything that smells like a credential."""
+    return {k: v for k, v in raw.items() if k not in SECRET_PARAMS and "key" not in k.lower() and "auth" not in k.lower()}
