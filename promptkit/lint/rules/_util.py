@@ -1,0 +1,311 @@
+"""Views of a file that many rules share, computed once per file through ``ctx.cached``.
+
+A lint run visits ~6,000 prompts in a few seconds, so no rule may re-split lines, re-scan
+code fences or re-parse Jinja on its own. Every expensive view lives here, keyed in the
+per-file :class:`~promptkit.lint.rule.LintContext` cache: the first rule that asks pays,
+the others read the result.
+
+Also here: the small notation rule docs use for characters a docstring cannot hold
+(tabs, carriage returns, trailing spaces, invisible characters), so the docs stay readable
+and the meta-test can still turn each example into the exact bytes of a real file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptkit.lint.rule import LintContext
+from promptkit.template.model import FileKind
+
+# --------------------------------------------------------------------------- config access
+
+
+def conf(ctx: LintContext, attr: str, default: Any) -> Any:
+    """A top-level config value (``required_components``, ``token_budget``...), or
+    ``default`` when there is no config or it does not have the attribute."""
+    if ctx.config is None:
+        return default
+    value = getattr(ctx.config, attr, None)
+    return default if value is None else value
+
+
+# --------------------------------------------------------------------------- lines and fences
+
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+@dataclass(slots=True)
+class Lines:
+    """The file split into lines (without their line breaks), with code-fence flags.
+
+    ``starts[i]`` is the offset of line ``i + 1``; ``fenced[i]`` is True for lines inside
+    a fenced code block, fence lines included; ``first_body`` is the 0-based index of the
+    first body line (after front matter)."""
+
+    texts: list[str]
+    starts: list[int]
+    fenced: list[bool]
+    first_body: int
+    unclosed_fence: int | None = None  # 0-based line of a fence that never closes
+    _body: list[int] | None = field(default=None)
+
+    def prose(self) -> Iterator[tuple[int, int, str]]:
+        """``(index, start_offset, text)`` for body lines outside code fences."""
+        texts, starts, fenced = self.texts, self.starts, self.fenced
+        for i in range(self.first_body, len(texts)):
+            if not fenced[i]:
+                yield i, starts[i], texts[i]
+
+
+def lines(ctx: LintContext) -> Lines:
+    return ctx.cached("_util.lines", lambda: _split_lines(ctx))
+
+
+def _split_lines(ctx: LintContext) -> Lines:
+    text = ctx.text
+    raw = text.split("\n")
+    texts: list[str] = []
+    starts: list[int] = []
+    pos = 0
+    for r in raw:
+        starts.append(pos)
+        pos += len(r) + 1
+        texts.append(r[:-1] if r.endswith("\r") else r)
+    first_body = ctx.template.body_line - 1
+    fenced = [False] * len(texts)
+    fence: str | None = None
+    fence_at: int | None = None
+    for i in range(first_body, len(texts)):
+        t = texts[i]
+        if fence is None and "`" not in t and "~" not in t:
+            continue
+        m = _FENCE.match(t)
+        if m:
+            mark = m.group(1)
+            if fence is None:
+                fence, fence_at = mark[0] * len(mark), i
+                fenced[i] = True
+                continue
+            if mark.startswith(fence) and not t[m.end() :].strip():
+                fenced[i] = True
+                fence = None
+                continue
+        if fence is not None:
+            fenced[i] = True
+    return Lines(texts, starts, fenced, first_body, fence_at if fence is not None else None)
+
+
+def line_span(ctx: LintContext, index: int, col0: int = 0, col1: int | None = None) -> Any:
+    """Span of 0-based line ``index`` from column ``col0`` to ``col1`` (0-based, exclusive)."""
+    ls = lines(ctx)
+    start = ls.starts[index]
+    end = start + (len(ls.texts[index]) if col1 is None else col1)
+    return ctx.span(start + col0, end)
+
+
+def offset_line(ctx: LintContext, offset: int) -> int:
+    """0-based line index of a character offset."""
+    return ctx.template.index.position(offset).line - 1
+
+
+def is_prose(ctx: LintContext) -> bool:
+    """Markdown and plain-text prompts: no template language, Markdown conventions."""
+    return ctx.template.kind in (FileKind.MARKDOWN, FileKind.TEXT)
+
+
+def is_poml(ctx: LintContext) -> bool:
+    return ctx.path.lower().endswith((".poml", ".xml"))
+
+
+# --------------------------------------------------------------------------- jinja
+
+
+_JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "self",
+                            "varargs", "kwargs", "caller", "super", "true", "false", "none",
+                            "True", "False", "None"})
+
+
+@dataclass(slots=True)
+class JinjaInfo:
+    """What the Jinja AST says about variables, filters and tests, with file lines."""
+
+    ast: Any
+    error: Any  # a Diagnostic for a syntax error, else None
+    undeclared: set[str] = field(default_factory=set)  # free root names (jinja2.meta)
+    loads: dict[str, list[int]] = field(default_factory=dict)  # root name -> 1-based file lines
+    filters: list[tuple[str, int]] = field(default_factory=list)
+    tests: list[tuple[str, int]] = field(default_factory=list)
+    has_include: bool = False  # include/extends/import: other files may use inputs
+
+    @property
+    def used(self) -> set[str]:
+        return set(self.loads)
+
+
+def jinja(ctx: LintContext) -> JinjaInfo | None:
+    """Parsed Jinja view of the body, or None when the body is not Jinja."""
+    return ctx.cached("_util.jinja", lambda: _jinja(ctx))
+
+
+def _jinja(ctx: LintContext) -> JinjaInfo | None:
+    t = ctx.template
+    if not t.engine.renders:
+        return None
+    from jinja2 import meta, nodes
+
+    from promptkit.template.render import parse_body
+
+    ast, error = parse_body(t)
+    if ast is None:
+        return JinjaInfo(None, error)
+    info = JinjaInfo(ast, None)
+    base = t.body_line - 1
+    try:
+        info.undeclared = set(meta.find_undeclared_variables(ast)) - _JINJA_GLOBALS
+    except Exception:  # noqa: BLE001 - jinja2.meta compiles: an unknown filter raises here
+        stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        info.undeclared = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"} - stored - _JINJA_GLOBALS
+    for node in ast.find_all(nodes.Name):
+        if node.ctx == "load":
+            info.loads.setdefault(node.name, []).append(base + (node.lineno or 1))
+    for node in ast.find_all(nodes.Filter):
+        if node.name:
+            info.filters.append((node.name, base + (node.lineno or 1)))
+    for node in ast.find_all(nodes.Test):
+        info.tests.append((node.name, base + (node.lineno or 1)))
+    info.has_include = any(True for _ in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)))
+    return info
+
+
+def find_on_line(ctx: LintContext, line: int, pattern: re.Pattern[str], start_col: int = 0) -> Any:
+    """Span of the first match of ``pattern`` on 1-based ``line``, else the whole line."""
+    index = line - 1
+    ls = lines(ctx)
+    if not 0 <= index < len(ls.texts):
+        return None
+    m = pattern.search(ls.texts[index], start_col)
+    if m:
+        return line_span(ctx, index, m.start(), m.end())
+    return line_span(ctx, index)
+
+
+# --------------------------------------------------------------------------- handlebars / mustache
+
+
+@dataclass(slots=True)
+class Tag:
+    """One ``{{...}}`` tag of a Handlebars/Mustache body (offsets into the file text)."""
+
+    start: int
+    end: int  # just past the closing braces; == start when unclosed
+    inner: str  # the text between the braces, ``~`` and whitespace trimmed
+    closed: bool = True
+
+
+@dataclass(slots=True)
+class MustacheScan:
+    tags: list[Tag] = field(default_factory=list)
+    stray_close: list[int] = field(default_factory=list)  # offsets of ``}}`` outside any tag
+
+
+_COMMENT_LONG = re.compile(r"\{\{!--.*?--\}\}", re.S)
+
+
+def mustache(ctx: LintContext) -> MustacheScan:
+    """Tokenize the body as Handlebars: tags, unclosed ``{{`` and stray ``}}``."""
+    return ctx.cached("_util.mustache", lambda: _mustache(ctx))
+
+
+def _mustache(ctx: LintContext) -> MustacheScan:
+    t = ctx.template
+    text = t.text
+    end = len(text)
+    pos = t.body_offset
+    scan = MustacheScan()
+    while pos < end:
+        o = text.find("{{", pos)
+        c = text.find("}}", pos)
+        if c != -1 and (o == -1 or c < o):
+            scan.stray_close.append(c)
+            pos = c + 2
+            continue
+        if o == -1:
+            break
+        if text.startswith("{{!--", o):
+            m = _COMMENT_LONG.match(text, o)
+            if m:
+                pos = m.end()
+                continue
+        triple = text.startswith("{{{", o)
+        close = "}}}" if triple else "}}"
+        c = text.find(close, o + 2)
+        nxt = text.find("{{", o + 2)
+        if c == -1 or (nxt != -1 and nxt < c and not text.startswith("{{!", o)):
+            scan.tags.append(Tag(o, o, text[o + 2 : o + 40].split("\n")[0], closed=False))
+            pos = o + 2 if nxt == -1 else nxt
+            continue
+        inner = text[o + (3 if triple else 2) : c].strip("~ \t\r\n")
+        scan.tags.append(Tag(o, c + len(close), inner))
+        pos = c + len(close)
+    return scan
+
+
+# --------------------------------------------------------------------------- docs notation
+
+_DOC_MARKS = {"␉": "\t", "␍": "\r", "␠": " "}
+_DOC_CODEPOINT = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
+_DOC_FENCE = re.compile(r"^(`{3,}|~{3,})([\w.+-]*)[ \t]*\n(.*?)^\1[ \t]*$", re.S | re.M)
+
+#: Fence info string -> file name for the example.
+DOC_FILE_NAMES = {
+    "prompty": "example.prompty", "jinja": "example.jinja2", "j2": "example.j2",
+    "markdown": "example.md", "md": "example.md", "mdc": "example.mdc",
+    "prompt": "example.prompt", "dotprompt": "example.prompt", "poml": "example.poml",
+    "text": "example.txt", "": "example.txt",
+}
+
+
+def doc_examples(doc: str, section: str) -> list[tuple[str, str]]:
+    """The fenced blocks of a rule doc's ``section`` as ``(file_name, exact_text)``.
+
+    Notation for characters a docstring cannot hold: ``␉`` tab, ``␍`` carriage return,
+    ``␠`` a space (used for trailing spaces), ``<U+200B>`` any code point, and a final
+    line holding only ``␄`` for "the file has no final newline"."""
+    m = re.search(rf"^#*\s*{re.escape(section)}\s*:?\s*$", doc, re.M | re.I)
+    if not m:
+        return []
+    rest = doc[m.end() :]
+    nxt = re.search(r"^#*\s*(What it does|Why is this bad\?|Example|Use instead|Options|Fix)\s*:?\s*$", rest, re.M | re.I)
+    if nxt:
+        rest = rest[: nxt.start()]
+    out = []
+    for fm in _DOC_FENCE.finditer(rest):
+        out.append((DOC_FILE_NAMES.get(fm.group(2), f"example.{fm.group(2)}"), decode_example(fm.group(3))))
+    return out
+
+
+def decode_example(block: str) -> str:
+    text = block
+    for k, v in _DOC_MARKS.items():
+        text = text.replace(k, v)
+    text = _DOC_CODEPOINT.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if text.endswith("␄\n"):
+        text = text[: -len("␄\n")]
+        text = text[:-1] if text.endswith("\n") else text
+    return text
+
+
+# --------------------------------------------------------------------------- misc
+
+
+def redact(secret: str) -> str:
+    """``sk-proj-abc...`` -> ``sk-p…(51 chars)``: enough to find it, never the secret."""
+    keep = min(4, max(1, len(secret) // 6))
+    return f"{secret[:keep]}…({len(secret)} chars)"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

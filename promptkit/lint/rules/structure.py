@@ -1,0 +1,681 @@
+"""PK2xx: the shape of the prompt -- messages, components, declared output, version.
+
+These rules read the structured model the loader builds (role-line messages, heading and
+XML-tag components, front matter) and check it against what a well-formed prompt has:
+a system message first, no empty parts, the components a team requires, output
+instructions that match the declared JSON output, and few-shot examples that validate
+against the declared output schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from promptkit.diagnostics import Severity
+from promptkit.lint.rule import Finding, LintContext, Rule, register
+from promptkit.lint.rules import _util
+from promptkit.template.model import FileKind
+
+_SYSTEM_ROLES = ("system", "developer")
+_CHAT_KINDS = frozenset({FileKind.PROMPTY, FileKind.JINJA, FileKind.DOTPROMPT})
+
+
+def _first_line_span(ctx: LintContext) -> Any:
+    t = ctx.template
+    line = t.body_line if t.body_line <= t.index.line_count else 1
+    return t.index.line_span(line)
+
+
+@register
+class MissingSystemMessage(Rule):
+    """Missing system message: the config requires one and the prompt has none.
+
+    ## What it does
+    When ``require-system-message = true`` is set in ``[tool.promptkit]`` (or in this
+    rule's options), reports chat templates with no ``system:`` (or ``developer:``)
+    message. Without that setting the rule is silent.
+
+    ## Why is this bad?
+    Teams that keep behaviour, tone and guardrails in the system message want every
+    prompt to have one; a prompt without it runs with the model's defaults.
+
+    ## Example
+    ```prompty
+    ---
+    name: ask
+    ---
+    user:
+    What is the capital of France?
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: ask
+    ---
+    system:
+    You answer geography questions in one sentence.
+
+    user:
+    What is the capital of France?
+    ```
+    """
+
+    code = "PK200"
+    name = "missing-system-message"
+    severity = Severity.WARNING
+    kinds = _CHAT_KINDS
+    #: Config the docs' examples are checked with (the rule is off without it).
+    example_config = {"require_system_message": True}
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        required = ctx.setting(self.code, "require", None)
+        if required is None:
+            required = _util.conf(ctx, "require_system_message", False)
+        if not required:
+            return
+        msgs = ctx.template.messages
+        if not msgs or any(m.role in _SYSTEM_ROLES or m.dynamic_role for m in msgs):
+            return
+        first = msgs[0]
+        yield Finding(first.role_span or _first_line_span(ctx), "the prompt has no system message",
+                      hint="start the body with a 'system:' line holding the instructions")
+
+
+@register
+class SystemMessageNotFirst(Rule):
+    """System message not first: a system message comes after a user or assistant one.
+
+    ## What it does
+    Reports a ``system:`` (or ``developer:``) message that follows a user or assistant
+    message. Messages with a dynamic role (``{{ item.role }}:``) are not counted.
+
+    ## Why is this bad?
+    Most providers take the system prompt from the first message only (Anthropic's API
+    has a separate ``system`` field; others ignore or reject a late one). A late system
+    message is usually a role line that moved during editing.
+
+    ## Example
+    ```prompty
+    ---
+    name: ask
+    ---
+    user:
+    What is the capital of France?
+
+    system:
+    Answer in one sentence.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: ask
+    ---
+    system:
+    Answer in one sentence.
+
+    user:
+    What is the capital of France?
+    ```
+    """
+
+    code = "PK201"
+    name = "system-message-not-first"
+    severity = Severity.WARNING
+    kinds = _CHAT_KINDS
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        seen_other = None
+        for m in ctx.template.messages:
+            if m.dynamic_role:
+                continue
+            if m.role in _SYSTEM_ROLES:
+                if seen_other is not None:
+                    yield Finding(m.role_span or m.span, f"the {m.role} message comes after a {seen_other} message",
+                                  hint="move the system message to the top of the body")
+                    return
+            elif m.explicit and m.content.strip():
+                seen_other = m.role
+
+
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_HB_COMMENT = re.compile(r"\{\{!--.*?--\}\}|\{\{![^}]*\}\}", re.S)
+
+
+def _blank(text: str) -> bool:
+    if not text.strip():
+        return True
+    if "{#" in text or "{{!" in text:
+        return not _HB_COMMENT.sub("", _JINJA_COMMENT.sub("", text)).strip()
+    return False
+
+
+@register
+class EmptyMessage(Rule):
+    """Empty message: a role line with nothing after it before the next role line.
+
+    ## What it does
+    Reports ``system:``/``user:``/... lines whose message holds only whitespace or
+    comments. A final empty ``assistant:`` message (a prefill slot) is allowed.
+
+    ## Why is this bad?
+    Providers reject empty messages or treat them as noise; usually the content went
+    under the wrong role line, or two role lines are left from editing.
+
+    ## Example
+    ```prompty
+    ---
+    name: ask
+    ---
+    system:
+
+    user:
+    What is the capital of France?
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: ask
+    ---
+    system:
+    Answer in one sentence.
+
+    user:
+    What is the capital of France?
+    ```
+    """
+
+    code = "PK202"
+    name = "empty-message"
+    severity = Severity.WARNING
+    kinds = _CHAT_KINDS
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        msgs = ctx.template.messages
+        for i, m in enumerate(msgs):
+            if not m.explicit or not _blank(m.content):
+                continue
+            if m.role == "assistant" and i == len(msgs) - 1:
+                continue
+            yield Finding(m.role_span, f"the {m.role or 'dynamic-role'} message is empty",
+                          hint="write its content, or delete the role line")
+
+
+def _children(ctx: LintContext) -> dict[tuple[int, int], list[int]]:
+    """(message index, component index) -> indexes of its child components."""
+    def build() -> dict[tuple[int, int], list[int]]:
+        out: dict[tuple[int, int], list[int]] = {}
+        for mi, m in enumerate(ctx.template.messages):
+            for ci, c in enumerate(m.components):
+                if c.parent is not None:
+                    out.setdefault((mi, c.parent), []).append(ci)
+        return out
+
+    return ctx.cached("structure.children", build)
+
+
+@register
+class EmptyComponent(Rule):
+    """Empty component: a heading or XML-style tag block with no content.
+
+    ## What it does
+    Reports sections of a known kind (``## Output format``, ``# Task``...) and tag
+    blocks (``<context></context>``) whose content is only whitespace or comments and
+    that have no sub-sections.
+
+    ## Why is this bad?
+    An empty section announces instructions that are not there. The model sees the
+    heading and guesses what belongs under it; often the text was deleted or never
+    written.
+
+    ## Example
+    ```markdown
+    # Task
+    Summarize the article in three bullet points.
+
+    # Output format
+
+    # Article
+    The article text follows.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Task
+    Summarize the article in three bullet points.
+
+    # Output format
+    A Markdown list, one sentence per bullet.
+
+    # Article
+    The article text follows.
+    ```
+    """
+
+    code = "PK203"
+    name = "empty-component"
+    severity = Severity.WARNING
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        text = ctx.text
+        kids = _children(ctx)
+        for mi, m in enumerate(ctx.template.messages):
+            n = len(m.components)
+            for ci, c in enumerate(m.components):
+                if (mi, ci) in kids:
+                    continue
+                if c.style == "heading" and c.kind is None:
+                    continue  # prose outlines have empty sub-headings on purpose; check the known ones
+                if c.style == "heading" and ci + 1 < n and m.components[ci + 1].span.start.offset <= c.content_span.end.offset:
+                    continue
+                body = text[c.content_span.start.offset : c.content_span.end.offset]
+                if _blank(body) and c.content_span.end.offset < len(text.rstrip()):
+                    what = f"section '{c.title}'" if c.style == "heading" else f"tag block <{c.title}>"
+                    yield Finding(c.title_span, f"{what} is empty", hint="write its content, or remove it")
+
+
+_DUP_KINDS = frozenset({"role", "task", "output_format", "context", "constraints"})
+
+
+@register
+class DuplicateComponent(Rule):
+    """Duplicate component: the same kind of section appears twice at the same level.
+
+    ## What it does
+    Reports a section or tag block whose name repeats an earlier sibling (same message,
+    same parent), for the components that should be unique: role, task, context,
+    constraints and output format.
+
+    ## Why is this bad?
+    Two "Output format" sections usually disagree after a few edits, and the model has
+    to guess which one wins. Merge them.
+
+    ## Example
+    ```markdown
+    # Task
+    Classify the ticket.
+
+    # Output format
+    One word: bug, feature or question.
+
+    # Output format
+    Answer in JSON.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Task
+    Classify the ticket.
+
+    # Output format
+    Answer in JSON: {"label": "bug" | "feature" | "question"}.
+    ```
+    """
+
+    code = "PK204"
+    name = "duplicate-component"
+    severity = Severity.WARNING
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        for m in ctx.template.messages:
+            seen: dict[tuple[int | None, str, str], Any] = {}
+            for c in m.components:
+                if c.kind not in _DUP_KINDS or not c.key:
+                    continue
+                k = (c.parent, c.style, c.key)
+                if k in seen:
+                    yield Finding(c.title_span, f"'{c.title}' repeats the section at line {seen[k].span.start.line}",
+                                  hint="merge the two sections into one")
+                else:
+                    seen[k] = c
+
+
+@register
+class MissingRequiredComponent(Rule):
+    """Missing required component: the config requires a section the prompt lacks.
+
+    ## What it does
+    With ``required-components = ["task", "output_format"]`` in ``[tool.promptkit]``,
+    reports each required component kind (role, task, context, constraints, examples,
+    output_format, input) that no heading or tag block of the prompt provides. Headings
+    match by meaning: "## Output Format", "<output_format>" and "# Response format" are all
+    ``output_format``. Without that setting the rule is silent.
+
+    ## Why is this bad?
+    Teams agree on a prompt skeleton so that every prompt states its task and its output
+    contract; a prompt without them is harder to review and to test.
+
+    ## Example
+    ```markdown
+    # Task
+    Classify the ticket as bug, feature or question.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Task
+    Classify the ticket as bug, feature or question.
+
+    # Output format
+    One lowercase word.
+    ```
+    """
+
+    code = "PK205"
+    name = "missing-required-component"
+    severity = Severity.WARNING
+    example_config = {"required_components": ["task", "output_format"]}
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        required = ctx.setting(self.code, "components", None) or _util.conf(ctx, "required_components", ())
+        if not required:
+            return
+        t = ctx.template
+        have = {c.kind for _, c in t.components()} | {c.key for _, c in t.components()}
+        for kind in required:
+            if kind not in have:
+                yield Finding(_first_line_span(ctx), f"required component '{kind}' is missing",
+                              hint=f"add a '# {kind.replace('_', ' ').capitalize()}' section (or a <{kind}> tag block)")
+
+
+def _json_spans(ctx: LintContext) -> Any:
+    t = ctx.template
+    fm = t.front_matter
+    if fm.output and fm.output.is_json:
+        return t.span_of("output", "format") or t.span_of("output")
+    if fm.outputs:
+        return t.span_of("outputs")
+    return t.span_of("model", "parameters", "response_format") or t.span_of("model", "options", "response_format") or t.span_of("model")
+
+
+_MENTIONS_JSON = re.compile(r"json|schema|\{\s*\"", re.I)
+
+
+@register
+class JsonOutputWithoutInstructions(Rule):
+    """JSON output without instructions: JSON is declared but the prompt never asks for it.
+
+    ## What it does
+    When the front matter declares JSON output (``outputs``, ``output.format: json`` or
+    a JSON ``response_format``), checks that the body mentions JSON, a schema or shows a
+    JSON object. dotprompt files with an output schema are skipped: dotprompt appends
+    the schema instructions itself.
+
+    ## Why is this bad?
+    JSON mode only constrains the syntax; without instructions the model invents the
+    keys. OpenAI's JSON mode even rejects requests whose messages never mention JSON.
+
+    ## Example
+    ```prompty
+    ---
+    name: sentiment
+    outputs:
+      label:
+        type: string
+    ---
+    system:
+    Tell me the sentiment of the review.
+
+    user:
+    {{ review }}
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: sentiment
+    outputs:
+      label:
+        type: string
+    ---
+    system:
+    Tell me the sentiment of the review. Answer in JSON: {"label": "positive" or "negative"}.
+
+    user:
+    {{ review }}
+    ```
+    """
+
+    code = "PK206"
+    name = "json-output-without-instructions"
+    severity = Severity.WARNING
+    kinds = _CHAT_KINDS
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        t = ctx.template
+        if not t.front_matter.wants_json or _MENTIONS_JSON.search(t.body):
+            return
+        if t.kind is FileKind.DOTPROMPT and t.front_matter.output_schema:
+            return  # dotprompt appends the schema instructions itself
+        yield Finding(_json_spans(ctx) or _first_line_span(ctx),
+                      "JSON output is declared but the prompt never asks for JSON or shows its shape",
+                      hint="describe the JSON object to return (keys and types), or show an example")
+
+
+_JSON_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
+
+
+def _examples_json(ctx: LintContext) -> list[tuple[int, Any, str | None]]:
+    """JSON values shown in example components: ``(offset, value, parse_error)``."""
+    t = ctx.template
+    text = t.text
+    out: list[tuple[int, Any, str | None]] = []
+    for _, c in t.components():
+        if c.kind != "examples":
+            continue
+        s, e = c.content_span.start.offset, c.content_span.end.offset
+        chunk = text[s:e]
+        blocks = [(s + m.start(1), m.group(1)) for m in _JSON_FENCE.finditer(chunk)]
+        if not blocks:
+            blocks = [(s + m.start(), m.group()) for m in re.finditer(r"^\{.*?^\}", chunk, re.S | re.M)]
+        for off, src in blocks:
+            if "{{" in src or "{%" in src or not src.lstrip().startswith(("{", "[")):
+                continue
+            try:
+                out.append((off, json.loads(src), None))
+            except ValueError as exc:
+                out.append((off, None, str(exc)))
+    return out
+
+
+@register
+class ExampleViolatesOutputSchema(Rule):
+    """Example violates output schema: a few-shot example's JSON does not fit the schema.
+
+    ## What it does
+    When the front matter declares an output schema (``output.schema`` or Prompty
+    ``outputs``), validates every JSON object shown in an examples section (a ``json``
+    code fence, or a ``{...}`` block) against it with ``jsonschema``.
+
+    ## Why is this bad?
+    Models copy few-shot examples more faithfully than they follow schemas: an example
+    with a missing or mistyped field teaches the model to produce invalid output.
+
+    ## Example
+    ````prompty
+    ---
+    name: sentiment
+    outputs:
+      label:
+        type: string
+      score:
+        type: number
+    ---
+    system:
+    Rate the review. Answer in JSON.
+
+    # Examples
+    ```json
+    {"label": "positive", "score": "high"}
+    ```
+    ````
+
+    ## Use instead
+    ````prompty
+    ---
+    name: sentiment
+    outputs:
+      label:
+        type: string
+      score:
+        type: number
+    ---
+    system:
+    Rate the review. Answer in JSON.
+
+    # Examples
+    ```json
+    {"label": "positive", "score": 0.9}
+    ```
+    ````
+    """
+
+    code = "PK207"
+    name = "example-violates-output-schema"
+    severity = Severity.ERROR
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        schema = ctx.template.front_matter.output_schema
+        if not schema:
+            return
+        examples = _examples_json(ctx)
+        if not examples:
+            return
+        from jsonschema import validators
+        from jsonschema.exceptions import SchemaError
+
+        cls = validators.validator_for(schema)
+        try:
+            cls.check_schema(schema)
+        except SchemaError:
+            return  # PK208 reports the schema itself
+        validator = cls(schema)
+        for off, value, err in examples:
+            span = ctx.span(off, ctx.text.find("\n", off) if "\n" in ctx.text[off:] else len(ctx.text))
+            if err is not None:
+                yield Finding(span, f"example is not valid JSON: {err}", hint="fix the JSON syntax of the example")
+                continue
+            error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
+            if error is not None:
+                where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+                yield Finding(span, f"example does not match the output schema at {where}: {error.message}",
+                              hint="fix the example, or the schema, so they agree")
+
+
+@register
+class InvalidOutputSchema(Rule):
+    """Invalid output schema: ``output.schema`` is not a valid JSON Schema.
+
+    ## What it does
+    Checks the declared output schema with the JSON Schema meta-schema (the draft its
+    ``$schema`` names, else the newest).
+
+    ## Why is this bad?
+    Structured-output APIs reject an invalid schema, and response validation in tests
+    cannot run.
+
+    ## Example
+    ```prompty
+    ---
+    name: sentiment
+    output:
+      format: json
+      schema:
+        type: object
+        properties:
+          label:
+            type: text
+    ---
+    system:
+    Rate the review. Answer in JSON with a "label" key.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: sentiment
+    output:
+      format: json
+      schema:
+        type: object
+        properties:
+          label:
+            type: string
+    ---
+    system:
+    Rate the review. Answer in JSON with a "label" key.
+    ```
+    """
+
+    code = "PK208"
+    name = "invalid-output-schema"
+    severity = Severity.ERROR
+    kinds = _CHAT_KINDS
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        fm = ctx.template.front_matter
+        if not (fm.output and fm.output.schema_):
+            return
+        from jsonschema import validators
+        from jsonschema.exceptions import SchemaError
+
+        schema = fm.output.schema_
+        try:
+            validators.validator_for(schema).check_schema(schema)
+        except SchemaError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path)
+            key = ("output", "schema", *exc.absolute_path)
+            span = ctx.template.span_of(*key) or ctx.template.span_of("output", "schema")
+            yield Finding(span, f"output schema is invalid{' at ' + where if where else ''}: {exc.message}",
+                          hint="fix the schema so it follows JSON Schema")
+
+
+@register
+class MissingVersion(Rule):
+    """Missing version: a ``.prompty`` file has no ``version`` in its front matter.
+
+    ## What it does
+    Reports Prompty files whose front matter has no ``version`` key. (An invalid value is
+    reported when the file loads, as a front-matter schema error.)
+
+    ## Why is this bad?
+    Prompts are code: a semantic version in the file lets recordings, reports and
+    deployments say which revision of the prompt produced an answer, and lets reviewers
+    see when a change is breaking.
+
+    ## Example
+    ```prompty
+    ---
+    name: greet
+    ---
+    user:
+    Say hello.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: greet
+    version: 1.0.0
+    ---
+    user:
+    Say hello.
+    ```
+    """
+
+    code = "PK209"
+    name = "missing-version"
+    severity = Severity.INFO
+    kinds = frozenset({FileKind.PROMPTY})
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        t = ctx.template
+        if t.front_matter_span is None or "version" in t.raw_front_matter:
+            return
+        yield Finding(t.index.line_span(t.front_matter_span.start.line), "the front matter has no version",
+                      hint="add 'version: 1.0.0' (semantic versioning) to the front matter")
