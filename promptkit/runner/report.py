@@ -1,0 +1,162 @@
+"""Reports of a run: the terminal summary and the results file.
+
+The summary answers the questions a reviewer has after a prompt change: per prompt and
+model, how many cases passed, failed or errored (errors are *not* failures: they say
+nothing about the prompt), the pass rate over decided cases, tokens and cost spent, and
+how many answers came from recordings versus live calls (a replay run that missed
+recordings is visible at a glance).
+
+The results file (JSON, :class:`~promptkit.runner.results.RunResults`) is written
+atomically; under pytest-xdist each worker hands its part to the controller, which
+merges the parts (:func:`merge`) and writes one file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptkit.runner.results import CaseResult, Outcome, RunResults, Usage
+
+
+@dataclass
+class SummaryRow:
+    prompt: str
+    model: str
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    flaky: int = 0
+    usage: Usage = field(default_factory=Usage)
+    hit: int = 0
+    missed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.errors
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passes over *decided* cases (errors excluded); None when nothing was decided."""
+        decided = self.passed + self.failed
+        return self.passed / decided if decided else None
+
+
+def summarize(cases: Iterable[CaseResult]) -> list[SummaryRow]:
+    """One row per (prompt, model), sorted."""
+    rows: dict[tuple[str, str], SummaryRow] = {}
+    for c in cases:
+        row = rows.get((c.prompt, c.model))
+        if row is None:
+            row = rows[(c.prompt, c.model)] = SummaryRow(prompt=c.prompt, model=c.model)
+        if c.outcome is Outcome.PASS:
+            row.passed += 1
+        elif c.outcome is Outcome.FAIL:
+            row.failed += 1
+        else:
+            row.errors += 1
+        row.flaky += int(c.flaky and c.outcome is not Outcome.PASS)
+        row.usage = row.usage + c.usage
+        row.hit += c.recordings_hit
+        row.missed += c.recordings_missed
+    return [rows[k] for k in sorted(rows)]
+
+
+def merge(parts: Iterable[RunResults]) -> RunResults:
+    """Merge per-worker results into one run: cases by id (a later part wins), sorted by
+    id so the file is stable across worker counts; the earliest start and latest finish."""
+    parts = list(parts)
+    cases: dict[str, CaseResult] = {}
+    for p in parts:
+        for c in p.cases:
+            cases[c.id] = c
+    started = min((p.started_at for p in parts if p.started_at), default="")
+    finished = max((p.finished_at for p in parts if p.finished_at), default="")
+    mode = parts[0].mode if parts else "replay"
+    version = parts[0].promptkit_version if parts else ""
+    return RunResults(started_at=started, finished_at=finished, mode=mode, promptkit_version=version,
+                      cases=[cases[k] for k in sorted(cases)])
+
+
+def write_results(results: RunResults, path: str | Path) -> Path:
+    """Write ``results`` as pretty JSON, atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(results.to_json() + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _rate(row: SummaryRow) -> str:
+    rate = row.pass_rate
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def format_summary(results: RunResults, *, width: int = 100, color: bool = False) -> str:
+    """The summary table (rich), as text for pytest's terminal writer or the CLI."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = summarize(results.cases)
+    table = Table(title=f"promptkit: {len(results.cases)} case(s), mode {results.mode}", title_justify="left",
+                  show_edge=False, pad_edge=False)
+    for col, justify in (("prompt", "left"), ("model", "left"), ("pass", "right"), ("fail", "right"),
+                         ("error", "right"), ("pass rate", "right"), ("tokens", "right"), ("cost $", "right"),
+                         ("rec hit/miss", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    total = SummaryRow(prompt="total", model="")
+    for r in rows:
+        flaky = f" ({r.flaky} flaky)" if r.flaky else ""
+        table.add_row(r.prompt, r.model, str(r.passed), f"{r.failed}{flaky}", str(r.errors), _rate(r),
+                      str(r.usage.total_tokens), f"{r.usage.cost_usd:.4f}", f"{r.hit}/{r.missed}")
+        total.passed += r.passed
+        total.failed += r.failed
+        total.errors += r.errors
+        total.usage = total.usage + r.usage
+        total.hit += r.hit
+        total.missed += r.missed
+    if len(rows) > 1:
+        table.add_row("total", "", str(total.passed), str(total.failed), str(total.errors), _rate(total),
+                      str(total.usage.total_tokens), f"{total.usage.cost_usd:.4f}", f"{total.hit}/{total.missed}")
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False).print(table)
+    return buf.getvalue().rstrip("\n")
+
+
+def failure_text(case: CaseResult) -> str:
+    """Why a case did not pass: each non-passing sample's failing assertions and errors."""
+    lines: list[str] = []
+    head = f"{case.id}: {case.outcome.value.upper()}"
+    if case.repeat > 1:
+        head += f" ({case.passes}/{case.repeat} samples passed, {case.min_pass} needed)"
+    lines.append(head)
+    for i, s in enumerate(case.samples):
+        if s.outcome is Outcome.PASS:
+            continue
+        tag = f"  sample {i + 1}: " if len(case.samples) > 1 else "  "
+        if s.outcome is Outcome.ERROR and s.error:
+            lines.append(f"{tag}ERROR: {s.error}")
+            if s.hint:
+                lines.append(f"    hint: {s.hint}")
+        for a in s.assertions:
+            if a.error:
+                lines.append(f"{tag}ERROR in {a.type}: {a.reason}")
+            elif not a.passed:
+                lines.append(f"{tag}{a.type} failed: {a.reason}")
+        if s.output is not None and s.outcome is Outcome.FAIL:
+            out = s.output if len(s.output) <= 400 else s.output[:400] + "..."
+            lines.append(f"{tag}output: {out!r}")
+    return "\n".join(lines)

@@ -1,0 +1,421 @@
+"""The pytest plugin: prompt regression suites are plain pytest tests.
+
+* Collects ``*.prompttest.yaml`` files: one item per case x model, named
+  ``<case>[<model>]`` (``<case>[<prompt>|<model>]`` for multi-prompt suites), so
+  ``-k billing`` and node ids work as usual. Items carry the ``promptkit`` marker.
+* Outcomes: PASS passes; FAIL fails with each failing assertion's reason; ERROR (the
+  provider, a judge or a recording failed) is raised during *setup*, so pytest and
+  ``--junitxml`` report it as an error, never as a failure. A ``flaky`` case that does
+  not pass is reported as xfail: visible, not failing the run.
+* Speed: the first item of a suite to run triggers one concurrent batch for all of the
+  suite's selected items that this process will run; later items read their result.
+  Under pytest-xdist this batching needs a scheduler that keeps a suite on one worker
+  (``--dist loadfile``/``loadscope``/``loadgroup``; ``promptkit test -n`` passes
+  ``--dist loadfile``); with ``--dist load`` each item runs alone (no duplicate calls).
+* A terminal summary (pass rate per prompt and model, tokens, cost, recordings hit and
+  missed, regressions against ``--promptkit-baseline``) and a results JSON file per run;
+  xdist workers send their part to the controller (``workeroutput``), which merges.
+* Fixtures for Python tests: ``prompt_runner`` (run a template + assertions) and
+  ``openai_server`` (the scripted local server).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SUITE_SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
+RESULTS_KEY = "promptkit_results"
+DEFAULT_RESULTS = ".promptkit/results.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("promptkit", "prompt regression tests (promptkit)")
+    g.addoption("--promptkit-mode", choices=["live", "record", "replay", "auto"], default=None,
+                help="live: always call; record: call and (re)write recordings; replay: recordings only, never the "
+                     "network (default when CI is set); auto: replay if recorded else call and record (default)")
+    g.addoption("--promptkit-concurrency", type=int, default=None, help="model calls in flight at once (default 8)")
+    g.addoption("--promptkit-model", default=None, help="run every case on this litellm model id instead of the suite's")
+    g.addoption("--promptkit-api-base", default=None,
+                help="send every call to this OpenAI-compatible base URL (env PROMPTKIT_API_BASE); not part of recording keys")
+    g.addoption("--promptkit-timeout", type=float, default=None, help="per-call timeout in seconds (default 60)")
+    g.addoption("--promptkit-results", default=None, metavar="FILE",
+                help=f"where to write the run's results JSON (default {DEFAULT_RESULTS} when promptkit cases ran)")
+    g.addoption("--promptkit-baseline", default=None, metavar="FILE",
+                help="compare with this results file: new failures are regressions and fail the run")
+    g.addoption("--promptkit-update-baseline", action="store_true", default=False,
+                help="after the run, store its results as the baseline (--promptkit-baseline FILE)")
+    g.addoption("--promptkit-tolerance", type=float, default=None,
+                help="score drop vs. the baseline that counts as a regression (default: the baseline module's)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "promptkit: a prompt regression test (collected from *.prompttest.yaml or "
+                                       "using the prompt_runner fixture)")
+    config.pluginmanager.register(PromptkitPlugin(config), "promptkit-session")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(SUITE_SUFFIXES):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+# ---------------------------------------------------------------------- session state
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class PromptkitPlugin:
+    """Per-session state: one runner, cached batch results, collected case results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._runner: Any = None
+        self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
+        self.reported: list[Any] = []  # CaseResults this process reported, in run order
+        self.worker_parts: list[Any] = []  # controller: RunResults from workers
+        self.started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        self.final: Any = None
+        self.comparison: Any = None
+        self.results_path: Path | None = None
+        self.baseline_error: str | None = None
+
+    # -- configuration
+    def run_config(self) -> Any:
+        from promptkit.runner.engine import RunConfig
+        from promptkit.runner.recordings import Mode, default_mode
+
+        opt = self.config.getoption
+        mode = opt("--promptkit-mode")
+        cfg = RunConfig(mode=Mode(mode) if mode else default_mode())
+        if opt("--promptkit-concurrency"):
+            cfg.concurrency = max(1, int(opt("--promptkit-concurrency")))
+        cfg.model = opt("--promptkit-model") or os.environ.get("PROMPTKIT_MODEL") or None
+        cfg.api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE") or None
+        if opt("--promptkit-timeout"):
+            cfg.timeout_s = float(opt("--promptkit-timeout"))
+        cfg.progress = False  # pytest owns the terminal; its own progress is per item
+        return cfg
+
+    @property
+    def runner(self) -> Any:
+        if self._runner is None:
+            from promptkit.runner.engine import Runner
+
+            self._runner = Runner(self.run_config())
+        return self._runner
+
+    def batching_allowed(self) -> bool:
+        if not _is_worker(self.config):
+            return True
+        dist = getattr(self.config.option, "dist", "no")
+        return dist in ("loadfile", "loadscope", "loadgroup", "each")
+
+    # -- running
+    def result_for(self, item: CaseItem) -> Any:
+        cached = self.results.pop(item.nodeid, None)
+        if cached is not None:
+            return cached
+        batch = [item]
+        if self.batching_allowed():
+            session_items = getattr(item.session, "items", None) or []
+            seen_self = False
+            for other in session_items:
+                if other is item:
+                    seen_self = True
+                    continue
+                if (seen_self and isinstance(other, CaseItem) and other.parent is item.parent
+                        and other.nodeid not in self.results):
+                    batch.append(other)
+        out = self.runner.run([i.job for i in batch])
+        for it, res in zip(batch, out):
+            self.results[it.nodeid] = res
+        return self.results.pop(item.nodeid)
+
+    def record(self, result: Any) -> None:
+        self.reported.append(result)
+
+    # -- hooks
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: collect a worker's part of the results."""
+        from promptkit.runner.results import RunResults
+
+        part = getattr(node, "workeroutput", {}).get(RESULTS_KEY)
+        if part:
+            self.worker_parts.append(RunResults.from_json(part))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        if not self.reported and not self.worker_parts:
+            return
+        from promptkit._version import __version__
+        from promptkit.runner.report import merge, write_results
+        from promptkit.runner.results import RunResults
+
+        mode = self.run_config().mode.value
+        own = RunResults(started_at=self.started_at, finished_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+                         mode=mode, promptkit_version=__version__, cases=list(self.reported))
+        if _is_worker(self.config):
+            self.config.workeroutput[RESULTS_KEY] = own.to_json()  # type: ignore[attr-defined]
+            return
+        final = merge([*self.worker_parts, own] if self.reported else self.worker_parts)
+        final.mode = mode
+        final.started_at = self.started_at
+        self.final = final
+        path = Path(self.config.getoption("--promptkit-results") or Path(self.config.rootpath) / DEFAULT_RESULTS)
+        self.results_path = write_results(final, path)
+        baseline = self.config.getoption("--promptkit-baseline")
+        if baseline:
+            self._compare(session, final, Path(baseline))
+            if self.config.getoption("--promptkit-update-baseline"):
+                write_results(final, baseline)
+
+    def _compare(self, session: pytest.Session, final: Any, baseline: Path) -> None:
+        from promptkit.runner.results import RunResults
+
+        if not baseline.is_file():
+            if not self.config.getoption("--promptkit-update-baseline"):
+                self.baseline_error = f"{baseline}: baseline file not found (create it with --promptkit-update-baseline)"
+            return
+        try:
+            base = RunResults.from_json(baseline.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self.baseline_error = f"{baseline}: not a promptkit results file ({str(exc).splitlines()[0]})"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        from promptkit.runner import baseline as baseline_mod
+
+        tol = self.config.getoption("--promptkit-tolerance")
+        kwargs = {"tolerance": tol} if tol is not None else {}
+        self.comparison = baseline_mod.compare(base, final, **kwargs)
+        if getattr(self.comparison, "regressions", None) and not self.config.getoption("--promptkit-update-baseline"):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.final is None and self.baseline_error is None:
+            return
+        from promptkit.runner.report import format_summary
+
+        tr = terminalreporter
+        tr.section("promptkit")
+        if self.final is not None:
+            tr.write_line(format_summary(self.final, width=max(80, tr._tw.fullwidth)))
+            missed = sum(c.recordings_missed for c in self.final.cases if c.samples and any(
+                s.error and "missing" in (s.error or "") for s in c.samples))
+            if missed and self.final.mode == "replay":
+                tr.write_line(f"{missed} recording(s) missing: record them with --promptkit-mode record (see each error's hint)")
+            if self.results_path is not None:
+                tr.write_line(f"results: {self.results_path}")
+        if self.baseline_error:
+            tr.write_line(f"baseline: {self.baseline_error}", red=True)
+        if self.comparison is not None:
+            text = self.comparison.format() if hasattr(self.comparison, "format") else str(self.comparison)
+            if text:
+                tr.write_line(text)
+
+
+def _plugin(config: pytest.Config) -> PromptkitPlugin:
+    plugin = config.pluginmanager.get_plugin("promptkit-session")
+    assert isinstance(plugin, PromptkitPlugin)
+    return plugin
+
+
+# ---------------------------------------------------------------------- collection
+
+
+class SuiteFile(pytest.File):
+    """A ``*.prompttest.yaml`` file."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from promptkit.diagnostics import PromptkitError
+        from promptkit.runner.engine import jobs_for_suite
+        from promptkit.runner.suite import load_suite
+
+        shown = self._shown_path()
+        try:
+            suite = load_suite(shown)
+            jobs = jobs_for_suite(suite, model_override=_plugin(self.config).run_config().model)
+        except PromptkitError as exc:
+            raise self.CollectError(exc.diagnostic.format()) from None
+        for job in jobs:
+            name = job.result_id.split("::", 1)[1] if "::" in job.result_id else job.case_id
+            item = CaseItem.from_parent(self, name=name, job=job)
+            item.add_marker(pytest.mark.promptkit)
+            item.add_marker(pytest.mark.xdist_group(name=shown))  # keeps a suite together under --dist loadgroup
+            yield item
+
+    def _shown_path(self) -> str:
+        try:
+            return Path(self.path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return str(self.path)
+
+
+class PromptkitCaseError(Exception):
+    """The case ended in ERROR: the provider, a judge or a recording failed."""
+
+
+class PromptkitCaseFailure(AssertionError):
+    """The case ended in FAIL: its output broke an assertion."""
+
+
+class CaseItem(pytest.Item):
+    """One case x model of a suite."""
+
+    def __init__(self, *, job: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job = job
+        self.result: Any = None
+        self.user_properties.append(("promptkit_id", job.result_id))
+
+    def setup(self) -> None:
+        from promptkit.runner.report import failure_text
+        from promptkit.runner.results import Outcome
+
+        plugin = _plugin(self.config)
+        self.result = plugin.result_for(self)
+        plugin.record(self.result)
+        if self.result.outcome is Outcome.ERROR:
+            if self.result.flaky:
+                pytest.xfail("flaky case errored: " + failure_text(self.result))
+            raise PromptkitCaseError(failure_text(self.result))
+
+    def runtest(self) -> None:
+        from promptkit.runner.report import failure_text
+        from promptkit.runner.results import Outcome
+
+        if self.result is not None and self.result.outcome is Outcome.FAIL:
+            if self.result.flaky:
+                pytest.xfail("flaky case failed: " + failure_text(self.result))
+            raise PromptkitCaseFailure(failure_text(self.result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, PromptkitCaseError):
+            return f"ERROR (not a failure of the prompt): {excinfo.value}"
+        if isinstance(excinfo.value, PromptkitCaseFailure):
+            return f"FAIL: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = getattr(self.job.case_run.case, "line", None)
+        return self.path, (line - 1 if line else None), f"promptkit: {self.job.result_id}"
+
+
+# ---------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def openai_server() -> Iterator[Any]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (see :mod:`pytest_promptkit.server`),
+    stopped at teardown. Script it with ``openai_server.add_rule(pattern=..., reply=...)``
+    or ``fault="rate_limit" | "server_error" | "malformed" | "drop" | "hang"``."""
+    from pytest_promptkit.server import OpenAIServer
+
+    server = OpenAIServer(hang_s=10.0, idle_timeout_s=300.0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class PromptRunner:
+    """Runs a template with assertions from Python test code (the ``prompt_runner``
+    fixture). Uses the session's mode, model and api-base options; recordings live in
+    ``__recordings__/<test module>/`` next to the test file."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self._plugin = _plugin(request.config)
+        self._runner: Any = None
+        self.api_base: str | None = None
+        self.mode: str | None = None
+
+    def _get_runner(self) -> Any:
+        if self.api_base is None and self.mode is None:
+            return self._plugin.runner
+        if self._runner is None:
+            from promptkit.runner.engine import Runner
+            from promptkit.runner.recordings import Mode
+
+            cfg = self._plugin.run_config()
+            if self.api_base:
+                cfg.api_base = self.api_base
+            if self.mode:
+                cfg.mode = Mode(self.mode)
+            self._runner = Runner(cfg)
+        return self._runner
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+
+    def run(
+        self,
+        prompt: str | Path,
+        vars: dict[str, Any] | None = None,  # noqa: A002 - the suite files' word
+        assertions: Sequence[Any] = (),
+        *,
+        model: str | None = None,
+        params: dict[str, Any] | None = None,
+        repeat: int = 1,
+        min_pass: int | None = None,
+        threshold: float | None = None,
+        flaky: bool = False,
+        case_id: str | None = None,
+    ) -> Any:
+        """Run one case and return its :class:`~promptkit.runner.results.CaseResult`.
+        ``assertions`` are dicts as in a suite file (``{"type": "contains", "value": "x"}``)
+        or ``AssertionSpec`` objects."""
+        from promptkit.runner.engine import CaseJob
+        from promptkit.runner.recordings import RecordingStore
+        from promptkit.runner.suite import Case, Suite
+
+        cid = case_id or self._request.node.name
+        case = Case(id=cid, vars=dict(vars or {}), assertions=list(assertions), repeat=repeat, min_pass=min_pass,
+                    threshold=threshold, flaky=flaky)
+        models = [{"id": model, "params": dict(params or {})}] if model else []
+        test_file = Path(str(self._request.node.path))
+        suite = Suite.from_cases(Path(prompt), [case], models=models, name=test_file.name)
+        [case_run] = suite.expand()
+        store = RecordingStore(test_file.parent / "__recordings__" / test_file.stem)
+        job = CaseJob(case_run=case_run, suite_path=test_file.name, store=store, base_dir=str(test_file.parent))
+        [result] = self._get_runner().run([job])
+        self._plugin.record(result)
+        return result
+
+    def check(self, prompt: str | Path, vars: dict[str, Any] | None = None,  # noqa: A002
+              assertions: Sequence[Any] = (), **kwargs: Any) -> Any:
+        """Like :meth:`run`, but fails the test (with every failing reason) unless the case
+        passes; an ERROR raises :class:`PromptkitCaseError` instead of failing."""
+        from promptkit.runner.report import failure_text
+        from promptkit.runner.results import Outcome
+
+        result = self.run(prompt, vars, assertions, **kwargs)
+        if result.outcome is Outcome.ERROR:
+            raise PromptkitCaseError(failure_text(result))
+        if result.outcome is Outcome.FAIL:
+            raise PromptkitCaseFailure(failure_text(result))
+        return result
+
+
+@pytest.fixture
+def prompt_runner(request: pytest.FixtureRequest) -> Iterator[PromptRunner]:
+    """Run a prompt template plus assertions from a Python test; see :class:`PromptRunner`."""
+    request.node.add_marker(pytest.mark.promptkit)
+    runner = PromptRunner(request)
+    try:
+        yield runner
+    finally:
+        runner.close()
