@@ -1,0 +1,489 @@
+"""The ``render``, ``tokens`` and ``init`` sub-commands.
+
+They are the foundation's user-facing face: see what a template sends to the model,
+what it costs in tokens, and start a project with prompts, tests and a hook. All three
+share one rule: bad input (a missing file, a malformed ``--var``, a vars file that is not
+JSON/YAML, a template that does not render) is one ``path:line:col: error: ...`` line on
+stderr and exit status 2, never a traceback. That is done by raising
+:class:`~promptkit.diagnostics.PromptkitError`; :mod:`promptkit.cli` prints it.
+
+Heavy modules (pydantic via the template model, tiktoken, rich) are imported inside the
+functions that need them, so ``promptkit --help`` and the other commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severity, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from promptkit.template.model import PromptTemplate, RenderedMessage
+
+__all__ = ["INIT", "RENDER", "TOKENS", "parse_var", "load_vars_file", "template_vars"]
+
+CMDLINE = "<command line>"
+
+
+def _error(path: str, message: str, hint: str = "", span: Span | None = None, code: str = "") -> PromptkitError:
+    return PromptkitError(Diagnostic(path, message, code=code, span=span, hint=hint))
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def parse_var(text: str) -> tuple[str, Any, str]:
+    """``NAME=VALUE`` -> ``(name, value, raw)``. ``value`` is the JSON value when VALUE
+    parses as JSON (``n=3``, ``tags=["a","b"]``), else the string itself; ``raw`` is
+    always the text, so a string input can keep ``"007"`` as written."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise _error(
+            CMDLINE,
+            f"--var {text!r} is not NAME=VALUE",
+            hint="write --var ticket='My order is late' (VALUE is parsed as JSON when it is valid JSON)",
+        )
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name, value, raw
+
+
+def load_vars_file(path: str | Path) -> dict[str, Any]:
+    """Variables from a JSON or YAML file holding one mapping. Errors carry file:line:col."""
+    p = Path(path)
+    spath = str(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise _error(spath, "vars file not found", hint="check the path given to --vars") from None
+    except IsADirectoryError:
+        raise _error(spath, "vars file is a directory", hint="pass a .json or .yaml file to --vars") from None
+    except UnicodeDecodeError:
+        raise _error(spath, "vars file is not UTF-8 text", hint="save it as UTF-8 JSON or YAML") from None
+    except OSError as exc:
+        raise _error(spath, f"cannot read vars file: {exc.strerror or exc}") from None
+    index = LineIndex(text)
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            pos = index.position(exc.pos)
+            raise _error(spath, f"invalid JSON: {exc.msg}", span=Span(pos, pos),
+                         hint="fix the JSON syntax (keys and strings need double quotes)") from None
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            span = None
+            if mark is not None:
+                pos = index.position_at(mark.line + 1, mark.column + 1)
+                span = Span(pos, pos)
+            raise _error(spath, f"invalid YAML: {exc.problem or exc}", span=span,
+                         hint="fix the YAML syntax; quote values that contain ': ' or start with a special character") from None
+        except yaml.YAMLError as exc:
+            raise _error(spath, f"invalid YAML: {exc}") from None
+    else:
+        raise _error(spath, f"unsupported vars file type {suffix or '(none)'!r}", hint="use a .json, .yaml or .yml file")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _error(spath, f"vars file must hold a mapping of input names to values, not a {type(data).__name__}",
+                     hint='write e.g. {"ticket": "My order is late"}')
+    return {str(k): v for k, v in data.items()}
+
+
+def _load_template(path: str) -> PromptTemplate:
+    """Load a template, turning an unreadable or unusable file into a PromptkitError."""
+    from promptkit.template import load
+
+    t = load(path)
+    for d in t.diagnostics:
+        if d.severity is Severity.ERROR:
+            raise PromptkitError(d)
+    return t
+
+
+def _samples(template: PromptTemplate) -> dict[str, Any]:
+    """The template's sample values, with ``${env:}``/``${file:}`` references resolved
+    (relative to the template file) as Prompty does."""
+    from promptkit.template.references import ReferenceError_, resolve
+
+    base = Path(template.path).parent
+    out = template.samples()
+    fm_sample = template.front_matter.sample
+    try:
+        if isinstance(fm_sample, str):
+            resolved = resolve(fm_sample, base)
+            if isinstance(resolved, dict):
+                out.update(resolved)
+            elif resolved != fm_sample:
+                raise ReferenceError_("sample file must hold a mapping of input names to values")
+        return resolve(out, base)
+    except ReferenceError_ as exc:
+        raise _error(template.path, f"cannot resolve sample: {exc}", span=template.span_of("sample"),
+                     hint="fix the reference, or pass --no-samples and give every input with --var") from None
+
+
+def template_vars(template: PromptTemplate, var_args: Sequence[str] = (), vars_files: Sequence[str] = (),
+                  samples: bool = True) -> dict[str, Any]:
+    """The variables a command renders with: samples, then ``--vars`` files, then ``--var``.
+
+    A ``--var`` value that parses as JSON is used as JSON, except for inputs declared as
+    strings, which get the text exactly as typed (``--var zip=02134`` stays a string).
+    """
+    values: dict[str, Any] = _samples(template) if samples else {}
+    for f in vars_files:
+        values.update(load_vars_file(f))
+    for text in var_args:
+        name, value, raw = parse_var(text)
+        spec = template.inputs.get(name)
+        if spec is not None and spec.type.lower() in ("string", "str") and not isinstance(value, str):
+            value = raw
+        elif spec is None and template.inputs:
+            print(Diagnostic(template.path, f"--var {name} is not a declared input of this template",
+                             severity=Severity.WARNING, span=template.span_of("inputs"),
+                             hint="declared inputs: " + ", ".join(template.inputs)).format(), file=sys.stderr)
+        values[name] = value
+    return values
+
+
+def _render(template: PromptTemplate, values: Mapping[str, Any]) -> list[RenderedMessage]:
+    from promptkit.template import render
+
+    return render(template, values)
+
+
+def _add_var_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="set an input (repeatable); VALUE is parsed as JSON when it is valid JSON")
+    parser.add_argument("--vars", action="append", default=[], metavar="FILE",
+                        help="JSON or YAML file with a mapping of input values (repeatable)")
+    parser.add_argument("--no-samples", action="store_true",
+                        help="do not fill inputs from the template's sample values")
+
+
+# --------------------------------------------------------------------------- render
+
+
+class _Render:
+    help = "Render a template to chat messages"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("file", help="template file (.prompty, .j2, .prompt.md ...)")
+        _add_var_arguments(parser)
+        parser.add_argument("--format", choices=("text", "json"), default="text",
+                            help="text: role lines and contents; json: messages, model and parameters")
+
+    def run(self, args: argparse.Namespace) -> int:
+        template = _load_template(args.file)
+        values = template_vars(template, args.var, args.vars, samples=not args.no_samples)
+        messages = _render(template, values)
+        out = sys.stdout
+        if args.format == "json":
+            model = template.front_matter.model
+            doc = {
+                "path": template.path,
+                "name": template.name,
+                "version": template.version,
+                "model": model.litellm_id if model else None,
+                "parameters": model.params if model else {},
+                "messages": [m.to_dict() for m in messages],
+            }
+            json.dump(doc, out, ensure_ascii=False, indent=2, default=str)
+            out.write("\n")
+        else:
+            out.write("\n\n".join(f"{m.role}:\n{m.content}" for m in messages) + "\n")
+        return 0
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def _expand(paths: Iterable[str]) -> list[str]:
+    """Files as given, directories walked for prompt files (hidden folders skipped)."""
+    from promptkit.template import PROMPT_GLOBS
+
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found: set[Path] = set()
+            for pattern in PROMPT_GLOBS:
+                found.update(f for f in path.rglob(pattern)
+                             if f.is_file() and not any(part.startswith(".") for part in f.relative_to(path).parts))
+            if not found:
+                print(f"{p}: warning: no prompt files in this directory", file=sys.stderr)
+            out.extend(str(f) for f in sorted(found))
+        else:
+            out.append(p)
+    return out
+
+
+class _Tokens:
+    help = "Count tokens per message and in total"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="template files or directories")
+        parser.add_argument("--model", help="litellm model id to count for (default: each template's model)")
+        _add_var_arguments(parser)
+        parser.add_argument("--no-render", action="store_true",
+                            help="count the template text as written instead of rendering it with samples")
+        parser.add_argument("--format", choices=("table", "json"), default="table")
+
+    def _count_one(self, path: str, args: argparse.Namespace) -> dict[str, Any]:
+        from promptkit.tokens import context_window, count_tokens
+
+        template = _load_template(path)
+        model = args.model or (template.front_matter.model.litellm_id if template.front_matter.model else None)
+        notes: list[str] = []
+        if args.no_render or not template.engine.renders:
+            if not template.engine.renders and not args.no_render:
+                notes.append(f"{template.engine.value} body is not rendered; counted as written")
+            messages: list[Any] = [{"role": m.role, "content": m.content.strip()} for m in template.messages]
+        else:
+            values = template_vars(template, args.var, args.vars, samples=not args.no_samples)
+            messages = [m.to_dict() for m in _render(template, values)]
+        count = count_tokens(messages, model)
+        if count.notice:
+            notes.append(count.notice)
+        return {
+            "path": path,
+            "model": model,
+            "encoding": count.encoding,
+            "total": count.total,
+            "context_window": context_window(model),
+            "exact": count.exact,
+            "messages": [m.to_dict() for m in count.messages],
+            "notes": notes,
+        }
+
+    def run(self, args: argparse.Namespace) -> int:
+        results: list[dict[str, Any]] = []
+        errors: list[Diagnostic] = []
+        for path in _expand(args.files):
+            try:
+                results.append(self._count_one(path, args))
+            except PromptkitError as exc:  # keep counting the other files
+                errors.append(exc.diagnostic)
+                print(exc.diagnostic.format(), file=sys.stderr)
+        grand = sum(r["total"] for r in results)
+        if args.format == "json":
+            json.dump({"files": results, "total": grand, "errors": [d.to_dict() for d in errors]},
+                      sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        elif results:
+            self._table(results, grand)
+        return 2 if errors else 0
+
+    def _table(self, results: list[dict[str, Any]], grand: int) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = Console(highlight=False, soft_wrap=True)
+        for r in results:
+            window = r["context_window"]
+            share = f"  {r['total'] / window:.1%} of a {window:,}-token window" if window else ""
+            table = Table(title=f"{escape(r['path'])}  [dim]{escape(r['model'] or 'no model')} · {r['encoding']}[/dim]",
+                          title_justify="left", show_edge=False, pad_edge=False)
+            table.add_column("#", justify="right")
+            table.add_column("role")
+            table.add_column("tokens", justify="right")
+            for i, m in enumerate(r["messages"], 1):
+                table.add_row(str(i), m["role"], f"{m['tokens']:,}")
+            table.add_row("", "[bold]total[/bold]", f"[bold]{r['total']:,}[/bold]", end_section=True)
+            console.print(table)
+            if share:
+                console.print(share.strip(), style="dim")
+            for note in r["notes"]:
+                console.print(f"note: {note}", style="yellow", markup=False)
+            console.print()
+        if len(results) > 1:
+            console.print(f"[bold]{grand:,}[/bold] tokens in {len(results)} files")
+
+
+# --------------------------------------------------------------------------- init
+
+_SUITE = """\
+# Regression tests for prompts/{name}.prompty.
+# Run them with `promptkit test tests/prompts` (or plain `pytest`); the format is in
+# promptkit's docs/testing.md. Record real model answers once, then replay them offline.
+prompts: [../../prompts/{name}.prompty]
+models:
+  - openai/gpt-4o-mini
+cases:
+  - id: tram-line
+    description: a short news item; the summary must stay within the word limit
+    vars:
+      text: >-
+        The city council voted on Tuesday to extend the downtown tram line by 4.2 kilometres,
+        adding six stops. Construction starts next spring and will cost 310 million euros.
+      max_words: 30
+    assert:
+      - icontains: tram
+      - type: length
+        unit: words
+        max: 30
+"""
+
+_PRECOMMIT_HOOK = """\
+  - repo: local
+    hooks:
+      - id: promptkit-lint
+        name: promptkit lint
+        entry: promptkit lint
+        language: system
+        files: '(\\.prompty|\\.prompt|\\.j2|\\.jinja2?|\\.mdc|\\.prompt\\.md|\\.instructions\\.md|\\.agent\\.md|SKILL\\.md)$'
+"""
+
+_PRECOMMIT = "# promptkit: lint prompt templates on every commit (runs offline).\nrepos:\n" + _PRECOMMIT_HOOK
+
+_CONFIG_KEYS = """\
+# promptkit lint / test settings (see promptkit's docs/lint.md)
+include = ["prompts/**/*.prompty"]
+"""
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` with ``text``, failing if it appeared meanwhile (no overwrite)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def _replace_atomic(path: Path, text: str) -> None:
+    """Rewrite an existing file atomically (temp file + rename) keeping its mode."""
+    mode = path.stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+class _Init:
+    help = "Scaffold prompts/, a test suite and a pre-commit config"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("dir", nargs="?", default=".", help="project folder (default: the current one)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from promptkit.resources import bundled_templates_dir
+
+        root = Path(args.dir)
+        if root.exists() and not root.is_dir():
+            raise _error(str(root), "not a directory", hint="give the project folder to initialize")
+        report: list[tuple[str, str]] = []
+        if not root.exists():
+            root.mkdir(parents=True)
+            report.append(("created", f"{root}/"))
+        name = "summarize"
+        example = (bundled_templates_dir() / f"{name}.prompty").read_text(encoding="utf-8")
+        for rel, text in ((f"prompts/{name}.prompty", example),
+                          (f"tests/prompts/{name}.prompttest.yaml", _SUITE.format(name=name))):
+            target = root / rel
+            if target.exists():
+                report.append(("skipped", f"{target} (already exists)"))
+            else:
+                _write_new(target, text)
+                report.append(("created", str(target)))
+        report.append(self._config(root))
+        report.append(self._precommit(root))
+        width = max(len(action) for action, _ in report)
+        for action, what in report:
+            print(f"{action:<{width}}  {what}")
+        print("next: promptkit render prompts/summarize.prompty && promptkit lint prompts && promptkit test tests/prompts")
+        return 0
+
+    def _config(self, root: Path) -> tuple[str, str]:
+        pyproject = root / "pyproject.toml"
+        if not pyproject.exists():
+            standalone = root / "promptkit.toml"
+            if standalone.exists():
+                return "skipped", f"{standalone} (already exists)"
+            _write_new(standalone, _CONFIG_KEYS)
+            return "created", f"{standalone} (no pyproject.toml here)"
+        text = pyproject.read_text(encoding="utf-8")
+        try:
+            data = _toml_loads(text)
+        except ValueError as exc:
+            return "skipped", f"{pyproject} (not valid TOML: {exc}; add a [tool.promptkit] table by hand)"
+        if isinstance(data.get("tool"), dict) and "promptkit" in data["tool"]:
+            return "skipped", f"{pyproject} (already has [tool.promptkit])"
+        nl = _newline(text)
+        sep = "" if not text or text.endswith(("\n", "\r")) else nl
+        new = text + sep + nl + ("[tool.promptkit]" + nl + _CONFIG_KEYS).replace("\n", nl)
+        check = _toml_loads(new)
+        if check.get("tool", {}).get("promptkit", {}).get("include") is None:  # pragma: no cover - defensive
+            return "skipped", f"{pyproject} (could not add [tool.promptkit] safely; add it by hand)"
+        _replace_atomic(pyproject, new)
+        return "updated", f"{pyproject} ([tool.promptkit] appended)"
+
+    def _precommit(self, root: Path) -> tuple[str, str]:
+        config = root / ".pre-commit-config.yaml"
+        if not config.exists():
+            _write_new(config, _PRECOMMIT)
+            return "created", str(config)
+        import yaml
+
+        text = config.read_text(encoding="utf-8")
+        if "promptkit" in text:
+            return "skipped", f"{config} (already runs promptkit)"
+        manual = f"{config} (add this entry under repos: by hand:\n{_PRECOMMIT_HOOK.rstrip()})"
+        try:
+            before = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return "skipped", manual
+        if not isinstance(before, dict) or not isinstance(before.get("repos"), list):
+            return "skipped", manual
+        nl = _newline(text)
+        new = text + ("" if text.endswith("\n") else nl) + _PRECOMMIT_HOOK.replace("\n", nl)
+        try:
+            after = yaml.safe_load(new)
+        except yaml.YAMLError:
+            return "skipped", manual
+        # Appending is only safe when `repos:` is the last block and its items are indented
+        # like ours: check the result is exactly the old config plus one repo.
+        ok = (isinstance(after, dict) and set(after) == set(before)
+              and all(after[k] == before[k] for k in before if k != "repos")
+              and after["repos"][:-1] == before["repos"] and len(after["repos"]) == len(before["repos"]) + 1
+              and after["repos"][-1].get("repo") == "local")
+        if not ok:
+            return "skipped", manual
+        _replace_atomic(config, new)
+        return "updated", f"{config} (promptkit-lint hook appended)"
+
+
+RENDER = _Render()
+TOKENS = _Tokens()
+INIT = _Init()
