@@ -1,0 +1,237 @@
+"""The table of assertion types: name -> options model + check function.
+
+One table, filled by small modules (``text``, ``structured``, ``similarity``,
+``metrics``, ``python``, ``judges``) with the :func:`assertion` decorator, so adding a
+type is one function in one place and the test-file loader, the docs and error messages
+("unknown assertion type 'contain'; did you mean 'contains'?") all read the same table.
+
+Options are pydantic models with ``extra="forbid"``: a misspelt option is an error at
+load time, with the line of the test file, instead of being silently ignored.
+
+Check functions take ``(output, options, response, ctx)`` and return a
+:class:`Check` (``passed``, ``score``, ``reason``; ``error`` when the assertion could
+not be evaluated). They may be ``async`` (judges are).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from promptkit.runner.assertions.spec import AssertionSpec
+from promptkit.runner.results import Usage
+
+#: Modules that register assertion types; imported on first use of the table.
+_MODULES = ("text", "structured", "similarity", "metrics", "python", "judges")
+
+
+class Options(BaseModel):
+    """Base of every options model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+@dataclass
+class Check:
+    """The verdict of one check function (before negation and weighting)."""
+
+    passed: bool
+    score: float
+    reason: str
+    error: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+    @classmethod
+    def of(cls, passed: bool, reason: str) -> Check:
+        """A binary check: score 1 on pass, 0 on fail."""
+        return cls(passed, 1.0 if passed else 0.0, reason)
+
+    @classmethod
+    def failed_to_run(cls, reason: str, usage: Usage | None = None) -> Check:
+        """The assertion could not be evaluated: the sample becomes ERROR, not FAIL."""
+        return cls(False, 0.0, reason, error=True, usage=usage or Usage())
+
+
+CheckFn = Callable[..., "Check | Awaitable[Check]"]
+
+
+@dataclass(frozen=True)
+class AssertionType:
+    """One registered type."""
+
+    name: str
+    options: type[Options]
+    check: CheckFn
+    summary: str
+    #: Model-graded: needs ``ctx.judge``.
+    judge: bool = False
+    #: A negated result is meaningful (``not-is-json``); False for metrics where
+    #: negation would be nonsense (``not-latency``).
+    negatable: bool = True
+    #: A shorthand field: ``- contains: Paris`` puts ``Paris`` in this option.
+    shorthand: str = "value"
+
+
+_TYPES: dict[str, AssertionType] = {}
+_loaded = False
+
+
+def assertion(
+    name: str,
+    options: type[Options],
+    *,
+    judge: bool = False,
+    negatable: bool = True,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` as the check of assertion type ``name`` (and its aliases).
+    The first line of ``fn``'s docstring is the type's one-line summary."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
+        for n in (name, *aliases):
+            _TYPES[n] = AssertionType(n, options, fn, summary, judge=judge, negatable=negatable)
+        return fn
+
+    return deco
+
+
+def types() -> dict[str, AssertionType]:
+    """Every registered type by name (loads the built-in modules on first call)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for mod in _MODULES:
+            importlib.import_module(f"promptkit.runner.assertions.{mod}")
+    return _TYPES
+
+
+def get(name: str) -> AssertionType | None:
+    return types().get(name)
+
+
+def suggest(name: str) -> str | None:
+    """The registered type closest to a misspelt ``name``, or None."""
+    from rapidfuzz import process
+
+    base = name[4:] if name.startswith("not-") else name
+    match = process.extractOne(base, list(types()), score_cutoff=70)
+    if match is None:
+        return None
+    return ("not-" if name.startswith("not-") else "") + match[0]
+
+
+class SpecError(ValueError):
+    """An invalid assertion entry. ``loc`` is the key path inside the entry
+    (``("value",)``) so the loader can point at the exact line."""
+
+    def __init__(self, message: str, loc: tuple[Any, ...] = (), hint: str = "") -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.hint = hint
+
+
+#: Keys every assertion accepts, whatever its type.
+COMMON_KEYS = ("type", "negate", "weight", "metric")
+
+
+def normalize_entry(raw: Any) -> dict[str, Any]:
+    """Accept the long form ``{type: contains, value: x}`` and the shorthand
+    ``{contains: x}`` (one key naming a type). Returns the long form."""
+    if isinstance(raw, str):
+        return {"type": raw}
+    if not isinstance(raw, dict):
+        raise SpecError(
+            f"an assertion must be a mapping like {{type: contains, value: ...}}, not a {type(raw).__name__}",
+            hint="write '- type: contains' followed by '  value: ...'",
+        )
+    if "type" in raw:
+        return dict(raw)
+    named = [k for k in raw if isinstance(k, str) and _known(k)]
+    if len(named) == 1:
+        key = named[0]
+        out = {k: v for k, v in raw.items() if k != key}
+        t = get(key[4:] if key.startswith("not-") else key)
+        assert t is not None
+        out["type"] = key
+        value = raw[key]
+        if isinstance(value, dict) and t.shorthand not in t.options.model_fields:
+            out.update(value)  # - length: {max: 50}
+        elif value is not None:
+            out[t.shorthand] = value
+        return out
+    raise SpecError(
+        "assertion has no 'type'",
+        hint="start the entry with '- type: NAME' (e.g. contains, regex, is-json, llm-rubric)",
+    )
+
+
+def _known(name: str) -> bool:
+    return get(name) is not None or (name.startswith("not-") and get(name[4:]) is not None)
+
+
+def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> AssertionSpec:
+    """Validate one ``assert:`` entry into an :class:`AssertionSpec`.
+
+    Raises :class:`SpecError` (with ``loc`` inside the entry) for an unknown type, a
+    misspelt option or a value of the wrong type.
+    """
+    entry = normalize_entry(raw)
+    name = entry.get("type")
+    if not isinstance(name, str) or not name:
+        raise SpecError("assertion 'type' must be a name such as contains or regex", ("type",))
+    negate = False
+    base = name
+    t = get(base)
+    if t is None and base.startswith("not-"):
+        base = base[4:]
+        t = get(base)
+        negate = True
+    if t is None:
+        guess = suggest(name)
+        hint = f"did you mean '{guess}'?" if guess else "see docs/testing.md for the assertion types"
+        raise SpecError(f"unknown assertion type '{name}'", ("type",), hint)
+    flag = entry.get("negate", False)
+    if not isinstance(flag, bool):
+        raise SpecError("'negate' must be true or false", ("negate",))
+    if flag and negate:
+        raise SpecError(f"'{name}' is already negated by its 'not-' prefix; drop 'negate: true'", ("negate",))
+    negate = negate or flag
+    if negate and not t.negatable:
+        raise SpecError(f"assertion type '{base}' cannot be negated", ("type",), f"set bounds on '{base}' instead")
+    weight = entry.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise SpecError("'weight' must be a number >= 0 (0 = reported, never failing)", ("weight",))
+    metric = entry.get("metric")
+    if metric is not None and not isinstance(metric, str):
+        raise SpecError("'metric' must be a name", ("metric",))
+    opts = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
+    try:
+        options = t.options.model_validate(opts)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        field_name = ".".join(str(x) for x in loc) or "options"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(t.options.model_fields)) or "none"
+            raise SpecError(
+                f"assertion '{name}' has no option '{field_name}'", loc[:1], f"its options are: {allowed}"
+            ) from None
+        if err["type"] == "missing":
+            raise SpecError(f"assertion '{name}' needs '{field_name}'", (), _option_hint(t)) from None
+        raise SpecError(f"assertion '{name}' option '{field_name}': {msg}", loc[:1], _option_hint(t)) from None
+    return AssertionSpec(
+        type=base, negate=negate, weight=float(weight), metric=metric, options=options, source=source, span=span
+    )
+
+
+def _option_hint(t: AssertionType) -> str:
+    fields = []
+    for n, f in t.options.model_fields.items():
+        fields.append(n if f.is_required() else f"{n}?")
+    return f"'{t.name}' takes: {', '.join(fields)}" if fields else ""

@@ -1,0 +1,263 @@
+"""Checks on structured (JSON) output: is-json, json-schema, json-path, pydantic.
+
+Applications parse model output with ``json.loads``; a reply wrapped in a Markdown code
+fence breaks them, so these checks are strict by default and accept a fenced reply only
+with ``allow_fences: true``. The JSON path syntax is a small, safe subset (``a.b[0]``,
+``$.items[-1].name``, ``["key with dots"]``): it is parsed, never evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import field_validator
+
+from promptkit.runner.assertions.registry import Check, Options, assertion
+from promptkit.runner.assertions.spec import AssertionContext
+from promptkit.runner.assertions.text import excerpt
+from promptkit.runner.results import ModelResponse
+
+_FENCE = re.compile(r"^\s*```[\w-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$", re.DOTALL)
+
+
+class JsonError(ValueError):
+    """The output is not JSON; the message says where and why."""
+
+
+def parse_json(output: str, allow_fences: bool = False) -> tuple[Any, bool]:
+    """Parse the output as JSON. Returns ``(value, fenced)``; raises :class:`JsonError`."""
+    text = output.strip()
+    fenced = False
+    if allow_fences:
+        m = _FENCE.match(text)
+        if m:
+            text, fenced = m.group(1), True
+    try:
+        return json.loads(text), fenced
+    except json.JSONDecodeError as exc:
+        hint = ""
+        if not allow_fences and _FENCE.match(text):
+            hint = " (the reply is wrapped in a ``` code fence; set allow_fences: true to accept that)"
+        raise JsonError(f"output is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") from None
+
+
+class IsJsonOptions(Options):
+    allow_fences: bool = False
+
+
+@assertion("is-json", IsJsonOptions)
+def is_json(output: str, o: IsJsonOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The output parses as JSON."""
+    try:
+        value, fenced = parse_json(output, o.allow_fences)
+    except JsonError as exc:
+        return Check.of(False, str(exc))
+    return Check.of(True, f"output is valid JSON ({type(value).__name__}{', fenced' if fenced else ''})")
+
+
+# --------------------------------------------------------------------------- json-schema
+
+
+class JsonSchemaOptions(Options):
+    #: A JSON Schema, or the path of a ``.json`` schema file relative to the test file.
+    #: Left out: the prompt's own declared output schema (``output.schema``/``outputs``).
+    value: dict[str, Any] | str | None = None
+    allow_fences: bool = False
+
+    @field_validator("value")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | str | None) -> dict[str, Any] | str | None:
+        if isinstance(v, dict):
+            from jsonschema import validators
+            from jsonschema.exceptions import SchemaError
+
+            try:
+                validators.validator_for(v).check_schema(v)
+            except SchemaError as exc:
+                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        return v
+
+
+def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any] | None, str]:
+    if isinstance(o.value, dict):
+        return o.value, "the schema"
+    if isinstance(o.value, str):
+        p = Path(o.value.removeprefix("file://"))
+        if not p.is_absolute() and ctx.base_dir is not None:
+            p = Path(ctx.base_dir) / p
+        return json.loads(p.read_text(encoding="utf-8")), p.name
+    if ctx.template_path is not None:
+        from promptkit.template import load
+
+        schema = load(ctx.template_path).front_matter.output_schema
+        if schema is not None:
+            return schema, "the prompt's output schema"
+    return None, ""
+
+
+@assertion("json-schema", JsonSchemaOptions, aliases=("is-valid-json-schema",))
+def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The output is JSON valid against a JSON Schema (default: the prompt's output schema)."""
+    from jsonschema import validators
+
+    schema, name = _schema(o, ctx)
+    if schema is None:
+        return Check.failed_to_run("json-schema has no schema: give 'value', or declare output.schema in the prompt")
+    try:
+        value, _ = parse_json(output, o.allow_fences)
+    except JsonError as exc:
+        return Check.of(False, str(exc))
+    validator = validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return Check.of(True, f"output matches {name}")
+    first = errors[0]
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return Check.of(False, f"output does not match {name}: at {where}: {first.message}{more}")
+
+
+# --------------------------------------------------------------------------- json-path
+
+_SEGMENT = re.compile(r"""\.?([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\]""")
+
+
+@lru_cache(maxsize=256)
+def parse_path(path: str) -> tuple[str | int, ...]:
+    """``$.items[0]["a.b"]`` -> ``("items", 0, "a.b")``. Raises ``ValueError``."""
+    p = path.strip()
+    if p.startswith("$"):
+        p = p[1:]
+    out: list[str | int] = []
+    pos = 0
+    while pos < len(p):
+        m = _SEGMENT.match(p, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"cannot read JSON path {path!r} at character {pos + 1}: use a.b[0] or [\"key\"]")
+        name, idx, dq, sq = m.groups()
+        if idx is not None:
+            out.append(int(idx))
+        else:
+            out.append(name if name is not None else json.loads(f'"{dq}"') if dq is not None else sq)
+        pos = m.end()
+    return tuple(out)
+
+
+_MISSING = object()
+
+
+def get_path(value: Any, path: tuple[str | int, ...]) -> tuple[Any, str]:
+    """The value at ``path`` or ``_MISSING`` with the segment that was not found."""
+    cur = value
+    walked = "$"
+    for seg in path:
+        if isinstance(seg, int):
+            if not isinstance(cur, list) or not -len(cur) <= seg < len(cur):
+                return _MISSING, f"{walked}[{seg}]"
+            cur = cur[seg]
+            walked += f"[{seg}]"
+        else:
+            if not isinstance(cur, dict) or seg not in cur:
+                return _MISSING, f"{walked}.{seg}"
+            cur = cur[seg]
+            walked += f".{seg}"
+    return cur, walked
+
+
+class JsonPathOptions(Options):
+    path: str
+    #: Expected value. Left out: the path only has to exist.
+    value: Any = _MISSING
+    allow_fences: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        parse_path(v)
+        return v
+
+
+@assertion("json-path", JsonPathOptions, aliases=("json-path-equals",))
+def json_path(output: str, o: JsonPathOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The JSON output has ``path`` (``a.b[0]``), equal to ``value`` when given."""
+    try:
+        doc, _ = parse_json(output, o.allow_fences)
+    except JsonError as exc:
+        return Check.of(False, str(exc))
+    found, where = get_path(doc, parse_path(o.path))
+    if found is _MISSING:
+        return Check.of(False, f"output JSON has nothing at {where}")
+    if o.value is _MISSING:
+        return Check.of(True, f"output JSON has {o.path} = {excerpt(json.dumps(found), 60)}")
+    ok = found == o.value
+    shown = excerpt(json.dumps(found, default=str), 60)
+    want = excerpt(json.dumps(o.value, default=str), 60)
+    return Check.of(ok, f"{o.path} is {shown}" + ("" if ok else f", expected {want}"))
+
+
+# --------------------------------------------------------------------------- pydantic
+
+
+class PydanticOptions(Options):
+    #: ``package.module:Model`` -- imported with importlib, never evaluated.
+    value: str
+    allow_fences: bool = False
+
+    @field_validator("value")
+    @classmethod
+    def _import_path(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", v.strip()):
+            raise ValueError("must be an import path 'package.module:ModelName'")
+        return v.strip()
+
+
+def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
+    """Import ``module:attr.path`` (or ``file.py:attr``, relative to ``base_dir``)."""
+    mod_name, _, attr = spec.partition(":")
+    if mod_name.endswith(".py"):
+        import importlib.util
+
+        p = Path(mod_name)
+        if not p.is_absolute() and base_dir is not None:
+            p = Path(base_dir) / p
+        module_spec = importlib.util.spec_from_file_location(f"_promptkit_user_{p.stem}", p)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {p}")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(mod_name)
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@assertion("pydantic", PydanticOptions, aliases=("is-valid-pydantic",))
+def pydantic_model(output: str, o: PydanticOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The JSON output validates against a pydantic model (``module:Model``)."""
+    from pydantic import BaseModel, ValidationError
+
+    try:
+        model = import_object(o.value, ctx.base_dir)
+    except (ImportError, AttributeError, OSError) as exc:
+        return Check.failed_to_run(f"cannot import {o.value}: {exc}")
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return Check.failed_to_run(f"{o.value} is not a pydantic model class")
+    try:
+        doc, _ = parse_json(output, o.allow_fences)
+    except JsonError as exc:
+        return Check.of(False, str(exc))
+    try:
+        model.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return Check.of(False, f"output is not a valid {model.__name__}: {loc}: {err['msg']}{more}")
+    return Check.of(True, f"output is a valid {model.__name__}")

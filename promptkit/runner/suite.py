@@ -1,0 +1,684 @@
+"""Test-case files (``*.prompttest.yaml``) and their Python equivalent.
+
+A suite says *which prompts* run on *which models* with *which variables*, and what the
+output must satisfy::
+
+    prompts: [../templates/summarize.prompty]
+    models:
+      - openai/gpt-4o-mini
+      - {id: openai/gpt-4o, params: {temperature: 0}, label: gpt-4o}
+    defaults:
+      vars: {audience: engineers}
+      assert: [{type: length, unit: words, max: 80}]
+      judge: openai/gpt-4o-mini
+    cases:
+      - id: tram-line
+        vars: {text: "The council voted..."}
+        assert:
+          - icontains: tram
+          - type: llm-rubric
+            value: Mentions the cost and the number of stops.
+      - id: from-sheet
+        dataset: data/summaries.csv   # one case per row
+
+Everything is validated when the file is loaded -- unknown keys, wrong types, misspelt
+assertion types and options, missing prompt or dataset files -- and each problem is a
+:class:`~promptkit.diagnostics.PromptkitError` pointing at ``file:line:col``, before a
+single (paid) model call is made.
+
+Tests written in Python build the same objects: ``Case(id=..., vars=..., assertions=[...])``
+and ``Suite.from_cases(prompt, cases, models=[...])``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severity, Span
+from promptkit.runner.assertions.registry import SpecError, build_spec
+from promptkit.runner.assertions.spec import AssertionContext, AssertionSpec, JudgeFn
+
+__all__ = [
+    "Case",
+    "CaseRun",
+    "Defaults",
+    "ModelTarget",
+    "Suite",
+    "SUITE_GLOB",
+    "load_suite",
+    "loads_suite",
+]
+
+#: How suite files are named (the pytest plugin collects these).
+SUITE_GLOB = "*.prompttest.yaml"
+
+
+# --------------------------------------------------------------------------- runtime model
+
+
+class ModelTarget(BaseModel):
+    """One entry of the model matrix: a litellm id, call parameters, a display label."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What reports and test ids show: the label, or the id."""
+        return self.label or self.id
+
+    @classmethod
+    def of(cls, value: str | dict[str, Any] | ModelTarget) -> ModelTarget:
+        if isinstance(value, ModelTarget):
+            return value
+        if isinstance(value, str):
+            return cls(id=value)
+        return cls.model_validate(value)
+
+
+class Case(BaseModel):
+    """One test case: variables plus the assertions its output must satisfy.
+
+    ``repeat`` samples the model N times; the case passes when at least ``min_pass``
+    samples pass. A ``flaky`` case is reported but never fails the run. ``threshold``
+    lets a sample pass on its weighted score even if a check failed. ``prompt`` and
+    ``models`` override the suite's for this case only.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: str
+    description: str | None = None
+    prompt: Path | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    assertions: list[AssertionSpec] = Field(default_factory=list)
+    repeat: int = Field(default=1, ge=1)
+    min_pass: int | None = Field(default=None, ge=1)
+    flaky: bool = False
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    models: list[ModelTarget] | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+    #: Where the case is written (``file:line``), for reports; None for Python cases.
+    source: str | None = None
+    line: int | None = None
+    #: Row of the dataset file this case came from, when it did.
+    dataset_row: int | None = None
+
+    @field_validator("assertions", mode="before")
+    @classmethod
+    def _specs(cls, value: Any) -> Any:
+        """Accept raw dicts (``{"type": "contains", "value": "x"}``) in Python too."""
+        if isinstance(value, list):
+            out = []
+            for item in value:
+                if isinstance(item, AssertionSpec):
+                    out.append(item)
+                else:
+                    try:
+                        out.append(build_spec(item))
+                    except SpecError as exc:
+                        raise ValueError(f"{exc}" + (f" ({exc.hint})" if exc.hint else "")) from None
+            return out
+        return value
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [ModelTarget.of(v) if isinstance(v, (str, ModelTarget)) else v for v in value]
+        return value
+
+    @property
+    def required_passes(self) -> int:
+        """``min_pass``, defaulting to every sample."""
+        return min(self.min_pass or self.repeat, self.repeat)
+
+
+class Defaults(BaseModel):
+    """Suite-wide defaults a case inherits (its own values win; assertions add up)."""
+
+    vars: dict[str, Any] = Field(default_factory=dict)
+    assertions: list[AssertionSpec] = Field(default_factory=list)
+    repeat: int = Field(default=1, ge=1)
+    min_pass: int | None = Field(default=None, ge=1)
+    flaky: bool = False
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    timeout_s: float | None = Field(default=None, gt=0)
+    judge: ModelTarget | None = None
+
+
+class CaseRun(BaseModel):
+    """One unit of work for the runner: a case on one prompt with one model.
+
+    ``vars`` are final (defaults merged, dataset values coerced to the template's input
+    types); ``params`` are the call parameters (the template's ``model.parameters``
+    overridden by the model target's). ``assertions`` include the suite defaults.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    suite: str
+    case: Case
+    model: ModelTarget
+    template_path: Path
+    vars: dict[str, Any]
+    params: dict[str, Any] = Field(default_factory=dict)
+    assertions: list[AssertionSpec] = Field(default_factory=list)
+    threshold: float | None = None
+    judge: ModelTarget | None = None
+    multi_prompt: bool = False
+    #: Folder that relative paths in assertion options resolve against.
+    base_dir: Path | None = None
+
+    def context(
+        self,
+        messages: list[dict[str, Any]],
+        judge: JudgeFn | None = None,
+        baseline_output: str | None = None,
+    ) -> AssertionContext:
+        """The :class:`AssertionContext` for one sample of this run."""
+        return AssertionContext(
+            vars=self.vars,
+            case=self.case,
+            template_path=self.template_path,
+            messages=messages,
+            judge=judge,
+            baseline_output=baseline_output,
+            base_dir=self.base_dir,
+            judge_model=self.judge.id if self.judge else None,
+            judge_params=dict(self.judge.params) if self.judge else {},
+        )
+
+    @property
+    def id(self) -> str:
+        """Stable id ``<suite>::<case>[<model>]`` (``[<prompt>|<model>]`` when the suite
+        has several prompts), as used in results and baselines."""
+        target = self.model.name
+        if self.multi_prompt:
+            target = f"{_prompt_name(self.template_path)}|{target}"
+        return f"{self.suite}::{self.case.id}[{target}]"
+
+
+def _prompt_name(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+class Suite(BaseModel):
+    """A loaded test suite: prompts x models x cases."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path | None = None
+    prompts: list[Path] = Field(default_factory=list)
+    models: list[ModelTarget] = Field(default_factory=list)
+    defaults: Defaults = Field(default_factory=Defaults)
+    cases: list[Case] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The suite's id in results: its path as given (or ``<python>``)."""
+        return self.path.as_posix() if self.path else "<python>"
+
+    @property
+    def judge(self) -> ModelTarget | None:
+        return self.defaults.judge
+
+    @classmethod
+    def from_cases(
+        cls,
+        prompt: str | Path | Sequence[str | Path],
+        cases: Iterable[Case | dict[str, Any]],
+        *,
+        models: Sequence[str | dict[str, Any] | ModelTarget] = (),
+        defaults: Defaults | dict[str, Any] | None = None,
+        name: str | Path | None = None,
+    ) -> Suite:
+        """Build a suite in Python (for ``prompt_runner`` and hand-written tests).
+
+        ``cases`` may be :class:`Case` objects or dicts with the same fields (``assert``
+        or ``assertions`` for the list of checks). Missing prompt files raise
+        :class:`PromptkitError`.
+        """
+        prompts = [Path(prompt)] if isinstance(prompt, (str, Path)) else [Path(p) for p in prompt]
+        for p in prompts:
+            if not p.is_file():
+                raise PromptkitError(
+                    Diagnostic(str(p), "prompt file not found", code="PT004", name="missing-file",
+                               hint="pass the path of a .prompty (or other template) file")
+                )
+        built = []
+        for c in cases:
+            if isinstance(c, Case):
+                built.append(c)
+            else:
+                d = dict(c)
+                if "assert" in d:
+                    d["assertions"] = d.pop("assert")
+                built.append(Case.model_validate(d))
+        if isinstance(defaults, dict):
+            d = dict(defaults)
+            if "assert" in d:
+                d["assertions"] = [build_spec(a) for a in d.pop("assert")]
+            if isinstance(d.get("judge"), (str, dict)):
+                d["judge"] = ModelTarget.of(d["judge"])
+            defaults = Defaults.model_validate(d)
+        suite = cls(
+            path=Path(name) if name else None,
+            prompts=prompts,
+            models=[ModelTarget.of(m) for m in models],
+            defaults=defaults or Defaults(),
+            cases=built,
+        )
+        suite._check_ids()
+        return suite
+
+    def _check_ids(self) -> None:
+        seen: set[str] = set()
+        for c in self.cases:
+            if c.id in seen:
+                raise PromptkitError(
+                    Diagnostic(c.source or self.name, f"duplicate case id '{c.id}'", code="PT002",
+                               name="invalid-test-file", span=_line_span(c.line),
+                               hint="give every case a unique id")
+                )
+            seen.add(c.id)
+
+    def expand(self) -> list[CaseRun]:
+        """Every (case, prompt, model) to run, in file order.
+
+        A case without ``prompt`` runs on every suite prompt; a suite without ``models``
+        uses each prompt's own front-matter model. Raises :class:`PromptkitError` when a
+        prompt names no model and the suite gives none.
+        """
+        from promptkit.template import load
+
+        templates: dict[Path, Any] = {}
+
+        def template(p: Path) -> Any:
+            if p not in templates:
+                templates[p] = load(p)
+            return templates[p]
+
+        runs: list[CaseRun] = []
+        multi = len(self.prompts) > 1
+        for case in self.cases:
+            prompts = [case.prompt] if case.prompt else self.prompts
+            if not prompts:
+                raise PromptkitError(
+                    Diagnostic(case.source or self.name, f"case '{case.id}' has no prompt to run",
+                               code="PT002", name="invalid-test-file", span=_line_span(case.line),
+                               hint="add 'prompts: [path/to/file.prompty]' to the suite or 'prompt:' to the case")
+                )
+            for p in prompts:
+                tpl = template(p)
+                fm_model = tpl.front_matter.model
+                base_params = dict(fm_model.params) if fm_model else {}
+                targets = case.models or self.models
+                if not targets:
+                    mid = fm_model.litellm_id if fm_model else None
+                    if not mid:
+                        raise PromptkitError(
+                            Diagnostic(str(p), "the prompt names no model and the test suite lists none",
+                                       code="PT002", name="invalid-test-file",
+                                       span=tpl.span_of("model") or tpl.front_matter_span,
+                                       hint=f"add 'models: [openai/gpt-4o-mini]' to {self.name}, or 'model:' to the prompt")
+                        )
+                    targets = [ModelTarget(id=mid)]
+                variables = {**self.defaults.vars, **case.vars}
+                if case.dataset_row is not None:
+                    variables = coerce_vars(variables, tpl, set(case.vars))
+                for m in targets:
+                    runs.append(
+                        CaseRun(
+                            suite=self.name,
+                            case=case,
+                            model=m,
+                            template_path=p,
+                            vars=variables,
+                            params={**base_params, **m.params},
+                            assertions=[*self.defaults.assertions, *case.assertions],
+                            threshold=case.threshold if case.threshold is not None else self.defaults.threshold,
+                            judge=self.defaults.judge,
+                            multi_prompt=multi and case.prompt is None,
+                            base_dir=self.path.parent if self.path else None,
+                        )
+                    )
+        return runs
+
+
+def coerce_vars(values: dict[str, Any], template: Any, names: set[str]) -> dict[str, Any]:
+    """Convert string values read from a CSV row to the types the template declares
+    (``integer``, ``number``, ``boolean``, ``list``, ``object``), so ``max_words: "60"``
+    renders as the integer 60. Values that do not convert are left as they are: the
+    renderer's type check then reports them with the template's line."""
+    out = dict(values)
+    for name in names:
+        v = out.get(name)
+        spec = template.inputs.get(name)
+        if not isinstance(v, str) or spec is None:
+            continue
+        t = spec.type.lower()
+        try:
+            if t in ("integer", "int"):
+                out[name] = int(v.strip())
+            elif t in ("number", "float"):
+                out[name] = float(v.strip())
+            elif t in ("boolean", "bool") and v.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+                out[name] = v.strip().lower() in ("true", "1", "yes")
+            elif t in ("list", "array", "object", "dict"):
+                out[name] = json.loads(v)
+        except ValueError:
+            continue
+    return out
+
+
+def _line_span(line: int | None) -> Span | None:
+    if line is None:
+        return None
+    from promptkit.diagnostics import Position
+
+    p = Position(line, 1, 0)
+    return Span(p, p)
+
+
+# --------------------------------------------------------------------------- the file schema
+
+
+class _ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+
+class _DefaultsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    vars: dict[str, Any] = Field(default_factory=dict)
+    assertions: list[Any] = Field(default_factory=list, alias="assert")
+    repeat: int = Field(default=1, ge=1)
+    min_pass: int | None = Field(default=None, ge=1)
+    flaky: bool = False
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    timeout_s: float | None = Field(default=None, gt=0)
+    judge: str | _ModelEntry | None = None
+
+
+class _CaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str | int | None = None
+    description: str | None = None
+    prompt: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    dataset: str | None = None
+    assertions: list[Any] = Field(default_factory=list, alias="assert")
+    repeat: int | None = Field(default=None, ge=1)
+    min_pass: int | None = Field(default=None, ge=1)
+    flaky: bool | None = None
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    models: list[str | _ModelEntry] | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class _SuiteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    description: str | None = None
+    prompts: list[str] = Field(default_factory=list)
+    prompt: str | None = None
+    models: list[str | _ModelEntry] = Field(default_factory=list)
+    defaults: _DefaultsFile = Field(default_factory=_DefaultsFile)
+    cases: list[_CaseFile] = Field(min_length=1)
+
+    @field_validator("prompts", mode="before")
+    @classmethod
+    def _one_prompt(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _one_model(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, dict)) else v
+
+
+_HINTS = {
+    "prompts": "list template paths relative to this file: prompts: [../prompts/x.prompty]",
+    "models": "list litellm ids, or {id: ..., params: {...}, label: ...}",
+    "cases": "write 'cases:' followed by '- id: ...' entries with vars and assert",
+    "defaults": "defaults take vars, assert, repeat, min_pass, flaky, threshold, timeout_s, judge",
+    "repeat": "repeat is a whole number >= 1",
+    "min_pass": "min_pass is a whole number between 1 and repeat",
+    "threshold": "threshold is a score between 0 and 1",
+    "vars": "vars is a mapping: vars: {name: value}",
+    "assert": "assert is a list of checks: assert: [{type: contains, value: ...}]",
+}
+
+
+class _Loader:
+    """Turns one parsed YAML document into a :class:`Suite`, raising at the first
+    problem with its exact position."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.shown = str(path)
+        self.text = text
+        self.index = LineIndex(text)
+        self.spans: dict[tuple[Any, ...], Span] = {}
+        self.base = path.parent
+
+    # -- errors -------------------------------------------------------------------
+
+    def span(self, loc: Sequence[Any]) -> Span | None:
+        for n in range(len(loc), -1, -1):
+            s = self.spans.get(tuple(loc[:n]))
+            if s is not None:
+                return s
+        return None
+
+    def key_span(self, loc: Sequence[Any]) -> Span | None:
+        """Span of the *key* ``loc[-1]`` (for unknown keys): its value's line, start
+        of the key. Falls back to the parent mapping."""
+        s = self.spans.get(tuple(loc))
+        if s is None:
+            return self.span(loc[:-1])
+        line = s.start.line
+        text = self.index.line_text(line)
+        col = text.find(str(loc[-1]))
+        if col >= 0:
+            start = self.index.line_start(line) + col
+            return self.index.span(start, start + len(str(loc[-1])))
+        return s
+
+    def fail(self, loc: Sequence[Any], message: str, hint: str = "", code: str = "PT002", *, key: bool = False) -> PromptkitError:
+        span = self.key_span(loc) if key else self.span(loc)
+        name = {"PT001": "invalid-yaml", "PT002": "invalid-test-file", "PT003": "invalid-assertion",
+                "PT004": "missing-file", "PT005": "invalid-dataset"}[code]
+        return PromptkitError(Diagnostic(self.shown, message, Severity.ERROR, code, name, span, hint))
+
+    # -- parsing ------------------------------------------------------------------
+
+    def parse(self) -> Suite:
+        from promptkit.template.frontmatter import parse_yaml
+
+        parsed = parse_yaml(self.text, self.shown, self.index, 0)
+        for d in parsed.diagnostics:  # strict YAML: no lenient re-reading of test files
+            problem = d.message.split("(", 1)[-1].split(")", 1)[0] if d.code == "PK003" else d.message
+            problem = problem.removeprefix("invalid YAML in front matter: ")
+            raise PromptkitError(
+                Diagnostic(self.shown, f"invalid YAML: {problem}", Severity.ERROR, "PT001", "invalid-yaml", d.span,
+                           "fix the indentation or quote the value (values starting with *, &, !, %, @ or containing ': ' need quotes)")
+            )
+        self.spans = parsed.spans
+        data = parsed.data
+        if not isinstance(data, dict):
+            raise self.fail((), "a test file must be a YAML mapping with 'prompts', 'models' and 'cases'",
+                            "start with 'prompts:' and 'cases:' keys (see docs/testing.md)")
+        try:
+            raw = _SuiteFile.model_validate(data)
+        except ValidationError as exc:
+            raise self._schema_error(exc) from None
+        return self._build(raw)
+
+    def _schema_error(self, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> PromptkitError:
+        err = exc.errors()[0]
+        loc = tuple(prefix) + tuple(x for x in err["loc"] if not (isinstance(x, str) and x in _UNION_TAGS))
+        where = ".".join(str(x) for x in loc)
+        top = next((str(x) for x in reversed(loc) if isinstance(x, str) and x in _HINTS), "")
+        if err["type"] == "extra_forbidden":
+            from rapidfuzz import process
+
+            parent = self._model_at(loc[:-1])
+            known = list(parent.model_fields) if parent else []
+            known = ["assert" if k == "assertions" else k for k in known]
+            guess = process.extractOne(str(loc[-1]), known, score_cutoff=60) if known else None
+            hint = f"did you mean '{guess[0]}'?" if guess else (f"known keys: {', '.join(known)}" if known else "")
+            return self.fail(loc, f"unknown key '{loc[-1]}'", hint, key=True)
+        if err["type"] == "missing":
+            return self.fail(loc[:-1], f"missing required key '{loc[-1]}'", _HINTS.get(str(loc[-1]), ""))
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        shown = f" (got {json.dumps(got, default=str)[:60]})" if not isinstance(got, (dict, list)) else ""
+        return self.fail(loc, f"'{where}': {msg}{shown}", _HINTS.get(top, ""))
+
+    def _model_at(self, loc: Sequence[Any]) -> type[BaseModel] | None:
+        keys = [x for x in loc if isinstance(x, str)]
+        if not keys:
+            return _SuiteFile
+        if keys[0] == "defaults":
+            return _ModelEntry if keys[-1] == "judge" else _DefaultsFile
+        if keys[0] == "cases":
+            return _ModelEntry if "models" in keys else _CaseFile
+        if keys[0] == "models":
+            return _ModelEntry
+        return None
+
+    def _path(self, value: str, loc: tuple[Any, ...], what: str) -> Path:
+        p = Path(value)
+        if not p.is_absolute():
+            p = self.base / p
+        if not p.is_file():
+            raise self.fail(loc, f"{what} '{value}' not found (looked for {p})",
+                            f"paths are relative to the test file's folder ({self.base})", code="PT004")
+        return p
+
+    def _assertions(self, items: list[Any], loc: tuple[Any, ...]) -> list[AssertionSpec]:
+        out = []
+        for i, item in enumerate(items):
+            here = (*loc, i)
+            try:
+                out.append(build_spec(item, source=self.shown, span=self.span(here)))
+            except SpecError as exc:
+                sub, key = exc.loc, False
+                if isinstance(item, dict) and "type" not in item and item and sub[:1] in (("type",), ()):
+                    sub, key = (next(iter(item)),), True  # shorthand: the key names the type
+                raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
+        return out
+
+    def _build(self, raw: _SuiteFile) -> Suite:
+        prompts = [self._path(p, ("prompts", i), "prompt file") for i, p in enumerate(raw.prompts)]
+        if raw.prompt:
+            prompts.append(self._path(raw.prompt, ("prompt",), "prompt file"))
+        models = [ModelTarget.of(m.model_dump() if isinstance(m, _ModelEntry) else m) for m in raw.models]
+        d = raw.defaults
+        judge = None
+        if d.judge is not None:
+            judge = ModelTarget.of(d.judge.model_dump() if isinstance(d.judge, _ModelEntry) else d.judge)
+        defaults = Defaults(
+            vars=d.vars,
+            assertions=self._assertions(d.assertions, ("defaults", "assert")),
+            repeat=d.repeat,
+            min_pass=d.min_pass,
+            flaky=d.flaky,
+            threshold=d.threshold,
+            timeout_s=d.timeout_s,
+            judge=judge,
+        )
+        cases: list[Case] = []
+        seen: dict[str, int] = {}
+        for i, c in enumerate(raw.cases):
+            loc = ("cases", i)
+            line = (self.span(loc) or _line_span(1)).start.line  # type: ignore[union-attr]
+            cid = str(c.id) if c.id is not None else f"case-{i + 1}"
+            if cid in seen:
+                raise self.fail((*loc, "id"), f"duplicate case id '{cid}' (first used on line {seen[cid]})",
+                                "give every case a unique id")
+            seen[cid] = line
+            prompt = self._path(c.prompt, (*loc, "prompt"), "prompt file") if c.prompt else None
+            if prompt is None and not prompts:
+                raise self.fail(loc, f"case '{cid}' has no prompt to run",
+                                "add 'prompts: [path/to/file.prompty]' at the top or 'prompt:' to the case")
+            specs = self._assertions(c.assertions, (*loc, "assert"))
+            repeat = c.repeat if c.repeat is not None else defaults.repeat
+            min_pass = c.min_pass if c.min_pass is not None else defaults.min_pass
+            if min_pass is not None and min_pass > repeat:
+                where = (*loc, "min_pass") if c.min_pass is not None else ("defaults", "min_pass")
+                raise self.fail(where, f"min_pass ({min_pass}) is greater than repeat ({repeat})",
+                                "min_pass counts passing samples out of repeat")
+            common: dict[str, Any] = {
+                "description": c.description,
+                "prompt": prompt,
+                "repeat": repeat,
+                "min_pass": min_pass,
+                "flaky": c.flaky if c.flaky is not None else defaults.flaky,
+                "threshold": c.threshold,
+                "models": [ModelTarget.of(m.model_dump() if isinstance(m, _ModelEntry) else m) for m in c.models]
+                if c.models is not None else None,
+                "timeout_s": c.timeout_s if c.timeout_s is not None else defaults.timeout_s,
+                "source": f"{self.shown}:{line}",
+                "line": line,
+            }
+            if c.dataset is None:
+                cases.append(Case(id=cid, vars=c.vars, assertions=specs, **common))
+                continue
+            from promptkit.runner.datasets import load_dataset
+
+            ds_path = self._path(c.dataset, (*loc, "dataset"), "dataset file")
+            for row in load_dataset(ds_path):
+                rid = row.id or f"{cid}#{row.number}"
+                if rid in seen:
+                    raise PromptkitError(Diagnostic(str(ds_path), f"duplicate case id '{rid}'", Severity.ERROR,
+                                                    "PT005", "invalid-dataset", _line_span(row.line),
+                                                    "give every row a unique id (or leave the id column empty)"))
+                seen[rid] = line
+                row_common = dict(common, source=f"{ds_path}:{row.line}", line=row.line)
+                if row.description:
+                    row_common["description"] = row.description
+                cases.append(Case(id=rid, vars={**c.vars, **row.vars}, assertions=[*specs, *row.assertions],
+                                  dataset_row=row.number, **row_common))
+        return Suite(path=self.path, prompts=prompts, models=models, defaults=defaults, cases=cases)
+
+
+#: Tags pydantic puts in error locations of union members (``str | _ModelEntry``).
+_UNION_TAGS = {"str", "_ModelEntry", "int", "float", "bool", "function-after[_one_prompt(), list[str]]"}
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load and validate a ``*.prompttest.yaml`` file.
+
+    Raises :class:`PromptkitError` (one ``file:line:col`` diagnostic) for unreadable
+    files, invalid YAML, unknown keys, wrong types, bad assertions and missing files.
+    """
+    from promptkit.template import source
+
+    p = Path(path)
+    src = source.read(p)
+    if not src.ok:
+        d = src.diagnostics[0]
+        raise PromptkitError(Diagnostic(str(p), d.message, Severity.ERROR, "PT004", "missing-file", d.span,
+                                        d.hint or "check the path of the test file"))
+    return _Loader(p, src.text).parse()
+
+
+def loads_suite(text: str, path: str | Path = "inline.prompttest.yaml") -> Suite:
+    """Load a suite from text; relative paths resolve against ``path``'s folder."""
+    return _Loader(Path(path), text).parse()
