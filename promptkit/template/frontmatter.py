@@ -276,6 +276,11 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(model, str):
         d["model"] = {"configuration": model}
     inputs = d.get("inputs")
+    if isinstance(inputs, str) and inputs.strip().startswith("${"):
+        # Prompty's `inputs: ${file:schema.json}`: resolved only when rendering needs it
+        # (see references.py); the raw value stays in raw_front_matter.
+        d.pop("inputs")
+        inputs = None
     if inputs is None and isinstance(d.get("input"), dict):  # dotprompt
         inputs = _picoschema_inputs(d["input"].get("schema"))
         defaults = d["input"].get("default")
@@ -380,10 +385,15 @@ def validate(
 
 
 def _span_for(spans: dict[tuple[Any, ...], Span], loc: tuple[Any, ...]) -> Span | None:
-    for n in range(len(loc), 0, -1):
-        s = spans.get(tuple(loc[:n]))
-        if s is not None:
-            return s
+    # Prompty v2 writes authors/tags/version under `metadata:`; normalize() lifts them.
+    lifted = ("metadata", *loc) if loc and loc[0] in ("authors", "tags", "version") else None
+    for key in (loc, lifted):
+        if key is None:
+            continue
+        for n in range(len(key), 0, -1):
+            s = spans.get(tuple(key[:n]))
+            if s is not None and (key is loc or n > 1):
+                return s
     return None
 
 

@@ -103,7 +103,7 @@ def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[st
                     code="PK021",
                     name="input-type-mismatch",
                     span=template.span_of("inputs", name),
-                    hint=f"pass a {spec.type} value, or change the declared type of '{name}'",
+                    hint=f"pass a value of type {spec.type}, or change the declared type of '{name}'",
                 )
             )
     return out
