@@ -1,0 +1,121 @@
+"""``promptkit test``: run prompt regression suites through pytest.
+
+Why through pytest and not a runner of our own: one tool, one report format, and
+everything pytest users already rely on keeps working (``-k``, ``-x``, ``--junitxml``,
+``-n auto`` with pytest-xdist, IDE integration). This command only finds the suite files
+and translates its options into the plugin's ``--promptkit-*`` options.
+
+Paths: files are passed as given; directories are searched for ``*.prompttest.yaml``
+(hidden folders, virtual environments and ``__recordings__`` skipped), so Python tests in
+the same folders are not collected by accident. With no path, the current directory is
+searched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+_SKIP_DIRS = {"node_modules", "__recordings__", "__pycache__", "venv", "site-packages"}
+_SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
+
+
+def find_suites(root: Path) -> Iterator[Path]:
+    """Suite files under ``root``, sorted, skipping hidden and dependency folders."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+        found.extend(Path(dirpath) / f for f in filenames if f.endswith(_SUFFIXES))
+    yield from sorted(found)
+
+
+class TestCommand:
+    """The ``test`` sub-command object named in :data:`promptkit.cli.COMMANDS`."""
+
+    help = "Run prompt regression tests (*.prompttest.yaml) through pytest"
+    __test__ = False  # not a pytest test class
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("paths", nargs="*", metavar="PATH", help="suite files or folders to search (default: .)")
+        parser.add_argument("--mode", choices=["live", "record", "replay", "auto"],
+                            help="record/replay mode (default: replay when CI is set, else auto)")
+        parser.add_argument("--concurrency", type=int, help="model calls in flight at once (default 8)")
+        parser.add_argument("--model", help="run every case on this litellm model id")
+        parser.add_argument("--api-base", help="send calls to this OpenAI-compatible base URL (e.g. a local server)")
+        parser.add_argument("--timeout", type=float, help="per-call timeout in seconds")
+        parser.add_argument("--results", metavar="FILE", help="write the results JSON here (default .promptkit/results.json)")
+        parser.add_argument("--baseline", metavar="FILE", help="compare with this results file; regressions fail the run")
+        parser.add_argument("--update-baseline", action="store_true", help="store this run's results as the baseline")
+        parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching this pytest -k expression")
+        parser.add_argument("-n", dest="workers", metavar="N", help="pytest-xdist workers (a number or 'auto')")
+        parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+        parser.add_argument("-q", "--quiet", action="count", default=0, help="less output")
+        parser.add_argument("-v", "--verbose", action="count", default=0, help="more output (one line per case)")
+        parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
+        parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                            help="after --: more arguments for pytest")
+
+    def pytest_args(self, args: argparse.Namespace) -> list[str]:
+        """Translate the options into a pytest command line (exposed for tests)."""
+        from promptkit.diagnostics import Diagnostic, PromptkitError
+
+        files: list[str] = []
+        for raw in args.paths or ["."]:
+            p = Path(raw)
+            if p.is_dir():
+                files.extend(str(f) for f in find_suites(p))
+            elif p.exists() or "::" in raw:
+                files.append(raw)
+            else:
+                raise PromptkitError(Diagnostic(raw, "no such file or directory", code="PT004", name="missing-file",
+                                                hint="pass a *.prompttest.yaml file or a folder containing some"))
+        if not files:
+            where = ", ".join(args.paths or ["."])
+            raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code="PT004", name="missing-file",
+                                            hint="write one (see docs/testing.md) or pass its path"))
+        out = [*files, "-p", "no:cacheprovider"]
+        for flag, value in (("--promptkit-mode", args.mode), ("--promptkit-concurrency", args.concurrency),
+                            ("--promptkit-model", args.model), ("--promptkit-api-base", args.api_base),
+                            ("--promptkit-timeout", args.timeout), ("--promptkit-results", args.results),
+                            ("--promptkit-baseline", args.baseline), ("-k", args.keyword),
+                            ("--junitxml", args.junitxml)):
+            if value is not None:
+                out += [flag, str(value)]
+        if args.update_baseline:
+            if not args.baseline:
+                raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",
+                                                code="PT004", hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
+            out.append("--promptkit-update-baseline")
+        extra = [a for a in (args.pytest_args or []) if a != "--"]
+        if args.workers is not None:
+            out += ["-n", str(args.workers)]
+            if not any(a.startswith("--dist") for a in extra):
+                out += ["--dist", "loadfile"]  # a suite stays on one worker: its cases batch concurrently
+        if args.exitfirst:
+            out.append("-x")
+        out += ["-q"] * args.quiet + ["-v"] * args.verbose
+        return out + extra
+
+    def run(self, args: argparse.Namespace) -> int:
+        import pytest
+
+        argv = self.pytest_args(args)
+        if args.workers is not None:
+            try:
+                import xdist  # noqa: F401
+            except ImportError:
+                from promptkit.diagnostics import Diagnostic, PromptkitError
+
+                raise PromptkitError(Diagnostic("promptkit test", "-n needs pytest-xdist", code="PT004",
+                                                hint="pip install 'promptkit[test]' (or pytest-xdist)")) from None
+        code = int(pytest.main(argv))
+        if code in (0, 1):
+            return code
+        if code == 5:  # no tests collected (e.g. -k matched nothing)
+            return 1
+        return 2
+
+
+TEST = TestCommand()
