@@ -224,8 +224,15 @@ class Suite(BaseModel):
 
     @property
     def name(self) -> str:
-        """The suite's id in results: its path as given (or ``<python>``)."""
-        return self.path.as_posix() if self.path else "<python>"
+        """The suite's id in results: its path relative to the working directory when
+        it is inside it (so ids match across machines and checkouts), else as given;
+        ``<python>`` for suites built in Python without a name."""
+        if self.path is None:
+            return "<python>"
+        try:
+            return self.path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except (ValueError, OSError):
+            return self.path.as_posix()
 
     @property
     def judge(self) -> ModelTarget | None:
