@@ -1,21 +1,532 @@
-"""Declarative rule packs (placeholder: filled in below in a later commit)."""
+"""Declarative rule packs: lint rules as YAML data, in the spirit of Vale styles.
+
+A team encodes its house style ("no TODO left in prompts", "say 'to', not 'in order
+to'") without writing Python: a pack is a YAML file with a list of rules, each naming a
+check kind (``extends``), a scope, tokens or patterns, a severity, a message and maybe a
+replacement that becomes a fix. Packs are validated when loaded; a bad pack is one clear
+``file:line:col`` error, never a traceback.
+
+Check kinds (``extends``):
+
+* ``existence``: every match is a finding (``%s`` is the matched text).
+* ``substitution``: ``swap: {pattern: replacement}``; every match is a finding with a fix
+  that writes the replacement (case kept for a capitalised match). In the message, the
+  first ``%s`` is the replacement and the second the match (Vale's order); ``{match}``
+  and ``{replacement}`` work too.
+* ``occurrence``: more than ``max`` (or fewer than ``min``) matches in one scope.
+* ``at-least``: fewer than ``min`` (default 1) matches in the scope.
+* ``repetition``: the same token twice in a row ("the the").
+* ``consistency``: ``either: {a: b}``; both spellings are used in one file.
+
+Scopes: ``text`` (whole file), ``front-matter``, ``body`` (default), ``message:<role>``,
+``component:<kind or name>`` (e.g. ``component:output_format``). Code spans, fenced code
+blocks and template/HTML comments are skipped unless ``skip-code: false``.
+
+The default packs live in the top-level ``rules/`` directory (bundled into the wheel);
+projects add their own with ``rule-packs = ["style/"]`` in config.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from promptkit.diagnostics import Diagnostic, Edit, Fix, LineIndex, PromptkitError, Severity
+from promptkit.lint.rule import ALL_KINDS, REGISTRY, Finding, LintContext, Rule
+from promptkit.template.model import FileKind
 
 _BUILTINS_LOADED = False
+#: resolved pack file -> (content hash, codes it registered)
+_LOADED: dict[str, tuple[str, list[str]]] = {}
+
+CheckKind = Literal["existence", "substitution", "occurrence", "at-least", "repetition", "consistency"]
+_CODE = re.compile(r"^[A-Z]{1,8}\d{1,4}$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_SCOPE = re.compile(r"^(text|front-matter|body|message:[a-z]+|component:[\w\-]+)$")
 
 
-def load_builtin_rules() -> None:
-    """Register the built-in Python rules (and the bundled packs). Idempotent."""
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    import promptkit.lint.rules  # noqa: F401 - registers every rule module
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
 
-    _BUILTINS_LOADED = True
+
+class RuleDocs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    what: str = ""
+    why: str = ""
+    bad: str = Field(min_length=1)
+    good: str = Field(min_length=1)
+    #: fence language / file kind of the examples (prompty, markdown, text...)
+    lang: str = "prompty"
+
+
+class PackRuleSpec(BaseModel):
+    """One rule of a pack, as written in YAML (kebab-case keys)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+    code: str
+    name: str
+    extends: CheckKind
+    message: str
+    summary: str
+    severity: Literal["error", "warning", "info"] = "warning"
+    scope: list[str] = Field(default_factory=lambda: ["body"])
+    tokens: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    swap: dict[str, str] = Field(default_factory=dict)
+    either: dict[str, str] = Field(default_factory=dict)
+    ignorecase: bool = False
+    skip_code: bool = True
+    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0)
+    fix: Literal["safe", "unsafe"] = "unsafe"
+    kinds: list[FileKind] | None = None
+    preview: bool = False
+    default_enabled: bool = True
+    docs: RuleDocs
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not _CODE.match(v):
+            raise ValueError(f"code {v!r} must be letters then digits, e.g. PK701 or ACME01")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"name {v!r} must be kebab-case, e.g. leftover-placeholder")
+        return v
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _scope_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("scope")
+    @classmethod
+    def _scopes(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if not _SCOPE.match(s):
+                raise ValueError(f"scope {s!r}: use text, front-matter, body, message:<role> or component:<name>")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> PackRuleSpec:
+        k = self.extends
+        if k == "substitution" and not self.swap:
+            raise ValueError("a substitution rule needs 'swap' (pattern: replacement)")
+        if k == "consistency" and not self.either:
+            raise ValueError("a consistency rule needs 'either' (spelling: other spelling)")
+        if k in ("existence", "occurrence", "at-least", "repetition") and not (self.tokens or self.patterns):
+            raise ValueError(f"an {k} rule needs 'tokens' or 'patterns'")
+        if k == "occurrence" and self.max is None and self.min is None:
+            raise ValueError("an occurrence rule needs 'max' or 'min'")
+        flags = re.IGNORECASE if self.ignorecase else 0
+        for p in [*self.tokens, *self.patterns, *self.swap, *self.either, *self.either.values()]:
+            try:
+                _token_regex([], [p], flags)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {p!r}: {exc}") from None
+        return self
+
+
+class Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pack: str
+    description: str = ""
+    rules: list[PackRuleSpec]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+_FLAG_BITS = {"a": re.ASCII, "i": re.IGNORECASE, "L": re.LOCALE, "m": re.MULTILINE, "s": re.DOTALL,
+              "u": re.UNICODE, "x": re.VERBOSE}
+
+
+def _token_regex(tokens: list[str], patterns: list[str], flags: int) -> re.Pattern[str] | None:
+    """One regex for a rule's tokens (whole words) and patterns (as written). Leading
+    global flags such as ``(?m)`` are lifted out so the alternatives can be joined."""
+    alts = []
+    for t in tokens:
+        t, flags = _lift_flags(t, flags)
+        left = r"(?<!\w)" if t[:1].isalnum() or t[:1] == "_" else ""
+        right = r"(?!\w)" if t[-1:].isalnum() or t[-1:] == "_" else ""
+        alts.append(f"{left}(?:{t}){right}")
+    for p in patterns:
+        p, flags = _lift_flags(p, flags)
+        alts.append(f"(?:{p})")
+    if not alts:
+        return None
+    return re.compile("|".join(alts), flags)
+
+
+def _lift_flags(pattern: str, flags: int) -> tuple[str, int]:
+    m = _GLOBAL_FLAGS.match(pattern)
+    if not m:
+        return pattern, flags
+    for ch in m.group(1):
+        flags |= _FLAG_BITS[ch]
+    return pattern[m.end():], flags
+
+
+_MASK = re.compile(
+    r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)"  # fenced code blocks
+    r"|`[^`\n]+`"  # inline code
+    r"|\{#.*?#\}"  # Jinja comments
+    r"|<!--.*?-->"  # HTML comments
+    r"|\{\{!--.*?--\}\}|\{\{![^}]*\}\}",  # Handlebars comments
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _masked(ctx: LintContext) -> list[tuple[int, int]]:
+    def compute() -> list[tuple[int, int]]:
+        return [(m.start(), m.end()) for m in _MASK.finditer(ctx.text)]
+
+    return ctx.cached("packs.masked", compute)  # type: ignore[no-any-return]
+
+
+def _in(ranges: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Does ``[start, end)`` overlap one of the sorted, disjoint ``ranges``?"""
+    import bisect
+
+    i = bisect.bisect_right(ranges, (start, 1 << 62)) - 1
+    if i >= 0 and ranges[i][1] > start:
+        return True
+    return i + 1 < len(ranges) and ranges[i + 1][0] < end
+
+
+def _regions(ctx: LintContext, scopes: list[str]) -> list[tuple[int, int]]:
+    t = ctx.template
+    out: list[tuple[int, int]] = []
+    for s in scopes:
+        if s == "text":
+            out.append((0, len(t.text)))
+        elif s == "body":
+            out.append((t.body_offset, len(t.text)))
+        elif s == "front-matter":
+            if t.front_matter_span is not None:
+                out.append((t.front_matter_span.start.offset, t.front_matter_span.end.offset))
+        elif s.startswith("message:"):
+            role = s.split(":", 1)[1]
+            out.extend((m.content_span.start.offset, m.content_span.end.offset) for m in t.messages if m.role == role)
+        elif s.startswith("component:"):
+            want = s.split(":", 1)[1]
+            out.extend((c.content_span.start.offset, c.content_span.end.offset)
+                       for _, c in t.components() if c.kind == want or c.key == want)
+    out.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in out:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _format(message: str, *args: str, match: str = "", replacement: str = "") -> str:
+    out = message.replace("{match}", match).replace("{replacement}", replacement)
+    for a in args:
+        if "%s" not in out:
+            break
+        out = out.replace("%s", a, 1)
+    return out.replace("%s", "")
+
+
+def _keep_case(found: str, replacement: str) -> str:
+    if replacement and found[:1].isupper() and replacement[:1].islower():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+class PackRule(Rule):
+    """Base class of rules built from a pack (one subclass per YAML rule)."""
+
+    spec: ClassVar[PackRuleSpec]
+    pack_path: ClassVar[str]
+    bundled: ClassVar[bool] = False
+    content_hash: ClassVar[str] = ""
+    _regex: ClassVar[re.Pattern[str] | None] = None
+    _swaps: ClassVar[list[tuple[re.Pattern[str], str]]] = []
+    _either: ClassVar[list[tuple[re.Pattern[str], re.Pattern[str], str, str]]] = []
+
+    def _matches(self, ctx: LintContext, rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        masked = _masked(ctx) if self.spec.skip_code else []
+        text = ctx.text
+        for a, b in _regions(ctx, self.spec.scope):
+            for m in rx.finditer(text, a, b):
+                if m.end() == m.start():
+                    continue
+                if masked and _in(masked, m.start(), m.end()):
+                    continue
+                yield m
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        kind = self.spec.extends
+        yield from getattr(self, "_" + kind.replace("-", "_"))(ctx)
+
+    def _finding(self, ctx: LintContext, start: int, end: int, message: str, fix: Fix | None = None) -> Finding:
+        return Finding(ctx.span(start, end), message, fix=fix)
+
+    def _existence(self, ctx: LintContext) -> Iterator[Finding]:
+        assert self._regex is not None
+        for m in self._matches(ctx, self._regex):
+            yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, m.group(0), match=m.group(0)))
+
+    def _substitution(self, ctx: LintContext) -> Iterator[Finding]:
+        hits: list[tuple[int, int, str, str]] = []
+        for rx, rep in self._swaps:
+            for m in self._matches(ctx, rx):
+                hits.append((m.start(), m.end(), m.group(0), _keep_case(m.group(0), m.expand(rep) if "\\" in rep else rep)))
+        hits.sort()
+        last = -1
+        text = ctx.text
+        for start, end, found, rep in hits:
+            if start < last:
+                continue
+            last = end
+            e_start, e_end = start, end
+            if not rep:  # deleting a phrase: take one neighbouring space with it
+                if text[e_end : e_end + 1] == " ":
+                    e_end += 1
+                elif e_start > 0 and text[e_start - 1] == " ":
+                    e_start -= 1
+            fix = Fix([Edit(e_start, e_end, rep)], safe=self.spec.fix == "safe",
+                      description=f"replace with {rep!r}" if rep else "remove it")
+            yield self._finding(ctx, start, end, _format(self.spec.message, rep, found, match=found, replacement=rep), fix)
+
+    def _occurrence(self, ctx: LintContext) -> Iterator[Finding]:
+        assert self._regex is not None
+        for a, b in _regions(ctx, self.spec.scope):
+            hits = [m for m in self._matches_in(ctx, a, b)]
+            n = len(hits)
+            if self.spec.max is not None and n > self.spec.max:
+                m = hits[self.spec.max]
+                yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, str(n), match=m.group(0)))
+            if self.spec.min is not None and n < self.spec.min:
+                yield self._finding(ctx, a, a, _format(self.spec.message, str(n)))
+
+    def _at_least(self, ctx: LintContext) -> Iterator[Finding]:
+        want = self.spec.min if self.spec.min is not None else 1
+        for a, b in _regions(ctx, self.spec.scope):
+            n = sum(1 for _ in self._matches_in(ctx, a, b))
+            if n < want:
+                line_end = ctx.template.index.line_end(ctx.template.index.position(a).line)
+                yield self._finding(ctx, a, max(a, min(line_end, b)), _format(self.spec.message, str(n)))
+
+    def _matches_in(self, ctx: LintContext, a: int, b: int) -> Iterator[re.Match[str]]:
+        assert self._regex is not None
+        masked = _masked(ctx) if self.spec.skip_code else []
+        for m in self._regex.finditer(ctx.text, a, b):
+            if m.end() > m.start() and not (masked and _in(masked, m.start(), m.end())):
+                yield m
+
+    def _repetition(self, ctx: LintContext) -> Iterator[Finding]:
+        assert self._regex is not None
+        text = ctx.text
+        prev: re.Match[str] | None = None
+        fold = str.lower if self.spec.ignorecase else (lambda s: s)
+        for m in self._matches(ctx, self._regex):
+            if prev is not None and fold(prev.group(0)) == fold(m.group(0)):
+                gap = text[prev.end() : m.start()]
+                if gap and gap.strip(" \t") == "":
+                    fix = Fix([Edit(prev.end(), m.end(), "")], safe=self.spec.fix == "safe",
+                              description="remove the repetition")
+                    yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, m.group(0), match=m.group(0)), fix)
+            prev = m
+
+    def _consistency(self, ctx: LintContext) -> Iterator[Finding]:
+        for rx_a, rx_b, a_src, b_src in self._either:
+            ha = list(self._matches(ctx, rx_a))
+            hb = list(self._matches(ctx, rx_b))
+            if ha and hb:
+                minority, other = (hb, ha) if len(hb) <= len(ha) else (ha, hb)
+                m = minority[0]
+                yield self._finding(ctx, m.start(), m.end(),
+                                    _format(self.spec.message, m.group(0), other[0].group(0), match=m.group(0)))
+
+
+def _docstring(spec: PackRuleSpec) -> str:
+    d = spec.docs
+    return (
+        f"{spec.summary}\n\n## What it does\n{d.what or spec.summary}\n\n## Why is this bad?\n{d.why or spec.summary}\n\n"
+        f"## Example\n```{d.lang}\n{d.bad.rstrip()}\n```\n\n## Use instead\n```{d.lang}\n{d.good.rstrip()}\n```\n"
+    )
+
+
+def make_rule(spec: PackRuleSpec, pack_path: str, bundled: bool, content_hash: str) -> type[PackRule]:
+    flags = re.IGNORECASE if spec.ignorecase else 0
+    attrs: dict[str, Any] = {
+        "__doc__": _docstring(spec),
+        "__module__": __name__,
+        "code": spec.code,
+        "name": spec.name,
+        "severity": Severity(spec.severity),
+        "fixable": spec.fix if spec.extends in ("substitution", "repetition") else None,
+        "preview": spec.preview,
+        "default_enabled": spec.default_enabled,
+        "kinds": frozenset(spec.kinds) if spec.kinds else ALL_KINDS,
+        "spec": spec,
+        "pack_path": pack_path,
+        "bundled": bundled,
+        "content_hash": content_hash,
+        "_regex": _token_regex(spec.tokens, spec.patterns, flags),
+        "_swaps": [(_token_regex([k], [], flags), v) for k, v in spec.swap.items()],
+        "_either": [(_token_regex([a], [], flags), _token_regex([b], [], flags), a, b) for a, b in spec.either.items()],
+    }
+    cls_name = "Pack_" + re.sub(r"\W", "_", spec.name)
+    return type(cls_name, (PackRule,), attrs)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _error(path: Path, text: str, loc: tuple[Any, ...], message: str, hint: str = "") -> PromptkitError:
+    import yaml
+
+    span = None
+    try:
+        node = yaml.compose(text)
+        for key in loc:
+            if isinstance(node, yaml.MappingNode):
+                nxt = None
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value in (key, _kebab(str(key))):
+                        nxt = v if key != loc[-1] else k
+                        break
+                if nxt is None:
+                    break
+                node = nxt
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+                node = node.value[key]
+            else:
+                break
+        if node is not None:
+            idx = LineIndex(text)
+            span = idx.span(node.start_mark.index, node.start_mark.index)
+    except yaml.YAMLError:
+        pass
+    return PromptkitError(Diagnostic(str(path), message, code="PK010", name="invalid-config", span=span,
+                                     hint=hint or "see docs/lint.md, section 'Rule packs'"))
+
+
+def read_pack(path: Path) -> tuple[Pack, str]:
+    """Parse and validate one pack file."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptkitError(Diagnostic(str(path), f"cannot read rule pack: {exc}", code="PK010",
+                                        name="invalid-config")) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        span = None
+        if mark is not None:
+            idx = LineIndex(text)
+            span = idx.span(mark.index, mark.index)
+        raise PromptkitError(Diagnostic(str(path), f"invalid YAML in rule pack: {getattr(exc, 'problem', exc)}",
+                                        code="PK010", name="invalid-config", span=span)) from None
+    if not isinstance(data, dict):
+        raise _error(path, text, (), "a rule pack must be a mapping with 'pack' and 'rules'")
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        where = ".".join(str(x) for x in loc)
+        rules = data.get("rules")
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list) \
+                and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            where = f"rule {rules[loc[1]].get('code', '#' + str(loc[1] + 1))}" + (
+                f", key '{'.'.join(str(x) for x in loc[2:])}'" if len(loc) > 2 else "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise _error(path, text, loc, f"invalid rule pack ({where}): {msg}") from None
+    return pack, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_pack_file(path: Path, *, bundled: bool = False) -> list[type[PackRule]]:
+    """Register the rules of one pack file (again only if it changed)."""
+    key = str(path.resolve())
+    pack, digest = read_pack(path)
+    old = _LOADED.get(key)
+    if old is not None:
+        if old[0] == digest:
+            return [REGISTRY.rules[c] for c in old[1] if c in REGISTRY.rules]  # type: ignore[misc]
+        for c in old[1]:
+            REGISTRY.rules.pop(c, None)
+    made: list[type[PackRule]] = []
+    text = path.read_text(encoding="utf-8-sig")
+    for i, spec in enumerate(pack.rules):
+        existing = REGISTRY.rules.get(spec.code)
+        if existing is not None or any(m.code == spec.code for m in made):
+            raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used"
+                         f"{' by ' + existing.name if existing else ''}", "give the rule a code no other rule uses")
+        if REGISTRY.by_name(spec.name) is not None:
+            raise _error(path, text, ("rules", i, "name"), f"rule name {spec.name} is already used")
+        made.append(make_rule(spec, key, bundled, digest))
+    for r in made:
+        REGISTRY.register(r)
+    _LOADED[key] = (digest, [r.code for r in made])
+    return made
+
+
+def pack_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    return [path]
 
 
 def load_pack_path(path: Path, config_source: Path | None = None) -> list[Path]:
-    return []
+    """Load a pack file or a directory of them; returns the resolved files."""
+    if not path.exists():
+        where = str(config_source) if config_source else "promptkit config"
+        raise PromptkitError(Diagnostic(where, f"rule pack not found: {path}", code="PK010", name="invalid-config",
+                                        hint="rule-packs paths are relative to the config file's directory"))
+    files = pack_files(path)
+    for f in files:
+        load_pack_file(f)
+    return [f.resolve() for f in files]
+
+
+def bundled_rules_dir() -> Path | None:
+    """Where the default packs are: the wheel's copy, else the repository's ``rules/``."""
+    try:
+        from promptkit import resources  # type: ignore[attr-defined]
+
+        d = Path(resources.bundled_rules_dir())
+        if d.is_dir():
+            return d
+    except (ImportError, AttributeError, OSError):
+        pass
+    repo = Path(__file__).resolve().parents[2] / "rules"
+    return repo if repo.is_dir() else None
+
+
+def load_builtin_rules() -> None:
+    """Register the built-in Python rules and the bundled packs. Idempotent."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    import promptkit.lint.rules  # noqa: F401 - importing the package registers every rule module
+
+    d = bundled_rules_dir()
+    if d is not None:
+        for f in pack_files(d):
+            load_pack_file(f, bundled=True)
+    _BUILTINS_LOADED = True
