@@ -48,11 +48,47 @@ def parse_body(template: PromptTemplate) -> tuple[Any, Diagnostic | None]:
         return None, _syntax_diagnostic(template, exc)
 
 
+_BLOCK_TAGS = frozenset({"for", "if", "block", "macro", "call", "filter", "with", "raw", "autoescape", "trans"})
+
+
+def _unclosed_block(source: str) -> tuple[str, int] | None:
+    """The innermost ``{% tag %}`` never closed, as ``(tag, body line)``, or None.
+
+    Jinja reports "Unexpected end of template" at the *last* line of the template,
+    which is rarely where the mistake is; the opening tag is."""
+    from jinja2 import TemplateSyntaxError
+
+    stack: list[tuple[str, int]] = []
+    expect_name = False
+    try:
+        for lineno, kind, value in environment().lex(source):
+            if kind == "block_begin":
+                expect_name = True
+                continue
+            if kind == "whitespace":
+                continue
+            if expect_name and kind == "name":
+                if value in _BLOCK_TAGS:
+                    stack.append((value, lineno))
+                elif value.startswith("end") and stack and stack[-1][0] == value[3:]:
+                    stack.pop()
+            expect_name = False
+    except TemplateSyntaxError:
+        return None
+    return stack[-1] if stack else None
+
+
 def _syntax_diagnostic(template: PromptTemplate, exc: Any) -> Diagnostic:
     line = template.body_line + (exc.lineno or 1) - 1
+    message = exc.message or str(exc)
+    if message.startswith("Unexpected end of template"):
+        opened = _unclosed_block(template.body)
+        if opened is not None:
+            line = template.body_line + opened[1] - 1
+            message = f"{{% {opened[0]} %}} is never closed (expected {{% end{opened[0]} %}} before the end of the template)"
     return Diagnostic(
         template.path,
-        f"Jinja syntax error: {exc.message}",
+        f"Jinja syntax error: {message}",
         code="PK100",
         name="jinja-syntax-error",
         span=template.index.line_span(line),
