@@ -496,14 +496,14 @@ class _Loader:
         """Span of the *key* ``loc[-1]`` (for unknown keys): its value's line, start
         of the key. Falls back to the parent mapping."""
         s = self.spans.get(tuple(loc))
+        parent = self.span(loc[:-1])
         if s is None:
-            return self.span(loc[:-1])
-        line = s.start.line
-        text = self.index.line_text(line)
-        col = text.find(str(loc[-1]))
-        if col >= 0:
-            start = self.index.line_start(line) + col
-            return self.index.span(start, start + len(str(loc[-1])))
+            return parent
+        key = str(loc[-1])
+        lo = parent.start.offset if parent is not None else 0
+        at = self.text.rfind(key, lo, s.start.offset)  # the key precedes its value
+        if at >= 0:
+            return self.index.span(at, at + len(key))
         return s
 
     def fail(self, loc: Sequence[Any], message: str, hint: str = "", code: str = "PT002", *, key: bool = False) -> PromptkitError:
@@ -539,7 +539,7 @@ class _Loader:
     def _schema_error(self, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> PromptkitError:
         err = exc.errors()[0]
         loc = tuple(prefix) + tuple(x for x in err["loc"] if not (isinstance(x, str) and x in _UNION_TAGS))
-        where = ".".join(str(x) for x in loc)
+        where = "".join(f"[{x}]" if isinstance(x, int) else (f".{x}" if i else str(x)) for i, x in enumerate(loc))
         top = next((str(x) for x in reversed(loc) if isinstance(x, str) and x in _HINTS), "")
         if err["type"] == "extra_forbidden":
             from rapidfuzz import process
@@ -555,7 +555,7 @@ class _Loader:
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         shown = f" (got {json.dumps(got, default=str)[:60]})" if not isinstance(got, (dict, list)) else ""
-        return self.fail(loc, f"'{where}': {msg}{shown}", _HINTS.get(top, ""))
+        return self.fail(loc, f"{where}: {msg}{shown}", _HINTS.get(top, ""))
 
     def _model_at(self, loc: Sequence[Any]) -> type[BaseModel] | None:
         keys = [x for x in loc if isinstance(x, str)]

@@ -164,6 +164,11 @@ def normalize_entry(raw: Any) -> dict[str, Any]:
         elif value is not None:
             out[t.shorthand] = value
         return out
+    first = next(iter(raw), None)
+    if isinstance(first, str) and first not in COMMON_KEYS and len(raw) == 1:
+        guess = suggest(first)
+        hint = f"did you mean '{guess}'?" if guess else "see docs/testing.md for the assertion types"
+        raise SpecError(f"unknown assertion type '{first}'", (), hint)
     raise SpecError(
         "assertion has no 'type'",
         hint="start the entry with '- type: NAME' (e.g. contains, regex, is-json, llm-rubric)",
@@ -224,6 +229,8 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
             ) from None
         if err["type"] == "missing":
             raise SpecError(f"assertion '{name}' needs '{field_name}'", (), _option_hint(t)) from None
+        if not loc:  # a check across options (min <= max...)
+            raise SpecError(f"assertion '{name}': {msg}", (), _option_hint(t)) from None
         raise SpecError(f"assertion '{name}' option '{field_name}': {msg}", loc[:1], _option_hint(t)) from None
     return AssertionSpec(
         type=base, negate=negate, weight=float(weight), metric=metric, options=options, source=source, span=span

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
@@ -160,23 +160,33 @@ _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE
 
 
 class RegexOptions(Options):
-    value: str
     #: Any of ``i`` (ignore case), ``m`` (multiline), ``s`` (dot matches newline), ``x``.
+    #: (Declared before ``value`` so the pattern check can use them.)
     flags: str = ""
-    #: Match the whole output instead of searching for the pattern anywhere in it.
+    #: Match the whole (trimmed) output instead of searching anywhere in it.
     full: bool = False
+    value: str
 
-    @model_validator(mode="after")
-    def _compiles(self) -> RegexOptions:
-        bad = set(self.flags) - set(_FLAGS)
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, v: str) -> str:
+        bad = set(v) - set(_FLAGS)
         if bad:
             raise ValueError(f"unknown regex flags {''.join(sorted(bad))!r}; use i, m, s or x")
-        if "{{" not in self.value:  # patterns with {{ var }} are checked after rendering
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _compiles(cls, v: str, info: ValidationInfo) -> str:
+        if "{{" not in v:  # patterns with {{ var }} are checked after rendering
+            flags = 0
+            for f in info.data.get("flags", ""):
+                flags |= _FLAGS.get(f, 0)
             try:
-                self.compiled()
+                re.compile(v, flags)
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from None
-        return self
+        return v
 
     def compiled(self) -> re.Pattern[str]:
         flags = 0
