@@ -87,6 +87,7 @@ class PromptkitPlugin:
         self.comparison: Any = None
         self.results_path: Path | None = None
         self.baseline_error: str | None = None
+        self._baseline_cache: dict[str, str] | None = None
 
     # -- configuration
     def run_config(self) -> Any:
@@ -103,7 +104,23 @@ class PromptkitPlugin:
         if opt("--promptkit-timeout"):
             cfg.timeout_s = float(opt("--promptkit-timeout"))
         cfg.progress = False  # pytest owns the terminal; its own progress is per item
+        cfg.baseline_outputs = self._baseline_outputs()
         return cfg
+
+    def _baseline_outputs(self) -> dict[str, str]:
+        """Outputs of the baseline run, for ``pairwise`` assertions (empty when none)."""
+        if self._baseline_cache is None:
+            self._baseline_cache = {}
+            path = self.config.getoption("--promptkit-baseline")
+            if path and Path(path).is_file():
+                from promptkit.diagnostics import PromptkitError
+                from promptkit.runner.baseline import baseline_outputs, load_results
+
+                try:
+                    self._baseline_cache = baseline_outputs(load_results(path))
+                except PromptkitError:
+                    pass  # reported once, at the end, by _compare
+        return self._baseline_cache
 
     @property
     def runner(self) -> Any:

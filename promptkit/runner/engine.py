@@ -57,6 +57,8 @@ class RunConfig:
     timeout_s: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: bool | None = None  # None: a progress bar on a TTY for runs of 20+ cases
+    #: case id -> the baseline run's output, for the ``pairwise`` assertion
+    baseline_outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -266,7 +268,7 @@ class Runner:
 
         return AssertionContext(
             vars=dict(job.case_run.vars or {}), case=job.case_run.case, template_path=job.case_run.template_path,
-            messages=messages, judge=judge, baseline_output=None,
+            messages=messages, judge=judge, baseline_output=self.config.baseline_outputs.get(job.result_id),
             base_dir=job.base_dir or str(Path(job.suite_path).parent),
             judge_model=judge_model, judge_params=judge_params,
         )
@@ -326,8 +328,22 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def stop(self) -> None:
+        """Cancel what is left (litellm starts background logging tasks), then stop."""
+
+        async def cancel_rest() -> None:
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in rest:
+                t.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_rest(), self.loop).result(timeout=5)
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 # ---------------------------------------------------------------------- suites
