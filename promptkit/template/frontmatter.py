@@ -271,6 +271,8 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     if "version" in d and isinstance(d["version"], (int, float)):
         d["version"] = str(d["version"])
     model = d.get("model")
+    if isinstance(model, list) and model and all(isinstance(m, str) for m in model):
+        model = model[0]  # Copilot agents list models in order of preference
     if isinstance(model, str) and not model.startswith("${"):
         d["model"] = {"id": model}
     elif isinstance(model, str):
@@ -311,6 +313,11 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out, dict) and "format" in out and not isinstance(out["format"], str):
         out = dict(out)
         out["format"] = str(out["format"])
+        d["output"] = out
+    if isinstance(out, dict) and isinstance(out.get("schema"), str):
+        # dotprompt names a registered schema (`schema: Recipe`); keep the name aside
+        out = dict(out)
+        out["schema_ref"] = out.pop("schema")
         d["output"] = out
     tpl = d.get("template")
     if isinstance(tpl, str):

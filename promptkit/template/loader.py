@@ -91,6 +91,12 @@ def _build(text: str, path: str, kind: FileKind, had_bom: bool, diags: list[Diag
         diags += parsed.diagnostics
         raw, spans = parsed.data, parsed.spans
     fm, schema_diags = frontmatter.validate(raw, path, spans, fm_span)
+    if kind is not FileKind.PROMPTY:
+        # Copilot, Cursor, dotprompt and skill files follow their own tools' schemas
+        # (`version: 1.0`, `model: [a, b]`...): a mismatch with ours is worth a warning,
+        # not an error that would make a valid file look broken.
+        for d in schema_diags:
+            d.severity = Severity.WARNING
     diags += schema_diags
     raw_dict = raw if isinstance(raw, dict) else {}
 
