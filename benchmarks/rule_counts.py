@@ -102,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             per_rule_time[rule.code] += time.perf_counter() - s
     elapsed = time.perf_counter() - t0
     codes = sorted({c for cnt in counts.values() for c in cnt})
-    print(f"{'corpus':<26}" + "".join(f"{c:>7}" for c in codes))
-    for corpus in sorted(counts):
-        print(f"{corpus:<26}" + "".join(f"{counts[corpus].get(c, 0) or '.':>7}" for c in codes))
+    names = sorted(counts)
+    short = [n.replace("awesome-", "a-").replace("-patterns", "").replace("-jinja", "")[:10] for n in names]
+    print(f"{'code':<7}" + "".join(f"{s:>11}" for s in short))
+    for c in codes:
+        print(f"{c:<7}" + "".join(f"{counts[n].get(c, 0) or '.':>11}" for n in names))
     print(f"\n{n} prompts, load {load_time:.2f}s, rules {elapsed:.2f}s, crashes {len(crashes)}")
     print("slowest rules: " + ", ".join(f"{c} {t:.2f}s" for c, t in per_rule_time.most_common(6)))
     for c in crashes[:5]:

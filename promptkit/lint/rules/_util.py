@@ -98,6 +98,40 @@ def _split_lines(ctx: LintContext) -> Lines:
     return Lines(texts, starts, fenced, first_body, fence_at if fence is not None else None)
 
 
+def paragraphs(ctx: LintContext) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of prose paragraphs: runs of non-blank body lines outside
+    code fences. Shared by the balance and repetition rules."""
+    return ctx.cached("_util.paragraphs", lambda: _paragraphs(ctx))
+
+
+def _paragraphs(ctx: LintContext) -> list[tuple[int, int]]:
+    ls = lines(ctx)
+    texts, starts, fenced = ls.texts, ls.starts, ls.fenced
+    out: list[tuple[int, int]] = []
+    begin = -1
+    end = 0
+    for i in range(ls.first_body, len(texts)):
+        t = texts[i]
+        if fenced[i] or not t or t.isspace():
+            if begin >= 0:
+                out.append((begin, end))
+                begin = -1
+            continue
+        if begin < 0:
+            begin = starts[i]
+        end = starts[i] + len(t)
+    if begin >= 0:
+        out.append((begin, end))
+    return out
+
+
+def is_record(ctx: LintContext) -> bool:
+    """A prompt stored as a record of a data file (``prompts.jsonl#12``), not a file of
+    its own: file-level conventions (final newline...) do not apply."""
+    head, sep, _ = ctx.path.rpartition("#")
+    return bool(sep) and head.lower().endswith((".jsonl", ".json", ".csv", ".yaml", ".yml", ".tsv"))
+
+
 def line_span(ctx: LintContext, index: int, col0: int = 0, col1: int | None = None) -> Any:
     """Span of 0-based line ``index`` from column ``col0`` to ``col1`` (0-based, exclusive)."""
     ls = lines(ctx)

@@ -259,7 +259,7 @@ class MissingFinalNewline(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         text = ctx.text
-        if not text or text.endswith(("\n", "\r")):
+        if not text or text.endswith(("\n", "\r")) or _util.is_record(ctx):
             return
         n = len(text)
         nl = "\r\n" if _endings(ctx)[1] > _endings(ctx)[0] else "\n"
@@ -651,7 +651,7 @@ class UnbalancedBrackets(Rule):
     severity = Severity.INFO
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        yield from _paragraph_balance(ctx, self._check_paragraph)
+        yield from _paragraph_balance(ctx, self._check_paragraph, (("(", ")"), ("[", "]")))
 
     @staticmethod
     def _check_paragraph(text: str) -> tuple[int, str] | None:
@@ -671,33 +671,20 @@ class UnbalancedBrackets(Rule):
         return None
 
 
-def _paragraph_balance(ctx: LintContext, check):  # type: ignore[no-untyped-def]
-    """Run ``check(masked_paragraph) -> (offset, message) | None`` on each prose paragraph."""
-    ls = _util.lines(ctx)
-    para: list[tuple[int, str]] = []
-
-    def flush() -> Iterator[Finding]:
-        if not para:
-            return
-        start = para[0][0]
-        end = para[-1][0] + len(para[-1][1])
-        raw = ctx.text[start:end]
+def _paragraph_balance(ctx: LintContext, check, pairs: tuple[tuple[str, str], ...]):  # type: ignore[no-untyped-def]
+    """Run ``check(masked_paragraph) -> (offset, message) | None`` on each prose paragraph
+    whose raw character counts of ``pairs`` do not already balance (the fast path)."""
+    text = ctx.text
+    for start, end in _util.paragraphs(ctx):
+        raw = text[start:end]
+        if all(raw.count(a) == raw.count(b) for a, b in pairs):
+            continue
         masked = _STRIP.sub(lambda m: " " * len(m.group()), raw)
         masked = _LIST_PAREN.sub(lambda m: " " * len(m.group()), masked)
         res = check(masked)
         if res is not None:
             off, msg = res
             yield Finding(ctx.span(start + off, start + off + 1), msg, hint="add the missing character, or remove the stray one")
-
-    prev = -2
-    for i, start, t in ls.prose():
-        if not t.strip() or i != prev + 1 or t.lstrip().startswith(("#", "|", "<", "---")):
-            yield from flush()
-            para = []
-        if t.strip() and not t.lstrip().startswith(("|", "<")):
-            para.append((start, t))
-        prev = i
-    yield from flush()
 
 
 @register
@@ -732,7 +719,7 @@ class UnbalancedQuotes(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         if "“" not in ctx.text and "”" not in ctx.text:
             return
-        yield from _paragraph_balance(ctx, self._check_paragraph)
+        yield from _paragraph_balance(ctx, self._check_paragraph, (("“", "”"),))
 
     @staticmethod
     def _check_paragraph(text: str) -> tuple[int, str] | None:

@@ -1,0 +1,364 @@
+"""PK4xx: budget -- tokens against budgets and context windows, repetition, long lines.
+
+Token counts come from :mod:`promptkit.tokens` (tiktoken with litellm's bundled, offline
+encodings) and are computed at most once per file (``ctx.cached``). Counting is skipped
+whenever the UTF-8 size of the text already proves the prompt fits: a BPE token is at
+least one byte, so ``bytes + chat overhead`` bounds the count from above. Most files
+never reach the tokenizer, which keeps the linter fast.
+
+Rendering uses the file's samples only for ``.prompty`` files that declare them;
+otherwise the static text of the messages is counted (template tags included), which is
+what the prompt costs before any input is added.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from promptkit.diagnostics import Severity
+from promptkit.lint.rule import Finding, LintContext, Rule, register
+from promptkit.lint.rules import _util
+from promptkit.template.model import FileKind
+
+#: Upper bound of OpenAI-style chat overhead per message (3 + role) and for the reply.
+_PER_MESSAGE = 8
+_REPLY = 3
+
+
+def _model(ctx: LintContext) -> str | None:
+    spec = ctx.template.front_matter.model
+    return (spec.litellm_id if spec else None) or _util.conf(ctx, "default_model", None)
+
+
+def _messages(ctx: LintContext) -> tuple[list[dict[str, str]], bool]:
+    """The messages to count and whether they were rendered with samples."""
+    def build() -> tuple[list[dict[str, str]], bool]:
+        t = ctx.template
+        if t.kind is FileKind.PROMPTY and t.engine.renders and t.samples() and t.ok:
+            from promptkit.diagnostics import PromptkitError
+            from promptkit.template.render import render
+
+            try:
+                return [m.to_dict() for m in render(t, t.samples())], True
+            except PromptkitError:
+                pass
+        msgs = [{"role": m.role or "user", "content": m.content} for m in t.messages]
+        return msgs or [{"role": "system", "content": t.body}], False
+
+    return ctx.cached("budget.messages", build)
+
+
+def _upper_bound(msgs: list[dict[str, str]]) -> int:
+    return sum(len(m["content"].encode("utf-8")) + _PER_MESSAGE for m in msgs) + _REPLY
+
+
+def _tokens(ctx: LintContext) -> int:
+    def count() -> int:
+        from promptkit.tokens import count_tokens
+
+        return count_tokens(_messages(ctx)[0], _model(ctx)).total
+
+    return ctx.cached("budget.tokens", count)
+
+
+def _where(ctx: LintContext) -> Any:
+    t = ctx.template
+    return t.span_of("model") or t.index.line_span(t.body_line if t.body_line <= t.index.line_count else 1)
+
+
+@register
+class TokenBudgetExceeded(Rule):
+    """Token budget exceeded: the prompt is longer than the configured token budget.
+
+    ## What it does
+    With ``token-budget = N`` in ``[tool.promptkit]`` (or ``max-tokens`` in this rule's
+    options), counts the prompt's tokens -- rendered with its samples when a
+    ``.prompty`` file declares them, else its static text -- for the prompt's model (or
+    ``default-model``) and reports prompts over the budget. Silent without a budget.
+
+    ## Why is this bad?
+    Every token is paid on every call and adds latency. A budget keeps prompts from
+    growing one "just add this rule" at a time.
+
+    ## Example
+    ```prompty
+    ---
+    name: review
+    ---
+    system:
+    You are a meticulous code reviewer. Check correctness, security, performance,
+    readability, naming, tests, documentation, error handling and style. Explain each
+    problem, quote the line, propose a fix and rate its severity from one to five.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: review
+    ---
+    system:
+    Review the code. List each bug with its line and a fix.
+    ```
+    """
+
+    code = "PK400"
+    name = "token-budget-exceeded"
+    severity = Severity.WARNING
+    example_config = {"token_budget": 40}
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        budget = ctx.setting(self.code, "max-tokens", None) or _util.conf(ctx, "token_budget", None)
+        if not budget:
+            return
+        msgs, rendered = _messages(ctx)
+        if _upper_bound(msgs) <= budget:
+            return
+        n = _tokens(ctx)
+        if n > budget:
+            how = "rendered with its samples" if rendered else "before inputs are added"
+            yield Finding(_where(ctx), f"the prompt is {n:,} tokens ({how}), over the budget of {budget:,}",
+                          hint="shorten the prompt, or raise token-budget in [tool.promptkit]")
+
+
+@register
+class ContextWindowExceeded(Rule):
+    """Context window exceeded: the prompt (plus ``max_tokens``) does not fit the model.
+
+    ## What it does
+    Counts the prompt's tokens for its model (front matter ``model``, else the config's
+    ``default-model``) and compares them, plus the ``max_tokens`` reserved for the answer,
+    with the model's context window from litellm's bundled model table. Unknown models
+    are skipped.
+
+    ## Why is this bad?
+    The provider rejects the request (or truncates the prompt) on every call.
+
+    ## Example
+    ```prompty
+    ---
+    name: long-answer
+    model:
+      id: gpt-4o-mini
+      parameters:
+        max_tokens: 200000
+    ---
+    user:
+    Write a novel.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: long-answer
+    model:
+      id: gpt-4o-mini
+      parameters:
+        max_tokens: 4000
+    ---
+    user:
+    Write a short story.
+    ```
+    """
+
+    code = "PK401"
+    name = "context-window-exceeded"
+    severity = Severity.ERROR
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        model = _model(ctx)
+        if not model:
+            return
+        spec = ctx.template.front_matter.model
+        reserve = spec.params.get("max_tokens") or spec.params.get("max_completion_tokens") or 0 if spec else 0
+        reserve = reserve if isinstance(reserve, int) and not isinstance(reserve, bool) else 0
+        msgs, _ = _messages(ctx)
+        bound = _upper_bound(msgs)
+        if bound + reserve < 4096:
+            return  # fits every chat model's window; skip the model table and tokenizer
+        from promptkit.tokens import context_window
+
+        window = context_window(model)
+        if not window or bound + reserve <= window:
+            return
+        n = _tokens(ctx)
+        if n + reserve > window:
+            extra = f" + max_tokens {reserve:,}" if reserve else ""
+            yield Finding(_where(ctx), f"the prompt needs {n:,} tokens{extra}, over {model}'s context window of {window:,}",
+                          hint="shorten the prompt, lower max_tokens, or use a model with a larger context window")
+
+
+_WS = re.compile(r"\s+")
+
+
+@register
+class RepeatedParagraph(Rule):
+    """Repeated paragraph: the same paragraph appears more than once, word for word.
+
+    ## What it does
+    Compares the paragraphs of the prompt (outside code fences, whitespace-normalized,
+    at least ``min-length`` characters, default 80) and reports each repetition. In
+    Jinja templates a repetition across ``{% if %}``/``{% else %}`` branches is allowed.
+
+    ## Why is this bad?
+    The copy costs tokens on every call and, after the next edit, one copy will say
+    something different from the other. Usually it is a paste mistake.
+
+    ## Example
+    ```markdown
+    # Task
+    Summarize the support ticket for the on-call engineer in two sentences.
+
+    # Output format
+    Plain text.
+
+    Summarize the support ticket for the on-call engineer in two sentences.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Task
+    Summarize the support ticket for the on-call engineer in two sentences.
+
+    # Output format
+    Plain text.
+    ```
+    """
+
+    code = "PK402"
+    name = "repeated-paragraph"
+    severity = Severity.WARNING
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        min_len = int(ctx.setting(self.code, "min-length", 80))
+        seen: dict[str, tuple[int, int]] = {}
+        text = ctx.text
+        items = [(s, e, text[s:e]) for s, e in _util.paragraphs(ctx) if e - s >= min_len]
+        if len(items) < 2:
+            return
+        for s, e, raw in items:
+            norm = " ".join(raw.split())
+            if len(norm) < min_len or norm.startswith(("|", "{%", "{{")):
+                continue
+            key = norm
+            if key in seen:
+                first_s, first_line = seen[key]
+                if "{% el" in text[first_s:s] or "{%- el" in text[first_s:s]:
+                    continue
+                yield Finding(ctx.span(s, e), f"this paragraph repeats the one at line {first_line} word for word",
+                              hint="delete one copy")
+            else:
+                seen[key] = (s, ctx.template.index.position(s).line)
+
+
+@register
+class LongLine(Rule):
+    """Long line: a line longer than ``max-line-length`` characters (default 2000).
+
+    ## What it does
+    Reports body lines outside code fences longer than the limit (an option of this
+    rule).
+
+    ## Why is this bad?
+    A wall of text in one line is hard to review and diff: a one-word change shows as
+    the whole paragraph changed. It usually means generated or pasted text that nobody
+    has read since.
+
+    ## Example
+    With ``max-line-length = 60``:
+
+    ```markdown
+    # Task
+    Answer the question using only the documents below, and cite each one you use.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Task
+    Answer the question using only the documents below.
+    Cite each document you use.
+    ```
+    """
+
+    code = "PK403"
+    name = "long-line"
+    severity = Severity.INFO
+    example_config = {"rules": {"PK403": {"max-line-length": 60}}}
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        limit = int(ctx.setting(self.code, "max-line-length", 2000))
+        if len(ctx.text) <= limit:
+            return
+        for i, start, t in _util.lines(ctx).prose():
+            if len(t) > limit:
+                yield Finding(_util.line_span(ctx, i, limit, len(t)), f"line is {len(t):,} characters long (limit {limit:,})",
+                              hint="break it into sentences or paragraphs, one per line")
+
+
+@register
+class MaxTokensOverModelLimit(Rule):
+    """Max tokens over the model's limit: ``max_tokens`` is more than the model can write.
+
+    ## What it does
+    Compares ``max_tokens`` (or ``max_completion_tokens``) in the model parameters with
+    the model's maximum output tokens from litellm's bundled model table. Unknown models
+    are skipped.
+
+    ## Why is this bad?
+    Providers reject the request with a 400 error on every call.
+
+    ## Example
+    ```prompty
+    ---
+    name: essay
+    model:
+      id: gpt-4o-mini
+      parameters:
+        max_tokens: 100000
+    ---
+    user:
+    Write an essay.
+    ```
+
+    ## Use instead
+    ```prompty
+    ---
+    name: essay
+    model:
+      id: gpt-4o-mini
+      parameters:
+        max_tokens: 4000
+    ---
+    user:
+    Write an essay.
+    ```
+    """
+
+    code = "PK404"
+    name = "max-tokens-over-model-limit"
+    severity = Severity.ERROR
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        spec = ctx.template.front_matter.model
+        if spec is None:
+            return
+        params = spec.params
+        key = "max_tokens" if "max_tokens" in params else "max_completion_tokens"
+        value = params.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 4096:
+            return
+        model = _model(ctx)
+        if not model:
+            return
+        from promptkit.tokens import model_info
+
+        info = model_info(model) or {}
+        limit = info.get("max_output_tokens")
+        if isinstance(limit, int) and 0 < limit < value:
+            t = ctx.template
+            span = None
+            for path in (("model", "parameters", key), ("model", "options", key)):
+                span = span or t.span_of(*path)
+            yield Finding(span or _where(ctx), f"{key} is {value:,} but {model} writes at most {limit:,} tokens",
+                          hint=f"set {key} to {limit:,} or less")
