@@ -9,7 +9,8 @@ The runner calls exactly two functions:
 * :func:`verdict` turns those results into an :class:`Outcome` and a score.
 
 Assertion values may use the case's variables (``value: "{{ city }}"``), rendered in the
-same Jinja2 sandbox as prompts.
+same Jinja2 sandbox as prompts. A value that is not valid Jinja (``"{{"`` alone) is taken
+literally; wrap literal Jinja in ``{% raw %}...{% endraw %}``.
 """
 
 from __future__ import annotations
@@ -130,9 +131,15 @@ def _render_value(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:
             return value
+        from jinja2 import TemplateSyntaxError
+
         from promptkit.template.render import environment
 
-        return environment().from_string(value).render(variables)
+        try:
+            template = environment().from_string(value)
+        except TemplateSyntaxError:
+            return value  # not a template: literal braces (e.g. checking for "{{")
+        return template.render(variables)
     if isinstance(value, list):
         items = [_render_value(v, variables) for v in value]
         return items if any(a is not b for a, b in zip(items, value)) else value

@@ -218,7 +218,9 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
     try:
         options = t.options.model_validate(opts)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt option also makes the real one "missing": report the typo
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(err["loc"])
         field_name = ".".join(str(x) for x in loc) or "options"
         msg = err["msg"].removeprefix("Value error, ")

@@ -9,6 +9,7 @@ with ``allow_fences: true``. The JSON path syntax is a small, safe subset (``a.b
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 from functools import lru_cache
@@ -220,8 +221,6 @@ def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
     """Import ``module:attr.path`` (or ``file.py:attr``, relative to ``base_dir``)."""
     mod_name, _, attr = spec.partition(":")
     if mod_name.endswith(".py"):
-        import importlib.util
-
         p = Path(mod_name)
         if not p.is_absolute() and base_dir is not None:
             p = Path(base_dir) / p
