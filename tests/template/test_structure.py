@@ -1,0 +1,86 @@
+"""Body structure: role lines split messages; headings and XML-style tags make components,
+each with exact line/column ranges in the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from promptkit.template import FileKind, load, loads
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "template"
+
+
+def _text(t, span) -> str:  # type: ignore[no-untyped-def]
+    return t.text[span.start.offset : span.end.offset]
+
+
+def test_components_with_exact_spans() -> None:
+    t = load(FIXTURES / "components.prompty")
+    system, user = t.messages
+    assert (system.role, user.role) == ("system", "user")
+    assert system.role_span is not None and (system.role_span.line, system.role_span.column) == (9, 1)
+    assert _text(t, system.role_span) == "system:"
+    got = [(c.kind, c.key, c.style, c.level, c.span.start.line, c.span.end.line) for c in system.components]
+    assert got == [
+        ("role", "role", "heading", 1, 10, 26),
+        ("task", "task", "heading", 2, 13, 14),
+        ("constraints", "constraints", "heading", 2, 16, 23),
+        ("examples", "examples", "tag", 1, 20, 23),
+        ("output_format", "output_format", "heading", 2, 25, 26),
+    ]
+    role, task, constraints, examples, output = system.components
+    assert task.parent == 0 and examples.parent == 2 and role.parent is None
+    assert _text(t, task.title_span) == "Task"
+    assert _text(t, task.content_span) == "Translate the text into French."
+    assert _text(t, examples.content_span).strip() == "Input: good morning\nOutput: bonjour"
+    assert _text(t, output.title_span) == "Output Format"
+    assert _text(t, output.span) == "## Output Format\nOnly the translation."
+    (text_tag,) = user.components
+    assert (text_tag.kind, text_tag.style, text_tag.span.start.line, text_tag.span.start.column) == ("input", "tag", 29, 1)
+    assert _text(t, text_tag.span) == "<text>\n{{ text }}\n</text>"
+    assert [c.key for c in t.find_components("constraints")] == ["constraints"]
+    assert len(t.components()) == 6
+
+
+def test_role_line_variants() -> None:
+    body = "# system:\nA\n\nUSER:\nB\nassistant[name=bot]:\nC\n  developer :  \nD\n"
+    t = loads(body, path="r.j2")
+    assert t.kind is FileKind.JINJA
+    assert [(m.role, m.content.strip()) for m in t.messages] == [("system", "A"), ("user", "B"), ("assistant", "C"), ("developer", "D")]
+    # a role word inside a sentence or with text after the colon is not a role line
+    t = loads("system:\nNote that user: is a label.\nsystem: do this\n", path="n.prompty")
+    assert [m.role for m in t.messages] == ["system"]
+
+
+def test_text_before_the_first_role_line_is_an_implicit_message() -> None:
+    t = loads("---\nname: x\n---\nYou are terse.\nuser:\nhi\n", path="i.prompty")
+    assert [(m.role, m.explicit) for m in t.messages] == [("system", False), ("user", True)]
+    t = loads("Translate {{ text }}.\n", path="p.jinja2")
+    assert [(m.role, m.explicit) for m in t.messages] == [("user", False)]
+
+
+def test_headings_inside_code_fences_are_not_components() -> None:
+    body = "system:\n## Task\nShow this:\n```md\n# Not a heading\n<task>no</task>\n```\n## Output\nJSON\n"
+    t = loads(body, path="f.prompty")
+    assert [c.key for c in t.messages[0].components] == ["task", "output"]
+
+
+def test_html_tags_are_not_components_but_custom_tags_are() -> None:
+    body = "system:\n<b>bold</b>\n<instructions>\nBe brief.\n</instructions>\n<div>x</div>\n"
+    t = loads(body, path="h.prompty")
+    assert [(c.key, c.kind) for c in t.messages[0].components] == [("instructions", "task")]
+
+
+def test_dotprompt_role_helpers() -> None:
+    text = '---\nmodel: googleai/gemini\n---\n{{role "system"}}\nBe kind.\n{{role "user"}}\nHi {{name}}\n'
+    t = loads(text, path="d.prompt")
+    assert [m.role for m in t.messages] == ["system", "user"]
+    assert t.messages[1].content.strip() == "Hi {{name}}"
+
+
+def test_crlf_files_keep_exact_positions() -> None:
+    text = "---\r\nname: crlf\r\n---\r\nsystem:\r\n## Task\r\nDo it.\r\n\r\nuser:\r\n{{ q }}\r\n"
+    t = loads(text, path="c.prompty")
+    assert t.front_matter.name == "crlf" and [m.role for m in t.messages] == ["system", "user"]
+    (task,) = t.messages[0].components
+    assert _text(t, task.title_span) == "Task" and task.span.start.line == 5
