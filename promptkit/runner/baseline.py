@@ -239,9 +239,9 @@ def baseline_outputs(results: RunResults) -> dict[str, str]:
     for c in results.cases:
         outputs = [s for s in c.samples if s.output is not None]
         passing = [s for s in outputs if s.outcome is Outcome.PASS]
-        pick = (passing or outputs or [None])[0]
-        if pick is not None and pick.output is not None:
-            out[c.id] = pick.output
+        picks = passing or outputs
+        if picks and picks[0].output is not None:
+            out[c.id] = picks[0].output
     return out
 
 

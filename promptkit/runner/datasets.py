@@ -127,7 +127,7 @@ def _csv(path: Path, text: str, delimiter: str) -> list[DatasetRow]:
         if len(cells) > len(header):
             raise _error(path, line, f"row has {len(cells)} cells but the header names {len(header)} columns",
                          "quote cells that contain the delimiter")
-        record = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+        record = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
         rows.append(_row(path, len(rows) + 1, line, record, from_csv=True))
     return rows
 

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promptkit.runner.assertions import AssertionContext, AssertionSpec, SpecError, build_spec, evaluate, types, verdict
+from promptkit.runner.assertions import (
+    AssertionContext,
+    AssertionSpec,
+    SpecError,
+    build_spec,
+    evaluate,
+    types,
+    verdict,
+)
 from promptkit.runner.assertions.similarity import string_similarity
 from promptkit.runner.assertions.structured import parse_path
 from promptkit.runner.results import AssertionResult, ModelResponse, Outcome, Usage

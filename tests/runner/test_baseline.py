@@ -11,8 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptkit.diagnostics import PromptkitError
-from promptkit.runner.baseline import baseline_outputs, compare, load_results, main, store_baseline
-from promptkit.runner.results import AssertionResult, CaseResult, Outcome, RunResults, SampleResult
+from promptkit.runner.baseline import (
+    baseline_outputs,
+    compare,
+    load_results,
+    main,
+    store_baseline,
+)
+from promptkit.runner.results import (
+    AssertionResult,
+    CaseResult,
+    Outcome,
+    RunResults,
+    SampleResult,
+)
 
 P, F, E = Outcome.PASS, Outcome.FAIL, Outcome.ERROR
 

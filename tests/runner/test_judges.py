@@ -12,7 +12,13 @@ import pytest
 
 from promptkit.runner.assertions import AssertionContext, build_spec, evaluate, verdict
 from promptkit.runner.assertions.judges import JUDGES_DIR, extract_json
-from promptkit.runner.results import AssertionResult, ModelResponse, Outcome, ProviderError, Usage
+from promptkit.runner.results import (
+    AssertionResult,
+    ModelResponse,
+    Outcome,
+    ProviderError,
+    Usage,
+)
 from promptkit.template import load, render
 
 Reply = str | ProviderError | Callable[[list[dict[str, Any]]], str]

@@ -18,7 +18,15 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from promptkit.runner.assertions.registry import AssertionType, Check, Options, SpecError, build_spec, get, types
+from promptkit.runner.assertions.registry import (
+    AssertionType,
+    Check,
+    Options,
+    SpecError,
+    build_spec,
+    get,
+    types,
+)
 from promptkit.runner.assertions.spec import AssertionContext, AssertionSpec, JudgeFn
 from promptkit.runner.results import AssertionResult, ModelResponse, Outcome
 
@@ -142,5 +150,5 @@ def _render_value(value: Any, variables: dict[str, Any]) -> Any:
         return template.render(variables)
     if isinstance(value, list):
         items = [_render_value(v, variables) for v in value]
-        return items if any(a is not b for a, b in zip(items, value)) else value
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -209,7 +209,7 @@ class FactualityOptions(JudgeOptions):
     #: The reference answer (ground truth).
     value: str
     #: Categories that fail (default: only D, a contradiction).
-    fail_on: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=lambda: ["D"])
+    fail_on: list[Literal["A", "B", "C", "D", "E"]] = Field(default_factory=lambda: ["D"])  # type: ignore[arg-type]
 
 
 def _parse_category(d: dict[str, Any]) -> tuple[str, str]:

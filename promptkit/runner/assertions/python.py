@@ -81,11 +81,13 @@ def _interpret(out: Any, o: PythonOptions) -> Check:
         return Check(ok, score, f"{name} scored {score:.2f} ({'>=' if ok else '<'} {o.threshold:g})")
     if isinstance(out, dict) and ("pass" in out or "passed" in out or "score" in out):
         raw_pass = out.get("pass", out.get("passed"))
-        score = out.get("score")
-        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1):
-            return Check.failed_to_run(f"{name} returned score {score!r}, not a number in [0, 1]")
-        passed = bool(raw_pass) if raw_pass is not None else float(score) >= o.threshold  # type: ignore[arg-type]
-        final = float(score) if score is not None else (1.0 if passed else 0.0)
+        raw_score = out.get("score")
+        if raw_score is not None and (
+            isinstance(raw_score, bool) or not isinstance(raw_score, (int, float)) or not 0 <= raw_score <= 1
+        ):
+            return Check.failed_to_run(f"{name} returned score {raw_score!r}, not a number in [0, 1]")
+        passed = bool(raw_pass) if raw_pass is not None else float(raw_score) >= o.threshold  # type: ignore[arg-type]
+        final = float(raw_score) if raw_score is not None else (1.0 if passed else 0.0)
         return Check(passed, final, str(out.get("reason") or f"{name} returned {'pass' if passed else 'fail'}"))
     return Check.failed_to_run(
         f"{name} returned {type(out).__name__}; return a bool, a score in [0, 1] or {{'pass', 'score', 'reason'}}"

@@ -25,6 +25,7 @@ from promptkit.runner.assertions.spec import AssertionContext
 from promptkit.runner.assertions.text import excerpt
 from promptkit.runner.results import ModelResponse
 
+
 class SimilarOptions(Options):
     value: str | list[str]
     threshold: float = Field(default=0.8, ge=0.0, le=1.0)
