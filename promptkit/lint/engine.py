@@ -252,18 +252,54 @@ def _init_worker(state: tuple[dict[str, Any], str, str | None]) -> None:
     _WORKER_CONFIG = _rebuild(state)
 
 
-def _lint_chunk(paths: list[str]) -> list[tuple[str, str | None, list[Diagnostic]]]:
+#: A file on disk (text None) or a virtual file: ``(path, text, kind)``.
+Item = tuple[str, "str | None", "FileKind | None"]
+Result = tuple[str, "str | None", list[Diagnostic]]  # (path, content digest, diagnostics)
+
+
+def record_digest(text: str, kind: FileKind | None) -> str:
+    """Cache key of a virtual file: its text and the kind it is read as."""
+    return hashlib.sha256(f"{kind.value if kind else ''}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _lint_item(item: Item, config: LintConfig) -> Result:
+    path, text, kind = item
+    if text is None:
+        return (path, *lint_file(path, config))
+    return path, record_digest(text, kind), lint_text(text, path, kind, config)
+
+
+def _lint_chunk(items: list[Item]) -> list[Result]:
     assert _WORKER_CONFIG is not None
-    out = []
-    for p in paths:
-        digest, diags = lint_file(p, _WORKER_CONFIG)
-        out.append((p, digest, diags))
-    return out
+    return [_lint_item(item, _WORKER_CONFIG) for item in items]
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _size(item: Item) -> int:
+    if item[1] is not None:
+        return len(item[1])
+    try:
+        return os.stat(item[0]).st_size
+    except OSError:
+        return 0
+
+
+def _balanced_chunks(items: list[Item], jobs: int) -> list[list[Item]]:
+    """Largest first, in chunks of about equal size: the pool hands them out in order, so
+    a few huge files cannot leave one core working alone at the end."""
+    sized = sorted(((_size(i), i) for i in items), key=lambda x: -x[0])
+    budget = max(1, sum(sz for sz, _ in sized) // (jobs * 12))
+    chunks: list[list[Item]] = []
+    cur: list[Item] = []
+    acc = 0
+    for sz, item in sized:
+        cur.append(item)
+        acc += sz
+        if acc >= budget or len(cur) >= CHUNK_SIZE:
+            chunks.append(cur)
+            cur, acc = [], 0
+    if cur:
+        chunks.append(cur)
+    return chunks
 
 
 def default_jobs() -> int:
@@ -273,38 +309,78 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def lint_many(files: Sequence[str | Path], config: LintConfig, *, jobs: int | None = None
-              ) -> Iterator[tuple[str, str | None, list[Diagnostic]]]:
-    """Lint files, in parallel when there are many: yields ``(path, sha, diagnostics)``.
+def lint_many(items: Sequence[Item], config: LintConfig, *, jobs: int | None = None) -> Iterator[Result]:
+    """Lint items, in worker processes when there are many (in no particular order).
 
-    Falls back to serial when the pool cannot start (no ``fork``/semaphores in a sandbox)
-    or breaks; files already done are not linted twice."""
-    names = [str(f) for f in files]
+    Falls back to this process when the pool cannot start (no ``fork`` or semaphores in
+    a sandbox) or breaks; items already done are not linted twice."""
+    items = list(items)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     done: set[str] = set()
-    if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
+    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         try:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                                      initargs=(_config_state(config),)) as pool:
-                size = max(8, min(CHUNK_SIZE, len(names) // (jobs * 4) or 8))
-                for chunk_result in pool.map(_lint_chunk, _chunks(names, size)):
-                    for item in chunk_result:
-                        done.add(item[0])
-                        yield item
+                for chunk_result in pool.map(_lint_chunk, _balanced_chunks(items, jobs)):
+                    for res in chunk_result:
+                        done.add(res[0])
+                        yield res
             return
-        except (OSError, ImportError, RuntimeError, EOFError) as exc:
-            # BrokenProcessPool is a RuntimeError; PermissionError/OSError when the
-            # platform refuses to start processes. Finish the rest in this process.
+        except (OSError, ImportError, RuntimeError, EOFError):
+            # BrokenProcessPool is a RuntimeError; OSError/PermissionError when the
+            # platform refuses to start processes. Finish the rest here.
             if os.environ.get("PROMPTKIT_DEBUG"):
                 raise
-            _ = exc
-    for n in names:
-        if n in done:
-            continue
-        digest, diags = lint_file(n, config)
-        yield n, digest, diags
+    for item in items:
+        if item[0] not in done:
+            yield _lint_item(item, config)
+
+
+def lint_items(items: Sequence[Item], config: LintConfig | None = None, *, use_cache: bool = True,
+               jobs: int | None = None) -> LintReport:
+    """Lint files on disk and virtual files (prompts stored as JSONL/CSV rows, editor
+    buffers) in one run, with the cache and worker processes. A virtual file's path names
+    it (``prompts.jsonl#42``) and keys the cache."""
+    config = (config if config is not None else LintConfig()).resolve()
+    report = LintReport(files=len(items))
+    cache = None
+    if use_cache:
+        from promptkit.lint.cache import LintCache
+
+        cache = LintCache.for_config(config)
+    todo: list[Item] = []
+    for item in items:
+        if cache is not None:
+            path, text, kind = item
+            hit = cache.get_file(path) if text is None else cache.get(path, record_digest(text, kind))
+            if hit is not None:
+                report.cached += 1
+                report.diagnostics.extend(hit)
+                continue
+        todo.append(item)
+    for path, digest, diags in lint_many(todo, config, jobs=jobs):
+        report.linted += 1
+        report.diagnostics.extend(diags)
+        if cache is not None and digest is not None:
+            cache.put(path, digest, diags)
+    if cache is not None:
+        cache.save()
+    report.diagnostics.sort(key=sort_key)
+    return report
+
+
+def lint_files(files: Sequence[str | Path], config: LintConfig | None = None, *, use_cache: bool = True,
+               jobs: int | None = None) -> LintReport:
+    """Lint files on disk (no discovery: every file given is linted)."""
+    return lint_items([(str(f), None, None) for f in files], config, use_cache=use_cache, jobs=jobs)
+
+
+def lint_records(records: Sequence[tuple[str, str, FileKind | None]], config: LintConfig | None = None, *,
+                 use_cache: bool = True, jobs: int | None = None) -> LintReport:
+    """Lint virtual files ``(path, text, kind)``."""
+    return lint_items(list(records), config, use_cache=use_cache, jobs=jobs)
 
 
 def lint_paths(paths: Sequence[str | Path], config: LintConfig | None = None, *, use_cache: bool = True,
@@ -314,35 +390,5 @@ def lint_paths(paths: Sequence[str | Path], config: LintConfig | None = None, *,
     found = discover(paths, config)
     report = lint_files(found.files, config, use_cache=use_cache, jobs=jobs)
     report.diagnostics.extend(found.missing)
-    report.diagnostics.sort(key=sort_key)
-    return report
-
-
-def lint_files(files: Sequence[str | Path], config: LintConfig, *, use_cache: bool = True,
-               jobs: int | None = None) -> LintReport:
-    report = LintReport(files=len(files))
-    cache = None
-    if use_cache:
-        from promptkit.lint.cache import LintCache
-
-        cache = LintCache.for_config(config)
-    todo: list[str] = []
-    if cache is not None:
-        for f in files:
-            hit = cache.get_file(str(f))
-            if hit is None:
-                todo.append(str(f))
-            else:
-                report.cached += 1
-                report.diagnostics.extend(hit)
-    else:
-        todo = [str(f) for f in files]
-    for path, digest, diags in lint_many(todo, config, jobs=jobs):
-        report.linted += 1
-        report.diagnostics.extend(diags)
-        if cache is not None and digest is not None:
-            cache.put(path, digest, diags)
-    if cache is not None:
-        cache.save()
     report.diagnostics.sort(key=sort_key)
     return report

@@ -48,6 +48,7 @@ _YAML_DIRECTIVE = re.compile(
     r"(?:^|[ \t])(?P<open>#)[ \t]*(?P<file>promptkit:[ \t]*)?noqa(?:[ \t]*:[ \t]*" + _CODES + r")?[ \t]*(?P<close>)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_HAS_NOQA = re.compile("noqa", re.IGNORECASE)
 _PAIRS = {"{#": "#}", "{#-": "-#}", "<!--": "-->", "{{!--": "--}}", "{{!": "}}", "#": ""}
 
 
@@ -84,7 +85,7 @@ def _split_codes(raw: str | None) -> tuple[str, ...] | None:
 def parse(template: PromptTemplate) -> list[Directive]:
     """All noqa directives in the file."""
     text = template.text
-    if "noqa" not in text and "NOQA" not in text.upper():
+    if _HAS_NOQA.search(text) is None:
         return []
     index = template.index
     out: list[Directive] = []

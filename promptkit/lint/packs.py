@@ -180,21 +180,79 @@ def _lift_flags(pattern: str, flags: int) -> tuple[str, int]:
     return pattern[m.end():], flags
 
 
-_MASK = re.compile(
-    r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)"  # fenced code blocks
-    r"|`[^`\n]+`"  # inline code
-    r"|\{#.*?#\}"  # Jinja comments
-    r"|<!--.*?-->"  # HTML comments
-    r"|\{\{!--.*?--\}\}|\{\{![^}]*\}\}",  # Handlebars comments
-    re.MULTILINE | re.DOTALL,
+_FENCED = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+#: (cheap substring test, regex): inline code, Jinja, HTML and Handlebars comments. Separate
+#: regexes with literal prefixes scan far faster than one alternation.
+_MASKS = (
+    ("`", re.compile(r"`[^`\n]+`")),
+    ("{#", re.compile(r"\{#.*?#\}", re.DOTALL)),
+    ("<!--", re.compile(r"<!--.*?-->", re.DOTALL)),
+    ("{{!", re.compile(r"\{\{!--.*?--\}\}|\{\{![^}]*\}\}", re.DOTALL)),
 )
 
 
 def _masked(ctx: LintContext) -> list[tuple[int, int]]:
+    """Sorted, disjoint ranges of code and comments, which pack rules skip."""
+
     def compute() -> list[tuple[int, int]]:
-        return [(m.start(), m.end()) for m in _MASK.finditer(ctx.text)]
+        text = ctx.text
+        ranges: list[tuple[int, int]] = []
+        if "```" in text or "~~~" in text:
+            ranges.extend((m.start(), m.end()) for m in _FENCED.finditer(text))
+        for needle, rx in _MASKS:
+            if needle in text:
+                ranges.extend((m.start(), m.end()) for m in rx.finditer(text))
+        ranges.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in ranges:
+            if merged and a < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        return merged
 
     return ctx.cached("packs.masked", compute)  # type: ignore[no-any-return]
+
+
+def _lowered(ctx: LintContext) -> str:
+    return ctx.cached("packs.lower", lambda: ctx.text.lower())  # type: ignore[no-any-return]
+
+
+def required_literal(pattern: str, flags: int = 0) -> str | None:
+    """A substring (lower-cased) that every match of ``pattern`` contains, or None.
+
+    Used as a prefilter: most files contain none of a rule's phrases, and a substring
+    test is ~100x cheaper than running a case-insensitive regex over the file."""
+    try:
+        from re import _parser as sre  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as sre  # type: ignore[no-redef]
+    pattern, flags = _lift_flags(pattern, flags)
+    try:
+        parsed = sre.parse(pattern, flags)
+    except Exception:  # noqa: BLE001 - no prefilter is always correct
+        return None
+    best, cur = "", []
+
+    def walk(items: Any) -> None:
+        nonlocal best, cur
+        for op, av in items:
+            if op is sre.LITERAL:
+                cur.append(chr(av))
+                continue
+            if op is sre.SUBPATTERN and av[-1] is not None:
+                walk(av[-1])
+                continue
+            run = "".join(cur)
+            if len(run) > len(best):
+                best = run
+            cur = []
+
+    walk(parsed.data)
+    run = "".join(cur)
+    if len(run) > len(best):
+        best = run
+    return best.lower() if len(best) >= 3 else None
 
 
 def _in(ranges: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -244,6 +302,26 @@ def _format(message: str, *args: str, match: str = "", replacement: str = "") ->
     return out.replace("%s", "")
 
 
+def _txt(ctx: LintContext, m: re.Match[str], group: int | str = 0) -> str:
+    return ctx.text[m.start(group) : m.end(group)]
+
+
+#: (pattern, flags) of a case-insensitive regex -> the same regex without IGNORECASE, to run
+#: on the lower-cased text (several times faster in Python's re). Only for patterns with no
+#: upper-case characters (so no ``\W``/``\S`` escapes change meaning) and no backreference
+#: in a replacement.
+_FAST: dict[tuple[str, int], re.Pattern[str]] = {}
+
+
+def _fast_variant(rx: re.Pattern[str] | None) -> None:
+    if rx is None or not rx.flags & re.IGNORECASE:
+        return
+    bare = rx.pattern.replace("(?P<", "").replace("(?P=", "")
+    if bare != bare.lower():
+        return
+    _FAST[(rx.pattern, rx.flags)] = re.compile(rx.pattern, rx.flags & ~re.IGNORECASE)
+
+
 def _keep_case(found: str, replacement: str) -> str:
     if replacement and found[:1].isupper() and replacement[:1].islower():
         return replacement[:1].upper() + replacement[1:]
@@ -260,10 +338,22 @@ class PackRule(Rule):
     _regex: ClassVar[re.Pattern[str] | None] = None
     _swaps: ClassVar[list[tuple[re.Pattern[str], str]]] = []
     _either: ClassVar[list[tuple[re.Pattern[str], re.Pattern[str], str, str]]] = []
+    #: substrings one of which every match contains (None: no prefilter)
+    _needles: ClassVar[tuple[str, ...] | None] = None
+    _swap_needles: ClassVar[list[str | None]] = []
+    _repeat: ClassVar[re.Pattern[str] | None] = None
 
     def _matches(self, ctx: LintContext, rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
+        """Matches of ``rx`` in the rule's scopes, outside code and comments. Offsets are
+        into ``ctx.text``; read matched text with :func:`_txt` (a match may come from the
+        lower-cased copy of the text, see :func:`_fast_variant`)."""
         masked = _masked(ctx) if self.spec.skip_code else []
         text = ctx.text
+        fast = _FAST.get((rx.pattern, rx.flags))
+        if fast is not None:
+            low = _lowered(ctx)
+            if len(low) == len(text):
+                text, rx = low, fast
         for a, b in _regions(ctx, self.spec.scope):
             for m in rx.finditer(text, a, b):
                 if m.end() == m.start():
@@ -274,6 +364,10 @@ class PackRule(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         kind = self.spec.extends
+        if self._needles is not None and kind in ("existence", "repetition"):
+            low = _lowered(ctx)
+            if not any(n in low for n in self._needles):
+                return
         yield from getattr(self, "_" + kind.replace("-", "_"))(ctx)
 
     def _finding(self, ctx: LintContext, start: int, end: int, message: str, fix: Fix | None = None) -> Finding:
@@ -282,13 +376,18 @@ class PackRule(Rule):
     def _existence(self, ctx: LintContext) -> Iterator[Finding]:
         assert self._regex is not None
         for m in self._matches(ctx, self._regex):
-            yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, m.group(0), match=m.group(0)))
+            found = _txt(ctx, m)
+            yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, found, match=found))
 
     def _substitution(self, ctx: LintContext) -> Iterator[Finding]:
         hits: list[tuple[int, int, str, str]] = []
-        for rx, rep in self._swaps:
+        low = _lowered(ctx)
+        for (rx, rep), needle in zip(self._swaps, self._swap_needles):
+            if needle is not None and needle not in low:
+                continue
             for m in self._matches(ctx, rx):
-                hits.append((m.start(), m.end(), m.group(0), _keep_case(m.group(0), m.expand(rep) if "\\" in rep else rep)))
+                found = _txt(ctx, m)
+                hits.append((m.start(), m.end(), found, _keep_case(found, m.expand(rep) if "\\" in rep else rep)))
         hits.sort()
         last = -1
         text = ctx.text
@@ -313,7 +412,7 @@ class PackRule(Rule):
             n = len(hits)
             if self.spec.max is not None and n > self.spec.max:
                 m = hits[self.spec.max]
-                yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, str(n), match=m.group(0)))
+                yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, str(n), match=_txt(ctx, m)))
             if self.spec.min is not None and n < self.spec.min:
                 yield self._finding(ctx, a, a, _format(self.spec.message, str(n)))
 
@@ -333,18 +432,13 @@ class PackRule(Rule):
                 yield m
 
     def _repetition(self, ctx: LintContext) -> Iterator[Finding]:
-        assert self._regex is not None
-        text = ctx.text
-        prev: re.Match[str] | None = None
-        fold = str.lower if self.spec.ignorecase else (lambda s: s)
-        for m in self._matches(ctx, self._regex):
-            if prev is not None and fold(prev.group(0)) == fold(m.group(0)):
-                gap = text[prev.end() : m.start()]
-                if gap and gap.strip(" \t") == "":
-                    fix = Fix([Edit(prev.end(), m.end(), "")], safe=self.spec.fix == "safe",
-                              description="remove the repetition")
-                    yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, m.group(0), match=m.group(0)), fix)
-            prev = m
+        assert self._repeat is not None
+        for m in self._matches(ctx, self._repeat):
+            start = m.start("again")
+            fix = Fix([Edit(m.end("first"), m.end(), "")], safe=self.spec.fix == "safe",
+                      description="remove the repetition")
+            word = _txt(ctx, m, "again")
+            yield self._finding(ctx, start, m.end(), _format(self.spec.message, word, match=word), fix)
 
     def _consistency(self, ctx: LintContext) -> Iterator[Finding]:
         for rx_a, rx_b, a_src, b_src in self._either:
@@ -354,7 +448,7 @@ class PackRule(Rule):
                 minority, other = (hb, ha) if len(hb) <= len(ha) else (ha, hb)
                 m = minority[0]
                 yield self._finding(ctx, m.start(), m.end(),
-                                    _format(self.spec.message, m.group(0), other[0].group(0), match=m.group(0)))
+                                    _format(self.spec.message, _txt(ctx, m), _txt(ctx, other[0]), match=_txt(ctx, m)))
 
 
 def _docstring(spec: PackRuleSpec) -> str:
@@ -363,6 +457,22 @@ def _docstring(spec: PackRuleSpec) -> str:
         f"{spec.summary}\n\n## What it does\n{d.what or spec.summary}\n\n## Why is this bad?\n{d.why or spec.summary}\n\n"
         f"## Example\n```{d.lang}\n{d.bad.rstrip()}\n```\n\n## Use instead\n```{d.lang}\n{d.good.rstrip()}\n```\n"
     )
+
+
+def _needles(spec: PackRuleSpec, flags: int) -> tuple[str, ...] | None:
+    lits = [required_literal(p, flags) for p in [*spec.tokens, *spec.patterns]]
+    if not lits or any(x is None for x in lits):
+        return None
+    return tuple(x for x in lits if x is not None)
+
+
+def _repeat_regex(spec: PackRuleSpec, flags: int) -> re.Pattern[str] | None:
+    """``first``, blanks, then the same text again (``again``): one regex pass finds the
+    repetitions instead of pairing every token match in Python."""
+    inner = _token_regex(spec.tokens, spec.patterns, flags)
+    if inner is None:
+        return None
+    return re.compile(rf"(?P<first>{inner.pattern})[ \t]+(?P<again>(?P=first))(?![\w-])", inner.flags)
 
 
 def make_rule(spec: PackRuleSpec, pack_path: str, bundled: bool, content_hash: str) -> type[PackRule]:
@@ -384,7 +494,15 @@ def make_rule(spec: PackRuleSpec, pack_path: str, bundled: bool, content_hash: s
         "_regex": _token_regex(spec.tokens, spec.patterns, flags),
         "_swaps": [(_token_regex([k], [], flags), v) for k, v in spec.swap.items()],
         "_either": [(_token_regex([a], [], flags), _token_regex([b], [], flags), a, b) for a, b in spec.either.items()],
+        "_needles": _needles(spec, flags),
+        "_swap_needles": [required_literal(k, flags) for k in spec.swap],
+        "_repeat": _repeat_regex(spec, flags) if spec.extends == "repetition" else None,
     }
+    _fast_variant(attrs["_regex"])
+    _fast_variant(attrs["_repeat"])
+    for rx, rep in attrs["_swaps"]:
+        if "\\" not in rep:
+            _fast_variant(rx)
     cls_name = "Pack_" + re.sub(r"\W", "_", spec.name)
     return type(cls_name, (PackRule,), attrs)  # type: ignore[return-value]
 
