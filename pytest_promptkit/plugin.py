@@ -60,6 +60,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(PromptkitPlugin(config), "promptkit-session")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Show a case's FAIL/ERROR as its reasons, not as a traceback (pytest formats
+    setup errors without asking the item, so the report is rewritten here)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    excinfo = call.excinfo
+    if isinstance(item, CaseItem) and excinfo is not None and isinstance(excinfo.value, (PromptkitCaseError, PromptkitCaseFailure)):
+        report.longrepr = item.repr_failure(excinfo)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.name.endswith(SUITE_SUFFIXES):
         return SuiteFile.from_parent(parent, path=file_path)
@@ -161,6 +172,14 @@ class PromptkitPlugin:
         self.reported.append(result)
 
     # -- hooks
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Python tests using ``prompt_runner`` get the ``promptkit`` marker before
+        ``-m`` deselects anything."""
+        for item in items:
+            if "prompt_runner" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.promptkit)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist controller: collect a worker's part of the results."""
@@ -227,9 +246,8 @@ class PromptkitPlugin:
         tr = terminalreporter
         tr.section("promptkit")
         if self.final is not None:
-            tr.write_line(format_summary(self.final, width=max(80, tr._tw.fullwidth)))
-            missed = sum(c.recordings_missed for c in self.final.cases if c.samples and any(
-                s.error and "missing" in (s.error or "") for s in c.samples))
+            tr.write_line(format_summary(self.final, width=max(160, tr._tw.fullwidth)))
+            missed = sum(c.recordings_missed for c in self.final.cases)
             if missed and self.final.mode == "replay":
                 tr.write_line(f"{missed} recording(s) missing: record them with --promptkit-mode record (see each error's hint)")
             if self.results_path is not None:
@@ -326,7 +344,7 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = getattr(self.job.case_run.case, "line", None)
-        return self.path, (line - 1 if line else None), f"promptkit: {self.job.result_id}"
+        return self.path, (line - 1 if line else None), self.name
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -430,7 +448,6 @@ class PromptRunner:
 @pytest.fixture
 def prompt_runner(request: pytest.FixtureRequest) -> Iterator[PromptRunner]:
     """Run a prompt template plus assertions from a Python test; see :class:`PromptRunner`."""
-    request.node.add_marker(pytest.mark.promptkit)
     runner = PromptRunner(request)
     try:
         yield runner

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,8 +55,8 @@ class TestCommand:
         parser.add_argument("-q", "--quiet", action="count", default=0, help="less output")
         parser.add_argument("-v", "--verbose", action="count", default=0, help="more output (one line per case)")
         parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
-        parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                            help="after --: more arguments for pytest")
+        parser.add_argument("--pytest-args", default="", metavar="ARGS",
+                            help="more pytest arguments, as one quoted string (e.g. \"--tb=short -p no:randomly\")")
 
     def pytest_args(self, args: argparse.Namespace) -> list[str]:
         """Translate the options into a pytest command line (exposed for tests)."""
@@ -88,7 +89,7 @@ class TestCommand:
                 raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",
                                                 code="PT004", hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
             out.append("--promptkit-update-baseline")
-        extra = [a for a in (args.pytest_args or []) if a != "--"]
+        extra = shlex.split(args.pytest_args or "")
         if args.workers is not None:
             out += ["-n", str(args.workers)]
             if not any(a.startswith("--dist") for a in extra):

@@ -133,7 +133,7 @@ def format_summary(results: RunResults, *, width: int = 100, color: bool = False
                       str(total.usage.total_tokens), f"{total.usage.cost_usd:.4f}", f"{total.hit}/{total.missed}")
     buf = io.StringIO()
     Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False).print(table)
-    return buf.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
 
 
 def failure_text(case: CaseResult) -> str:
@@ -143,13 +143,17 @@ def failure_text(case: CaseResult) -> str:
     if case.repeat > 1:
         head += f" ({case.passes}/{case.repeat} samples passed, {case.min_pass} needed)"
     lines.append(head)
+    shown: set[tuple[str | None, str | None]] = set()
     for i, s in enumerate(case.samples):
         if s.outcome is Outcome.PASS:
             continue
         tag = f"  sample {i + 1}: " if len(case.samples) > 1 else "  "
-        if s.outcome is Outcome.ERROR and s.error:
+        if s.outcome is Outcome.ERROR and s.error and not s.assertions:
+            if (s.error, s.hint) in shown:
+                continue  # the same provider error on every sample: say it once
+            shown.add((s.error, s.hint))
             lines.append(f"{tag}ERROR: {s.error}")
-            if s.hint:
+            if s.hint and s.hint not in s.error:
                 lines.append(f"    hint: {s.hint}")
         for a in s.assertions:
             if a.error:
