@@ -322,3 +322,9 @@ def test_failing_reason_points_back_at_the_test_file() -> None:
     run_ = {r.case.id: r for r in load_suite(FIXTURES / "greet.prompttest.yaml").expand()}["ada"]
     res = asyncio.run(evaluate(run_.assertions, ModelResponse(text="nope", model="m"), run_.context([])))
     assert not res[0].passed and "greet.prompttest.yaml:6" in res[0].reason  # defaults' is-json entry
+
+
+def test_docs_describe_every_assertion_type() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(encoding="utf-8")
+    missing = [name for name in types() if f"`{name}`" not in docs and f"/ `{name}`" not in docs]
+    assert not missing, f"docs/testing.md does not describe: {missing}"

@@ -257,7 +257,7 @@ def _parse_winner(d: dict[str, Any]) -> tuple[str, str]:
 _POINTS = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
 
-@assertion("pairwise", PairwiseOptions, judge=True, aliases=("select-best",))
+@assertion("pairwise", PairwiseOptions, judge=True)
 async def pairwise(output: str, o: PairwiseOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """A judge compares the output with the baseline's, in both orders to cancel position bias."""
     baseline = o.value if o.value is not None else ctx.baseline_output

@@ -55,7 +55,7 @@ def _best(output: str, refs: list[str], score: Any) -> tuple[float, str]:
     return best, ref
 
 
-@assertion("similar", SimilarOptions, aliases=("levenshtein",))
+@assertion("similar", SimilarOptions)
 def similar(output: str, o: SimilarOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output is textually close to the reference (rapidfuzz ratio >= threshold)."""
     refs = [o.value] if isinstance(o.value, str) else list(o.value)
