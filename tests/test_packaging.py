@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ["promptkit", "pytest_promptkit", "rules", "templates", "pyproject.toml", "setup.py", "README.md", "LICENSE"]
@@ -56,7 +57,6 @@ def test_wheel_contains_rules_and_templates(wheel: Path) -> None:
         rel = init.relative_to(REPO).as_posix()
         if rel.startswith(("promptkit/", "pytest_promptkit/")):
             assert rel in names, f"{rel} is missing from the wheel"
-    assert "promptkit-0.1.0.dist-info/entry_points.txt" in names or any(n.endswith("entry_points.txt") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "promptkit = promptkit.cli:main" in text and "pytest_promptkit.plugin" in text
@@ -90,3 +90,34 @@ def test_resources_in_the_source_checkout() -> None:
         assert bundled_rules_dir() == REPO / "rules"
     with pytest.raises(FileNotFoundError, match="reinstall"):
         bundled_dir("no-such-folder")
+
+
+def test_repo_pre_commit_config_runs_offline(tmp_path: Path) -> None:
+    """The repo's own hooks are all local: they run with no hook repository to fetch."""
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
+    promptkit_exe = Path(sys.executable).with_name("promptkit")
+    if not Path(pre_commit).exists() or not promptkit_exe.exists() or shutil.which("git") is None:
+        pytest.skip("pre-commit, git or the promptkit console script is not installed")
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert all(r["repo"] == "local" for r in config["repos"])
+    assert all(h["language"] in ("system", "pygrep") for r in config["repos"] for h in r["hooks"])
+    work = tmp_path / "repo"
+    (work / "templates").mkdir(parents=True)
+    shutil.copy2(REPO / ".pre-commit-config.yaml", work)
+    shutil.copy2(REPO / "templates" / "summarize.prompty", work / "templates")
+    (work / "templates" / "broken.prompty").write_text("---\nname: b\n---\nsystem:\n{% if x %}\nunclosed  \n", encoding="utf-8")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path), "PRE_COMMIT_HOME": str(tmp_path / "pc"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, env=env)
+    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
+
+    def hooks(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pre_commit, "run", "--files", *files], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+
+    ok = hooks("templates/summarize.prompty", ".pre-commit-config.yaml")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = hooks("templates/broken.prompty")
+    assert bad.returncode == 1
+    assert "templates/broken.prompty:5:1: PK100" in bad.stdout, bad.stdout  # the unclosed {% if %}
+    assert "no trailing whitespace....." in bad.stdout and "templates/broken.prompty:6:unclosed" in bad.stdout
