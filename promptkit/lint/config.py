@@ -329,6 +329,10 @@ def _read_table(path: Path) -> tuple[dict[str, Any] | None, str]:
             pos = idx.position_at(int(m.group(1)), int(m.group(2)))
             span = idx.span(pos.offset, pos.offset)
             msg = msg[: m.start()].strip()
+        elif "(at end of document)" in msg:
+            idx = LineIndex(text)
+            span = idx.span(len(text), len(text))
+            msg = msg.replace("(at end of document)", "at the end of the file").strip()
         raise PromptkitError(Diagnostic(str(path), f"invalid TOML: {msg}", code="PK010", name="invalid-config",
                                         span=span, hint="fix the TOML syntax")) from None
     if path.name == "pyproject.toml":
@@ -369,10 +373,12 @@ def from_file(path: Path) -> LintConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown setting '{'.'.join(str(x) for x in loc)}'"
             hint = "see docs/lint.md for the settings promptkit understands"
+        elif err["type"] == "value_error":
+            hint = ""
         else:
             msg = f"'{'.'.join(str(x) for x in loc)}': {msg}"
             hint = ""
@@ -454,6 +460,8 @@ def _find_key_line(text: str, in_pyproject: bool, loc: list[str]) -> int | None:
             if not in_pyproject and table[:2] == ["tool", "promptkit"]:
                 table = table[2:]
             full = table[len(prefix):] if table[: len(prefix)] == prefix else None
+            if full is not None and full == loc:
+                return i
             if full is not None and full and loc[: len(full)] == full and best is None:
                 best = i
             continue
