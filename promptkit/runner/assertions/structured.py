@@ -20,7 +20,6 @@ from pydantic import field_validator
 
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
-from promptkit.runner.assertions.text import excerpt
 from promptkit.runner.results import ModelResponse
 
 _FENCE = re.compile(r"^\s*```[\w-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$", re.DOTALL)
@@ -170,6 +169,11 @@ def get_path(value: Any, path: tuple[str | int, ...]) -> tuple[Any, str]:
     return cur, walked
 
 
+def _short_json(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class JsonPathOptions(Options):
     path: str
     #: Expected value. Left out: the path only has to exist.
@@ -194,10 +198,9 @@ def json_path(output: str, o: JsonPathOptions, response: ModelResponse, ctx: Ass
     if found is _MISSING:
         return Check.of(False, f"output JSON has nothing at {where}")
     if o.value is _MISSING:
-        return Check.of(True, f"output JSON has {o.path} = {excerpt(json.dumps(found), 60)}")
+        return Check.of(True, f"output JSON has {o.path} = {_short_json(found)}")
     ok = found == o.value
-    shown = excerpt(json.dumps(found, default=str), 60)
-    want = excerpt(json.dumps(o.value, default=str), 60)
+    shown, want = _short_json(found), _short_json(o.value)
     return Check.of(ok, f"{o.path} is {shown}" + ("" if ok else f", expected {want}"))
 
 
