@@ -98,9 +98,13 @@ def _split_lines(ctx: LintContext) -> Lines:
     return Lines(texts, starts, fenced, first_body, fence_at if fence is not None else None)
 
 
+_HEADING_LINE = re.compile(r"#{1,6}[ \t]")
+
+
 def paragraphs(ctx: LintContext) -> list[tuple[int, int]]:
     """``(start, end)`` offsets of prose paragraphs: runs of non-blank body lines outside
-    code fences. Shared by the balance and repetition rules."""
+    code fences; a Markdown heading is a paragraph of its own. Shared by the balance,
+    repetition and leak rules."""
     return ctx.cached("_util.paragraphs", lambda: _paragraphs(ctx))
 
 
@@ -116,6 +120,12 @@ def _paragraphs(ctx: LintContext) -> list[tuple[int, int]]:
             if begin >= 0:
                 out.append((begin, end))
                 begin = -1
+            continue
+        if t[0] == "#" and _HEADING_LINE.match(t):
+            if begin >= 0:
+                out.append((begin, end))
+                begin = -1
+            out.append((starts[i], starts[i] + len(t)))  # a heading is a paragraph of its own
             continue
         if begin < 0:
             begin = starts[i]
@@ -308,11 +318,11 @@ def doc_examples(doc: str, section: str) -> list[tuple[str, str]]:
     Notation for characters a docstring cannot hold: ``␉`` tab, ``␍`` carriage return,
     ``␠`` a space (used for trailing spaces), ``<U+200B>`` any code point, and a final
     line holding only ``␄`` for "the file has no final newline"."""
-    m = re.search(rf"^#*\s*{re.escape(section)}\s*:?\s*$", doc, re.M | re.I)
+    m = re.search(rf"^##[ \t]+{re.escape(section)}[ \t]*$", doc, re.M | re.I)
     if not m:
         return []
     rest = doc[m.end() :]
-    nxt = re.search(r"^#*\s*(What it does|Why is this bad\?|Example|Use instead|Options|Fix)\s*:?\s*$", rest, re.M | re.I)
+    nxt = re.search(r"^##[ \t]+(What it does|Why is this bad\?|Example|Use instead|Options|Fix)\s*:?\s*$", rest, re.M | re.I)
     if nxt:
         rest = rest[: nxt.start()]
     out = []

@@ -208,18 +208,18 @@ class RepeatedParagraph(Rule):
     ## Example
     ```markdown
     # Task
-    Summarize the support ticket for the on-call engineer in two sentences.
+    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
 
     # Output format
     Plain text.
 
-    Summarize the support ticket for the on-call engineer in two sentences.
+    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
     ```
 
     ## Use instead
     ```markdown
     # Task
-    Summarize the support ticket for the on-call engineer in two sentences.
+    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
 
     # Output format
     Plain text.

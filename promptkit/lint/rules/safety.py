@@ -141,7 +141,7 @@ def _delimited(ctx: LintContext, m: Message, s: int, e: int) -> bool:
     content = text[m.content_span.start.offset : m.content_span.end.offset]
     if content.strip() == text[s:e].strip():
         return True  # the whole message is the input: the message boundary delimits it
-    if _LABEL.fullmatch(before) and (not after or after[:1] in ".,;)"):
+    if _LABEL.fullmatch(before) and len(before.split()) <= 3 and (not after or after[:1] in ".,;)"):
         return True  # a labelled field: "Question: {{ question }}" on a line of its own
     if not before and not after:
         # alone on its line: delimited by a tag or marker line around it
