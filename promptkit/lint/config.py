@@ -230,9 +230,11 @@ class LintConfig(BaseModel):
     def is_fixable(self, code: str) -> bool:
         from promptkit.lint.rule import REGISTRY
 
-        rule = REGISTRY.rules.get(code)
-        if rule is None:
-            return False
+        rule: Any = REGISTRY.rules.get(code)
+        if rule is None:  # a rule run directly (tests, API users): match by code only
+            from types import SimpleNamespace
+
+            rule = SimpleNamespace(code=code, name="")
         fix = _best(self.fixable, rule)
         if fix is None:
             return False

@@ -75,7 +75,7 @@ def text_segments(d: Diagnostic, lines: list[str] | None, *, show_source: bool =
         (d.code or d.severity.value, _STYLE[d.severity]),
         (" ", ""),
         (_fix_mark(d), "cyan"),
-        (d.message, ""),
+        (" ".join(d.message.split("\n")), ""),  # one diagnostic, one line: grep and editors rely on it
     ]]
     if not show_source:
         return rows
@@ -143,7 +143,7 @@ class Printer:
         if color:
             from rich.console import Console
 
-            self._console = Console(file=stream, highlight=False, soft_wrap=True)
+            self._console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=True)
 
     def row(self, segments: Segments) -> None:
         if self._console is None:
