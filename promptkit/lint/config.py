@@ -80,7 +80,7 @@ class LintConfig(BaseModel):
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)
-    _pack_paths: tuple[str, ...] = PrivateAttr(default=())
+    _pack_codes: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator("select", "extend_select", "ignore", "fixable", "unfixable")
     @classmethod
@@ -142,13 +142,13 @@ class LintConfig(BaseModel):
 
         packs.load_builtin_rules()
         base = self._root
-        paths: list[str] = []
+        codes: set[str] = set()
         for p in self.rule_packs:
             pp = Path(p)
             if not pp.is_absolute():
                 pp = base / pp
-            paths.extend(str(x) for x in packs.load_pack_path(pp, config_source=self._source))
-        self._pack_paths = tuple(paths)
+            codes.update(r.code for r in packs.load_pack_path(pp, config_source=self._source))
+        self._pack_codes = frozenset(codes)
         self._check_selectors()
         self._resolved = True
         return self
@@ -180,7 +180,7 @@ class LintConfig(BaseModel):
     def _rule_visible(self, rule: type[Rule]) -> bool:
         """Pack rules count only for the packs this config loads (or the bundled ones)."""
         origin = getattr(rule, "pack_path", None)
-        return origin is None or getattr(rule, "bundled", False) or origin in self._pack_paths
+        return origin is None or getattr(rule, "bundled", False) or rule.code in self._pack_codes
 
     def _selected(self, rule: type[Rule], extra_ignore: Sequence[str] = ()) -> bool:
         if self.select is None:

@@ -563,7 +563,8 @@ def read_pack(path: Path) -> tuple[Pack, str]:
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # a misspelled key also shows up as a missing one: report the misspelling
+        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = tuple(err["loc"])
         where = ".".join(str(x) for x in loc)
         rules = data.get("rules")
@@ -589,19 +590,26 @@ def load_pack_file(path: Path, *, bundled: bool = False) -> list[type[PackRule]]
         for c in old[1]:
             REGISTRY.rules.pop(c, None)
     made: list[type[PackRule]] = []
+    reused: list[type[PackRule]] = []
     text = path.read_text(encoding="utf-8-sig")
     for i, spec in enumerate(pack.rules):
         existing = REGISTRY.rules.get(spec.code)
+        if isinstance(existing, type) and issubclass(existing, PackRule) and existing.spec == spec:
+            reused.append(existing)  # the same rule from a copy of the pack: share it
+            continue
         if existing is not None or any(m.code == spec.code for m in made):
-            raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used"
-                         f"{' by ' + existing.name if existing else ''}", "give the rule a code no other rule uses")
+            by = f" by rule {existing.name}" if existing else ""
+            if existing is not None and getattr(existing, "pack_path", None):
+                by += f" (rule pack {existing.pack_path})"
+            raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used{by}",
+                         "give the rule a code no other rule uses")
         if REGISTRY.by_name(spec.name) is not None:
             raise _error(path, text, ("rules", i, "name"), f"rule name {spec.name} is already used")
         made.append(make_rule(spec, key, bundled, digest))
     for r in made:
         REGISTRY.register(r)
     _LOADED[key] = (digest, [r.code for r in made])
-    return made
+    return [*reused, *made]
 
 
 def pack_files(path: Path) -> list[Path]:
@@ -610,16 +618,16 @@ def pack_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_pack_path(path: Path, config_source: Path | None = None) -> list[Path]:
-    """Load a pack file or a directory of them; returns the resolved files."""
+def load_pack_path(path: Path, config_source: Path | None = None) -> list[type[PackRule]]:
+    """Load a pack file or a directory of them; returns their rules."""
     if not path.exists():
         where = str(config_source) if config_source else "promptkit config"
         raise PromptkitError(Diagnostic(where, f"rule pack not found: {path}", code="PK010", name="invalid-config",
                                         hint="rule-packs paths are relative to the config file's directory"))
-    files = pack_files(path)
-    for f in files:
-        load_pack_file(f)
-    return [f.resolve() for f in files]
+    rules: list[type[PackRule]] = []
+    for f in pack_files(path):
+        rules.extend(load_pack_file(f))
+    return rules
 
 
 def bundled_rules_dir() -> Path | None:
