@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,24 @@ def judge_template(name: str, override: str | None, base_dir: str | Path | None)
             p = Path(base_dir) / p
         return p
     return JUDGES_DIR / f"{name}.prompty"
+
+
+def _load_template(path: str) -> Any:
+    """A judge template, loaded once per file version (every judged sample renders it)."""
+    import os
+
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        stamp = -1
+    return _load_cached(path, stamp)
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, stamp: int) -> Any:
+    from promptkit.template import load
+
+    return load(path)
 
 
 def conversation(messages: list[dict[str, Any]]) -> str:
@@ -123,12 +142,12 @@ async def ask_judge(
     """Render judge template ``name``, call the judge, parse the reply; one retry on an
     unparseable reply. Returns ``(parsed, usage, model)``; raises :class:`JudgeFailed`."""
     from promptkit.diagnostics import PromptkitError
-    from promptkit.template import load, render
+    from promptkit.template import render
 
     assert ctx.judge is not None
     path = judge_template(name, options.template, ctx.base_dir)
     try:
-        tpl = load(path)
+        tpl = _load_template(str(path))
         messages = [m.to_dict() for m in render(tpl, variables)]
     except PromptkitError as exc:
         raise JudgeFailed(f"judge template unusable: {exc}", Usage()) from None
