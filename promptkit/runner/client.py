@@ -238,10 +238,14 @@ class ModelClient:
         if text is None and not tool_calls:
             raise ProviderError(f"{model}: malformed: the reply has no content", kind="malformed", hint=_hint("malformed"))
         usage = getattr(raw, "usage", None)
-        try:
-            cost = float(litellm.completion_cost(completion_response=raw) or 0.0)
-        except Exception:  # noqa: BLE001 - unknown models (local servers) have no price
-            cost = 0.0
+        hidden = getattr(raw, "_hidden_params", None) or {}
+        if "response_cost" in hidden:  # litellm already priced the call (None: unknown model)
+            cost = float(hidden.get("response_cost") or 0.0)
+        else:
+            try:
+                cost = float(litellm.completion_cost(completion_response=raw) or 0.0)
+            except Exception:  # noqa: BLE001 - unknown models (local servers) have no price
+                cost = 0.0
         extra: dict[str, Any] = {"id": getattr(raw, "id", None)}
         if tool_calls:
             extra["tool_calls"] = [tc.model_dump() if hasattr(tc, "model_dump") else dict(tc) for tc in tool_calls]

@@ -164,7 +164,8 @@ class RecordingStore:
 
     def save(self, rec: Recording) -> Path:
         """Write atomically (temp file in the same dir + os.replace)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(rec.key)
         data = json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         fd, tmp = tempfile.mkstemp(prefix=f".{rec.key}.", suffix=".tmp", dir=self.directory)
@@ -283,7 +284,8 @@ class Recorder:
                              for r in fresh],
                     recorded_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                 )
-                store.save(rec)
+                # in a worker thread: the fsync must not stall every other case's I/O
+                await asyncio.to_thread(store.save, rec)
                 self.written += 1
         return results
 

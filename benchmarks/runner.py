@@ -1,0 +1,128 @@
+"""Runner throughput: 1,000 cases x 2 assertions, live then replayed.
+
+The scripted OpenAI-compatible server runs in its own process (as a real provider would
+be elsewhere) and answers every call after 50 ms. The live run goes through litellm at
+concurrency 16, recording every answer; the replay run reads the same 1,000 recordings
+and never touches the network. The floor for the live run is 1000 x 50 ms / 16 = 3.1 s;
+the target is 1.5x that (4.7 s), replay under 1.5 s and peak RSS under 250 MB.
+
+    python benchmarks/runner.py [--cases 1000] [--concurrency 16] [--latency 0.05]
+
+Prints a table: phase, wall time, model calls, recordings hit, peak RSS. litellm's
+import (seconds, paid once per process) is measured separately, with a warm-up call,
+so the table shows the steady-state cost of a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TEMPLATE = """---
+name: bench
+description: Benchmark prompt (one short answer).
+version: 1.0.0
+model:
+  id: openai/bench
+  parameters:
+    temperature: 0
+inputs:
+  n:
+    type: integer
+---
+system:
+Answer with the number you are given, in words.
+
+user:
+Number {{ n }}
+"""
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "pytest_promptkit.server", "--latency", str(latency),
+                             "--reply", "Number {echo} received"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    return proc, f"http://127.0.0.1:{line[1]}/v1"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--latency", type=float, default=0.05)
+    ns = ap.parse_args()
+
+    from promptkit.runner.engine import CaseJob, Runner, RunConfig
+    from promptkit.runner.recordings import Mode, RecordingStore
+    from promptkit.runner.results import Outcome
+    from promptkit.runner.suite import Suite
+
+    load = os.getloadavg()
+    server, base = _start_server(ns.latency)
+    rows: list[tuple[str, float, float, int, int, float, str]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tpl = Path(tmp) / "bench.prompty"
+            tpl.write_text(TEMPLATE, encoding="utf-8")
+            cases = [{"id": f"c{i}", "vars": {"n": i},
+                      "assert": [{"type": "contains", "value": str(i)}, {"type": "length", "max": 20, "unit": "words"}]}
+                     for i in range(ns.cases)]
+            suite = Suite.from_cases(tpl, cases, name="bench.prompttest.yaml")
+            store = RecordingStore(Path(tmp) / "__recordings__" / "bench")
+
+            t0 = time.perf_counter()
+            from promptkit.runner.client import _ensure_litellm
+
+            _ensure_litellm()  # sets LITELLM_LOCAL_MODEL_COST_MAP first: no network at import
+
+            import_s = time.perf_counter() - t0
+            # warm-up: first call pays litellm's lazy initialisation
+            warm = Runner(RunConfig(mode=Mode.LIVE, api_base=base, concurrency=ns.concurrency))
+            warm_suite = Suite.from_cases(tpl, [{"id": "warm", "vars": {"n": -1}}], name="warm")
+            warm.run([CaseJob(case_run=cr, suite_path="warm", store=store) for cr in warm_suite.expand()])
+            warm.close()
+
+            for mode in (Mode.RECORD, Mode.REPLAY):
+                runner = Runner(RunConfig(mode=mode, api_base=base, concurrency=ns.concurrency, progress=False))
+                t0, c0 = time.perf_counter(), time.process_time()
+                jobs = [CaseJob(case_run=cr, suite_path="bench.prompttest.yaml", store=store) for cr in suite.expand()]
+                results = runner.run(jobs)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                runner.close()
+                passed = sum(r.outcome is Outcome.PASS for r in results)
+                hits = sum(r.recordings_hit for r in results)
+                label = "live (record)" if mode is Mode.RECORD else "replay"
+                rows.append((label, wall, cpu, runner.client.attempts, hits, _rss_mb(), f"{passed}/{len(results)} pass"))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    floor = ns.cases * ns.latency / ns.concurrency
+    print(f"runner benchmark: {ns.cases} cases x 2 assertions, server latency {ns.latency * 1000:.0f} ms, "
+          f"concurrency {ns.concurrency}, {os.cpu_count()} CPUs")
+    print(f"litellm import: {import_s:.2f} s (once per process, not in the table)")
+    print(f"load average before the run: {load[0]:.2f} (other processes share these {os.cpu_count()} CPUs)")
+    print(f"{'phase':<14} {'wall s':>8} {'target s':>9} {'cpu s':>6} {'calls':>6} {'rec hits':>9} {'peak RSS MB':>12}  result")
+    targets = {"live (record)": 1.5 * floor, "replay": 1.5}
+    for label, wall, cpu, calls, hits, rss, result in rows:
+        print(f"{label:<14} {wall:>8.2f} {targets[label]:>9.2f} {cpu:>6.2f} {calls:>6} {hits:>9} {rss:>12.0f}  {result}")
+    print(f"live floor (cases x latency / concurrency): {floor:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
