@@ -362,7 +362,7 @@ class HeadingLevelSkip(Rule):
 
     code = "PK306"
     name = "heading-level-skip"
-    severity = Severity.WARNING
+    severity = Severity.INFO
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for m in ctx.template.messages:

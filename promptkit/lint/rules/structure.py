@@ -219,14 +219,18 @@ def _children(ctx: LintContext) -> dict[tuple[int, int], list[int]]:
     return ctx.cached("structure.children", build)
 
 
+_MARKER_TITLE = re.compile(r"(?i)(end|start|begin|beginning)\b")
+
+
 @register
 class EmptyComponent(Rule):
     """Empty component: a heading or XML-style tag block with no content.
 
     ## What it does
-    Reports sections of a known kind (``## Output format``, ``# Task``...) and tag
-    blocks (``<context></context>``) whose content is only whitespace or comments and
-    that have no sub-sections.
+    Reports sections and tag blocks of a known kind (``## Output format``, ``# Task``,
+    ``<context></context>``...) whose content is only whitespace or comments and that
+    have no sub-sections. Other headings and tags (outlines, HTML samples, "END EXAMPLE"
+    markers) are often empty on purpose and are not checked.
 
     ## Why is this bad?
     An empty section announces instructions that are not there. The model sees the
@@ -269,8 +273,8 @@ class EmptyComponent(Rule):
             for ci, c in enumerate(m.components):
                 if (mi, ci) in kids:
                     continue
-                if c.style == "heading" and c.kind is None:
-                    continue  # prose outlines have empty sub-headings on purpose; check the known ones
+                if c.kind is None or _MARKER_TITLE.match(c.title):
+                    continue  # outlines, HTML samples and "END EXAMPLE" markers are empty on purpose
                 if c.style == "heading" and ci + 1 < n and m.components[ci + 1].span.start.offset <= c.content_span.end.offset:
                     continue
                 body = text[c.content_span.start.offset : c.content_span.end.offset]

@@ -416,9 +416,9 @@ class UnknownTest(Rule):
 
 
 def _close_hint(name: str, known: object) -> str:
-    from rapidfuzz import process
+    from rapidfuzz import fuzz, process
 
-    best = process.extractOne(name, list(known), score_cutoff=75)  # type: ignore[call-overload]
+    best = process.extractOne(name, list(known), scorer=fuzz.ratio, score_cutoff=75)  # type: ignore[call-overload]
     if best:
         return f"did you mean '{best[0]}'?"
     return "use a built-in Jinja filter/test, or compute the value before rendering"
