@@ -33,6 +33,7 @@ and ``Suite.from_cases(prompt, cases, models=[...])``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -537,8 +538,17 @@ class _Loader:
         return self._build(raw)
 
     def _schema_error(self, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> PromptkitError:
-        err = exc.errors()[0]
-        loc = tuple(prefix) + tuple(x for x in err["loc"] if not (isinstance(x, str) and x in _UNION_TAGS))
+        errors = exc.errors()
+
+        def clean(e: Any) -> tuple[Any, ...]:
+            return tuple(x for x in e["loc"] if not (isinstance(x, str) and x in _UNION_TAGS))
+
+        # A union (``str | {id, params}``) reports one error per branch: prefer the
+        # deepest one under the first error's place, a misspelt key above all.
+        head = clean(errors[0])
+        same = [e for e in errors if clean(e)[: len(head)] == head]
+        err = max(same, key=lambda e: (e["type"] == "extra_forbidden", len(clean(e))))
+        loc = tuple(prefix) + clean(err)
         where = "".join(f"[{x}]" if isinstance(x, int) else (f".{x}" if i else str(x)) for i, x in enumerate(loc))
         top = next((str(x) for x in reversed(loc) if isinstance(x, str) and x in _HINTS), "")
         if err["type"] == "extra_forbidden":
@@ -552,7 +562,7 @@ class _Loader:
             return self.fail(loc, f"unknown key '{loc[-1]}'", hint, key=True)
         if err["type"] == "missing":
             return self.fail(loc[:-1], f"missing required key '{loc[-1]}'", _HINTS.get(str(loc[-1]), ""))
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = re.sub(r" or instance of \w+", "", err["msg"].removeprefix("Value error, "))
         got = err.get("input")
         shown = f" (got {json.dumps(got, default=str)[:60]})" if not isinstance(got, (dict, list)) else ""
         return self.fail(loc, f"{where}: {msg}{shown}", _HINTS.get(top, ""))
@@ -586,8 +596,12 @@ class _Loader:
                 out.append(build_spec(item, source=self.shown, span=self.span(here)))
             except SpecError as exc:
                 sub, key = exc.loc, False
-                if isinstance(item, dict) and "type" not in item and item and sub[:1] in (("type",), ()):
-                    sub, key = (next(iter(item)),), True  # shorthand: the key names the type
+                if isinstance(item, dict) and "type" not in item and item:
+                    first = next(iter(item))
+                    if sub[:1] in (("type",), ()):
+                        sub, key = (first,), True  # shorthand: the key names the type
+                    elif sub[0] not in item:
+                        sub = (first,)  # shorthand: the key's value is the option
                 raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
         return out
 

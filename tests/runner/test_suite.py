@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptkit.diagnostics import PromptkitError
 from promptkit.runner.assertions import AssertionSpec
@@ -219,3 +221,29 @@ def test_example_suite_in_fixtures_runs_against_repo_template() -> None:
     assert {r.template_path.resolve() for r in runs} == {(REPO / "templates" / "summarize.prompty").resolve()}
     rubric = runs[0].assertions[-1]
     assert rubric.type == "llm-rubric" and rubric.weight == 2
+
+
+# --------------------------------------------------------------------------- never a traceback
+
+_SOURCE = (FIXTURES / "greet.prompttest.yaml").read_text(encoding="utf-8")
+_LINES = _SOURCE.splitlines()
+_JUNK = st.sampled_from(["", "x", "- ", ": ", "[", "{a: 1}", "  ", "\t", "null", "5", "*a", "!!str", "assert:", "- type: regex\n  value: '('"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    drop=st.lists(st.integers(0, len(_LINES) - 1), max_size=3),
+    insert_at=st.integers(0, len(_LINES)),
+    junk=_JUNK,
+    noise=st.text(max_size=6),
+)
+def test_mutated_suite_files_load_or_raise_a_located_error(drop: list[int], insert_at: int, junk: str, noise: str) -> None:
+    lines = [ln for i, ln in enumerate(_LINES) if i not in set(drop)]
+    lines.insert(min(insert_at, len(lines)), junk + noise)
+    try:
+        suite = loads_suite("\n".join(lines), FIXTURES / "mutated.prompttest.yaml")
+    except PromptkitError as exc:
+        d = exc.diagnostic
+        assert d.code.startswith("PT") and d.message and 1 <= d.line
+        return
+    suite.expand()  # a suite that loads also expands

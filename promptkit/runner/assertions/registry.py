@@ -222,7 +222,7 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
         # a misspelt option also makes the real one "missing": report the typo
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(err["loc"])
-        field_name = ".".join(str(x) for x in loc) or "options"
+        field_name = str(loc[0]) if loc else "options"  # deeper parts are union branch tags
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(t.options.model_fields)) or "none"
