@@ -135,7 +135,7 @@ class SystemMessageNotFirst(Rule):
                 continue
             if m.role in _SYSTEM_ROLES:
                 if seen_other is not None:
-                    yield Finding(m.role_span or m.span, f"the {m.role} message comes after a {seen_other} message",
+                    yield Finding(m.role_span or m.span, f"the {m.role} message comes after the {seen_other} message",
                                   hint="move the system message to the top of the body")
                     return
             elif m.explicit and m.content.strip():
