@@ -20,7 +20,7 @@ import pytest
 from promptkit.lint.rules._util import doc_examples
 from promptkit.template import load, loads
 
-from _rules_helpers import FIXTURES, config_for, content_rules, run
+from ._rules_helpers import FIXTURES, config_for, content_rules, run
 
 RULES = content_rules()
 IDS = [r.code for r in RULES]

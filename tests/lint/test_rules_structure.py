@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from promptkit.lint.config import LintConfig
 
-from _rules_helpers import run_text
+from ._rules_helpers import run_text
 
 CHAT = "---\nname: t\n---\nuser:\nWhat is 2 + 2?\n"
 

@@ -9,7 +9,7 @@ from jinja2 import Environment, TemplateSyntaxError
 
 from promptkit.template import load, loads
 
-from _rules_helpers import CORPORA, run, run_file, run_text
+from ._rules_helpers import CORPORA, run, run_file, run_text
 
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA} (../shared/corpora)")
 
