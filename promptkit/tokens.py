@@ -216,6 +216,8 @@ def _as_messages(messages: Any) -> list[tuple[str, str, str | None]] | None:
     """(role, content, name) triples, or None when ``messages`` is plain text."""
     if isinstance(messages, (str, bytes)):
         return None
+    if not isinstance(messages, (list, tuple)) and isinstance(getattr(messages, "messages", None), tuple):
+        messages = messages.messages  # a PromptTemplate: count its source messages as written
     if isinstance(messages, Mapping):
         messages = [messages]
     out: list[tuple[str, str, str | None]] = []
@@ -235,8 +237,8 @@ def count_tokens(messages: Any, model: str | None = None) -> TokenCount:
 
     ``messages`` may be a string, a list of :class:`~promptkit.template.RenderedMessage`
     (or template :class:`~promptkit.template.Message`), a list of ``{"role", "content"}``
-    dicts, or a single such dict. Strings are counted as-is; messages with OpenAI's
-    chat overhead.
+    dicts, a single such dict, or a :class:`~promptkit.template.PromptTemplate` (its
+    unrendered messages). Strings are counted as-is; messages with OpenAI's chat overhead.
     """
     enc, notice = encoding_for(model)
     if enc is None:

@@ -133,3 +133,16 @@ def test_total_is_sum_of_messages_plus_priming(msgs: list[tuple[str, str]]) -> N
     for m in c.messages:
         assert m.tokens >= m.content_tokens + TOKENS_PER_MESSAGE
     assert json.loads(json.dumps(c.to_dict()))["total"] == c.total
+
+
+@needs_bundle
+def test_counts_a_template_and_its_source_messages() -> None:
+    from pathlib import Path
+
+    from promptkit.template import load
+
+    t = load(Path(__file__).resolve().parents[1] / "templates" / "summarize.prompty")
+    c = count_tokens(t, "gpt-4o")
+    assert [m.role for m in c.messages] == ["system", "user"]
+    assert c.total == count_tokens([{"role": m.role, "content": m.content} for m in t.messages], "gpt-4o").total
+    assert count_tokens({"role": "user", "content": [{"type": "text", "text": "hi"}]}, "gpt-4o").messages[0].content_tokens == 1
