@@ -605,6 +605,38 @@ class _Loader:
                 raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
         return out
 
+    def _vars(self, values: dict[str, Any], loc: tuple[Any, ...], base: Path | None = None,
+              line: int | None = None, where: Path | None = None) -> dict[str, Any]:
+        """Resolve ``${file:path}`` references in variables (long documents, JSON
+        fixtures), relative to ``base``. ``${env:...}`` is refused: a variable's value is
+        rendered into the prompt and written into recordings, where a secret must never go."""
+        from promptkit.template.references import ReferenceError_, references, resolve
+
+        refs = references(values)
+        if not refs:
+            return values
+
+        def fail(kpath: tuple[Any, ...], message: str, hint: str, code: str) -> PromptkitError:
+            if where is not None:  # a dataset row: point at its line
+                from promptkit.runner.datasets import _error
+
+                return _error(where, line or 1, message, hint)
+            return self.fail((*loc, *kpath), message, hint, code=code)
+
+        out = dict(values)
+        for kpath, kind, target in refs:
+            if kind == "env":
+                raise fail(kpath, f"${{env:{target}}} is not allowed in test variables",
+                           "variable values are sent to the model and written into recordings; use ${file:...} or a literal",
+                           "PT002")
+        for name, value in values.items():
+            try:
+                out[name] = resolve(value, base or self.base, {})
+            except ReferenceError_ as exc:
+                raise fail((name,), str(exc), "paths in ${file:...} are relative to the file that names them",
+                           "PT004") from None
+        return out
+
     def _build(self, raw: _SuiteFile) -> Suite:
         prompts = [self._path(p, ("prompts", i), "prompt file") for i, p in enumerate(raw.prompts)]
         if raw.prompt:
@@ -615,7 +647,7 @@ class _Loader:
         if d.judge is not None:
             judge = ModelTarget.of(d.judge.model_dump() if isinstance(d.judge, _ModelEntry) else d.judge)
         defaults = Defaults(
-            vars=d.vars,
+            vars=self._vars(d.vars, ("defaults", "vars")),
             assertions=self._assertions(d.assertions, ("defaults", "assert")),
             repeat=d.repeat,
             min_pass=d.min_pass,
@@ -658,8 +690,9 @@ class _Loader:
                 "source": f"{self.shown}:{line}",
                 "line": line,
             }
+            case_vars = self._vars(c.vars, (*loc, "vars"))
             if c.dataset is None:
-                cases.append(Case(id=cid, vars=c.vars, assertions=specs, **common))
+                cases.append(Case(id=cid, vars=case_vars, assertions=specs, **common))
                 continue
             from promptkit.runner.datasets import load_dataset
 
@@ -674,7 +707,8 @@ class _Loader:
                 row_common = dict(common, source=f"{ds_path}:{row.line}", line=row.line)
                 if row.description:
                     row_common["description"] = row.description
-                cases.append(Case(id=rid, vars={**c.vars, **row.vars}, assertions=[*specs, *row.assertions],
+                row_vars = self._vars(row.vars, (), ds_path.parent, row.line, ds_path)
+                cases.append(Case(id=rid, vars={**case_vars, **row_vars}, assertions=[*specs, *row.assertions],
                                   dataset_row=row.number, **row_common))
         return Suite(path=self.path, prompts=prompts, models=models, defaults=defaults, cases=cases)
 

@@ -123,6 +123,8 @@ BROKEN = [
     ("missing_dataset", 4, "PT004", "'nowhere.csv' not found"),
     ("not_a_mapping", 1, "PT002", "must be a YAML mapping"),
     ("no_cases", 1, "PT002", "missing required key 'cases'"),
+    ("env_var", 5, "PT002", "${env:OPENAI_API_KEY} is not allowed"),
+    ("missing_var_file", 4, "PT004", "cannot read people/ada.txt"),
 ]
 
 
@@ -217,10 +219,13 @@ def test_python_api_rejects_bad_input() -> None:
 def test_example_suite_in_fixtures_runs_against_repo_template() -> None:
     suite = load_suite(FIXTURES / "summarize.prompttest.yaml")
     runs = suite.expand()
-    assert len(runs) == 6  # 3 cases x 2 models
+    assert len(runs) == 8  # 4 cases x 2 models
     assert {r.template_path.resolve() for r in runs} == {(REPO / "templates" / "summarize.prompty").resolve()}
     rubric = runs[0].assertions[-1]
     assert rubric.type == "llm-rubric" and rubric.weight == 2
+    # ${file:...} variables are read relative to the test file
+    from_file = next(r for r in runs if r.case.id == "from-file")
+    assert from_file.vars["text"].startswith("The city council voted on Tuesday")
 
 
 # --------------------------------------------------------------------------- never a traceback
@@ -247,3 +252,18 @@ def test_mutated_suite_files_load_or_raise_a_located_error(drop: list[int], inse
         assert d.code.startswith("PT") and d.message and 1 <= d.line
         return
     suite.expand()  # a suite that loads also expands
+
+
+def test_dataset_rows_may_reference_files(tmp_path: Path) -> None:
+    (tmp_path / "doc.json").write_text('{"k": [1, 2]}', encoding="utf-8")
+    (tmp_path / "rows.jsonl").write_text(
+        '{"name": "${file:doc.json}"}\n{"name": "${file:absent.txt}"}\n', encoding="utf-8"
+    )
+    suite_text = f"prompts: [{GREET}]\ncases:\n  - id: r\n    dataset: rows.jsonl\n"
+    with pytest.raises(PromptkitError) as info:
+        loads_suite(suite_text, tmp_path / "s.prompttest.yaml")
+    d = info.value.diagnostic
+    assert d.path.endswith("rows.jsonl") and d.line == 2 and "absent.txt" in d.message
+    (tmp_path / "rows.jsonl").write_text('{"name": "${file:doc.json}"}\n', encoding="utf-8")
+    suite = loads_suite(suite_text, tmp_path / "s.prompttest.yaml")
+    assert suite.cases[0].vars == {"name": {"k": [1, 2]}}
