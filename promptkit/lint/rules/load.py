@@ -74,7 +74,9 @@ class InvalidFrontMatter(_Forward):
     ---
     name: summarize
     inputs:
-      text: {type: string
+      text:
+        type: string
+       sample: A long article.
     ---
     Summarize {{ text }}.
     ```
@@ -84,7 +86,9 @@ class InvalidFrontMatter(_Forward):
     ---
     name: summarize
     inputs:
-      text: {type: string}
+      text:
+        type: string
+        sample: A long article.
     ---
     Summarize {{ text }}.
     ```
