@@ -613,6 +613,7 @@ class UnclosedTag(Rule):
 
 
 _BRACKETS = {")": "(", "]": "["}
+_INLINE_LABEL = re.compile(r"(?:^|\s)(?:\d{1,2}|[a-z])\)$")
 _LIST_PAREN = re.compile(
     r"(?m)^[ \t]*(?:[-*+][ \t]+|#{1,6}[ \t]+)?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})\)"  # list labels: 1) a) iv)
     r"|(?:(?<=\s)|^)[:;=]-?[()\[\]](?=\s|$)|\(:"  # emoticons
@@ -662,6 +663,8 @@ class UnbalancedBrackets(Rule):
             elif ch in ")]":
                 if stack and stack[-1][0] == _BRACKETS[ch]:
                     stack.pop()
+                elif not stack and ch == ")" and _INLINE_LABEL.search(text, max(0, i - 4), i + 1):
+                    continue  # an inline list label: "1) first 2) second"
                 elif not stack:
                     return i, f"'{ch}' has no matching '{_BRACKETS[ch]}'"
                 else:
@@ -850,7 +853,7 @@ class BidiControlCharacter(Rule):
                           hint="remove it; write right-to-left text without override characters")
 
 
-_CURLY_JSON = re.compile(r"(?:[{\[,]\s*)([“”])|([“”])(\s*:)|(:\s*)([“”])|([“”])(\s*[,}\]])")
+_CURLY_JSON = re.compile(r"(?<=[{\[,:])\s*([“”])|([“”])(?=\s*[,}\]:])")
 _JSON_BLOCK = re.compile(r"^```[ \t]*json[^\n]*\n(.*?)^```", re.S | re.M | re.I)
 
 
@@ -900,7 +903,7 @@ class CurlyQuotesInJson(Rule):
                 regions.append((m.start(), m.end()))
         for s, e in regions:
             chunk = text[s:e]
-            hits = sorted({s + m.start(g) for m in _CURLY_JSON.finditer(chunk) for g in (1, 2, 5, 6) if m.group(g)})
+            hits = sorted({s + m.start(g) for m in _CURLY_JSON.finditer(chunk) for g in (1, 2) if m.group(g)})
             if not hits:
                 continue
             edits = [Edit(h, h + 1, '"') for h in hits]
