@@ -421,7 +421,8 @@ class HardcodedCredential(Rule):
 # --------------------------------------------------------------------------- prompt leaks
 
 _LEAK = re.compile(
-    r"\b(?:reveal|show|print|output|repeat|display|share|disclose|tell (?:me|the user|them|us)|give (?:me|the user)|recite|dump|leak|echo)"
+    r"\b(?:(?:reveal|show|print|output|repeat|display|share|disclose|recite|dump|leak|echo)(?:s|ing|ed)?|"
+    r"tell (?:me|the user|them|us)|give (?:me|the user))"
     r"\s+(?:me\s+|us\s+)?(?:all\s+|the\s+|your\s+|these\s+|this\s+|my\s+)*(?:full\s+|complete\s+|exact\s+|original\s+|entire\s+|initial\s+|hidden\s+)*"
     r"(?:system\s+(?:prompt|message|instructions?)|(?:initial|original|hidden|secret)\s+(?:prompt|instructions?)|"
     r"instructions?\s+(?:above|you\s+were\s+given)|(?:text|words|everything|content)\s+above)\b"
