@@ -138,6 +138,11 @@ class Case(BaseModel):
         return value
 
     @property
+    def source_path(self) -> str | None:
+        """The file the case is written in (``source`` without its line)."""
+        return self.source.rsplit(":", 1)[0] if self.source else None
+
+    @property
     def required_passes(self) -> int:
         """``min_pass``, defaulting to every sample."""
         return min(self.min_pass or self.repeat, self.repeat)
@@ -293,7 +298,7 @@ class Suite(BaseModel):
         for c in self.cases:
             if c.id in seen:
                 raise PromptkitError(
-                    Diagnostic(c.source or self.name, f"duplicate case id '{c.id}'", code="PT002",
+                    Diagnostic(c.source_path or self.name, f"duplicate case id '{c.id}'", code="PT002",
                                name="invalid-test-file", span=_line_span(c.line),
                                hint="give every case a unique id")
                 )
@@ -321,7 +326,7 @@ class Suite(BaseModel):
             prompts = [case.prompt] if case.prompt else self.prompts
             if not prompts:
                 raise PromptkitError(
-                    Diagnostic(case.source or self.name, f"case '{case.id}' has no prompt to run",
+                    Diagnostic(case.source_path or self.name, f"case '{case.id}' has no prompt to run",
                                code="PT002", name="invalid-test-file", span=_line_span(case.line),
                                hint="add 'prompts: [path/to/file.prompty]' to the suite or 'prompt:' to the case")
                 )
