@@ -236,3 +236,51 @@ def test_extract_json() -> None:
         extract_json("nothing here")
     with pytest.raises(ValueError, match="not an object"):
         extract_json("[1]")
+
+
+# --------------------------------------------------------------------------- through the real runner
+
+
+def test_judges_run_through_the_runner_and_replay_offline(tmp_path: Path) -> None:
+    """Judge calls go through the runner's client (litellm -> local server), are recorded
+    next to the suite, and replay without any server: model-graded suites stay offline in CI."""
+    import os
+    import shutil
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from promptkit.runner.engine import RunConfig, run_suites
+    from promptkit.runner.recordings import Mode
+    from pytest_promptkit.server import OpenAIServer, Rule
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
+    shutil.copytree(fixtures / "prompts", tmp_path / "prompts")
+    suite = tmp_path / "judged.prompttest.yaml"
+    suite.write_text(
+        "prompts: prompts/greet.prompty\nmodels: [openai/greeter]\ndefaults:\n  judge: openai/judge\n"
+        "cases:\n  - id: ada\n    vars: {name: Ada}\n    assert:\n"
+        "      - {type: llm-rubric, value: Greets the user by name.}\n"
+        "      - {type: pairwise, value: '{\"greeting\": \"hey\"}'}\n",
+        encoding="utf-8",
+    )
+    rules = [
+        Rule(pattern=r"<rubric>", reply='{"pass": true, "score": 0.8, "reason": "greets Ada by name"}'),
+        Rule(pattern=r"<response_a>\s*\{\"greeting\": \"Hello", reply='{"winner": "A", "reason": "warmer"}'),
+        Rule(pattern=r"<response_a>", reply='{"winner": "B", "reason": "warmer"}'),
+        Rule(pattern=r"My name is (\w+)", reply=r'{"greeting": "Hello \1!", "count": 1}'),
+    ]
+    with OpenAIServer() as server:
+        server.set_rules(rules)
+        live = run_suites([suite], RunConfig(mode=Mode.RECORD, api_base=server.base_url, api_key="test"))
+        judge_calls = [r for r in server.requests if r["body"].get("model") == "judge"]
+    [case] = live.cases
+    assert case.outcome is Outcome.PASS, case.samples[0].assertions
+    rubric, pair = case.samples[0].assertions
+    assert rubric.passed and "greets Ada by name" in rubric.reason
+    assert pair.passed and pair.score == 1.0 and "both orders" in pair.reason
+    assert len(judge_calls) == 3  # one rubric + two pairwise orders
+    assert judge_calls[0]["body"]["response_format"] == {"type": "json_object"}
+    # the server is gone: replay must answer the model *and* the judge from recordings
+    replay = run_suites([suite], RunConfig(mode=Mode.REPLAY))
+    [again] = replay.cases
+    assert again.outcome is Outcome.PASS
+    assert [a.reason for a in again.samples[0].assertions] == [rubric.reason, pair.reason]
