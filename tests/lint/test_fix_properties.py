@@ -1,12 +1,13 @@
 """Safe fixes are idempotent and never change what a template renders beyond whitespace.
 
-Two properties, checked on generated files (Hypothesis) and on every Jinja template of the
-corpora:
+Two properties, checked on generated files (Hypothesis) and on the corpora's Jinja
+templates (all Prompty and promptflow files, every 10th PromptSource template):
 
 1. *Idempotent*: fixing a fixed file changes nothing, and no safe fix is left on offer.
 2. *Rendering-preserving*: the body rendered before and after the fixes (with a permissive
    undefined, so any template renders) is equal once whitespace is normalized; the front
-   matter parses to the same data and the message roles are the same. Invisible format
+   matter parses to the same data (strings whitespace-normalized: trailing spaces inside
+   a YAML block scalar are part of its value) and the message roles are the same. Invisible format
    characters (zero-width space, word joiner...) count as whitespace here: removing them
    is what PK313's safe fix is for.
 """
