@@ -9,7 +9,8 @@ from production logs. A case with ``dataset: file.csv`` becomes one case per row
   meaning ``equals`` -- and ``assert`` / ``__assert`` holding a JSON list of assertion
   entries. Empty cells in special columns are ignored.
 * JSONL: one object per line, either ``{"vars": {...}, "assert": [...], "id": ...}`` or a
-  flat object whose non-special keys are the variables.
+  flat object whose non-special keys are the variables. A ``.json`` array or a ``.yaml``
+  list of such objects works the same way.
 
 CSV values are strings; the suite converts them to the template's declared input types
 (``integer``, ``boolean``...). Every problem is a ``PT005`` diagnostic with the row's line.
@@ -77,7 +78,7 @@ def parse_expected(cell: str) -> dict[str, Any]:
 
 
 def load_dataset(path: str | Path) -> list[DatasetRow]:
-    """Read a ``.csv``/``.tsv``/``.jsonl``/``.ndjson`` file into rows.
+    """Read a ``.csv``/``.tsv``/``.jsonl``/``.ndjson``/``.json``/``.yaml`` file into rows.
 
     Raises :class:`PromptkitError` (``PT005``, with the row's line) for unreadable
     files, ragged CSV rows, invalid JSON and invalid assertion entries.
@@ -93,7 +94,11 @@ def load_dataset(path: str | Path) -> list[DatasetRow]:
         return _jsonl(p, src.text)
     if suffix in (".csv", ".tsv"):
         return _csv(p, src.text, "\t" if suffix == ".tsv" else ",")
-    raise _error(p, 1, f"unsupported dataset format '{suffix}'", "use .csv, .tsv or .jsonl")
+    if suffix == ".json":
+        return _json_array(p, src.text)
+    if suffix in (".yaml", ".yml"):
+        return _yaml_list(p, src.text)
+    raise _error(p, 1, f"unsupported dataset format '{suffix}'", "use .csv, .tsv, .jsonl, .json or .yaml")
 
 
 def _csv(path: Path, text: str, delimiter: str) -> list[DatasetRow]:
@@ -146,6 +151,65 @@ def _jsonl(path: Path, text: str) -> list[DatasetRow]:
         if not isinstance(obj, dict):
             raise _error(path, n, f"each line must be a JSON object, not {type(obj).__name__}")
         rows.append(_row(path, len(rows) + 1, n, obj, from_csv=False))
+    return rows
+
+
+def _json_array(path: Path, text: str) -> list[DatasetRow]:
+    """A JSON array of row objects; each row keeps the line it starts on."""
+    index = LineIndex(text)
+    decoder = json.JSONDecoder()
+    pos = _skip(text, 0)
+    if pos >= len(text) or text[pos] != "[":
+        raise _error(path, index.position(pos).line, "a .json dataset must be an array of objects",
+                     'write [{"vars": {...}, "assert": [...]}, ...] or use .jsonl')
+    pos = _skip(text, pos + 1)
+    rows: list[DatasetRow] = []
+    while pos < len(text) and text[pos] != "]":
+        where = index.position(pos)
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            at = index.position(exc.pos)
+            raise _error(path, at.line, f"invalid JSON: {exc.msg}", "check commas and quotes", at.column) from None
+        if not isinstance(obj, dict):
+            raise _error(path, where.line, f"each row must be a JSON object, not {type(obj).__name__}", column=where.column)
+        rows.append(_row(path, len(rows) + 1, where.line, obj, from_csv=False))
+        pos = _skip(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip(text, pos + 1)
+        elif pos < len(text) and text[pos] != "]":
+            at = index.position(pos)
+            raise _error(path, at.line, "invalid JSON: expected ',' or ']' after a row", column=at.column)
+    if pos >= len(text):
+        raise _error(path, index.line_count, "invalid JSON: the array is never closed with ']'")
+    return rows
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _yaml_list(path: Path, text: str) -> list[DatasetRow]:
+    """A YAML list of row mappings, with each row's line from the YAML parser."""
+    from promptkit.template.frontmatter import parse_yaml
+
+    index = LineIndex(text)
+    parsed = parse_yaml(text, str(path), index, 0)
+    for d in parsed.diagnostics:
+        problem = d.message.removeprefix("invalid YAML in front matter: ")
+        raise _error(path, d.line, f"invalid YAML: {problem}", "fix the indentation or quote the value", d.column)
+    data = parsed.data
+    if not isinstance(data, list):
+        raise _error(path, 1, "a YAML dataset must be a list of rows", "start each row with '- '")
+    rows: list[DatasetRow] = []
+    for i, obj in enumerate(data):
+        span = parsed.spans.get((i,))
+        line = span.start.line if span else 1
+        if not isinstance(obj, dict):
+            raise _error(path, line, f"each row must be a mapping, not {type(obj).__name__}")
+        rows.append(_row(path, i + 1, line, {str(k): v for k, v in obj.items()}, from_csv=False))
     return rows
 
 

@@ -267,3 +267,24 @@ def test_dataset_rows_may_reference_files(tmp_path: Path) -> None:
     (tmp_path / "rows.jsonl").write_text('{"name": "${file:doc.json}"}\n', encoding="utf-8")
     suite = loads_suite(suite_text, tmp_path / "s.prompttest.yaml")
     assert suite.cases[0].vars == {"name": {"k": [1, 2]}}
+
+
+def test_json_and_yaml_datasets_keep_row_lines(tmp_path: Path) -> None:
+    (tmp_path / "rows.json").write_text(
+        '[\n  {"id": "a", "vars": {"name": "Ada"}},\n\n  {"name": "Bo", "__expected": "contains: Bo"}\n]\n', encoding="utf-8"
+    )
+    rows = load_dataset(tmp_path / "rows.json")
+    assert [(r.id, r.line, r.vars) for r in rows] == [("a", 2, {"name": "Ada"}), (None, 4, {"name": "Bo"})]
+    assert rows[1].assertions[0].type == "contains"
+    (tmp_path / "rows.yaml").write_text(
+        "- id: a\n  vars: {name: Ada}\n  assert:\n    - icontains: ada\n- name: Bo\n", encoding="utf-8"
+    )
+    rows = load_dataset(tmp_path / "rows.yaml")
+    assert [(r.id, r.line) for r in rows] == [("a", 1), (None, 5)]
+    assert rows[0].assertions[0].type == "icontains"
+    for name, text, line in [("bad.json", '[\n {"a": 1},\n {"b": }\n]', 3), ("open.json", '[{"a": 1}', 1),
+                             ("bad.yaml", "- a: 1\n- b: [\n", 3), ("scalar.yaml", "- a: 1\n- 5\n", 2)]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(PromptkitError) as info:
+            load_dataset(tmp_path / name)
+        assert info.value.diagnostic.line == line, (name, info.value.diagnostic.format())
