@@ -288,3 +288,29 @@ def test_json_and_yaml_datasets_keep_row_lines(tmp_path: Path) -> None:
         with pytest.raises(PromptkitError) as info:
             load_dataset(tmp_path / name)
         assert info.value.diagnostic.line == line, (name, info.value.diagnostic.format())
+
+
+_cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(_cell, _cell).filter(lambda r: any(c.strip() for c in r)), min_size=1, max_size=6))
+def test_csv_datasets_round_trip_with_true_row_lines(tmp_path_factory: pytest.TempPathFactory,
+                                                      rows: list[tuple[str, str]]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["text", "note"])
+    lines, line = [], 2
+    for r in rows:
+        lines.append(line)
+        start = buf.tell()
+        writer.writerow(r)
+        line += buf.getvalue()[start:].count("\n")
+    path = tmp_path_factory.mktemp("csv") / "rows.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    loaded = load_dataset(path)
+    assert [(r.vars["text"], r.vars["note"]) for r in loaded] == rows
+    assert [r.line for r in loaded] == lines
