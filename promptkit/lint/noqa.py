@@ -227,6 +227,30 @@ def _style(template: PromptTemplate, offset: int) -> tuple[str, str]:
     return "<!--", "-->"
 
 
+_YAML_KEY_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?[\w.\-\"' ]+:(?:[ \t]+\S.*)?$")
+_STRUCTURAL = re.compile(
+    r"^[ \t]*(?:#|```|~~~|---|\{\{~?[ \t]*role\b|<[A-Za-z/][^>]*>[ \t]*$)"  # heading, fence, role/tag lines
+)
+
+
+def _appendable(template: PromptTemplate, line: int) -> bool:
+    """Can a comment go at the end of ``line`` without changing what the file means?
+    Not on blank lines (blank-line runs), role lines, headings (the component title would
+    change), fences, tag-only lines, or YAML lines that may be block-scalar content."""
+    from promptkit.template.structure import DYNAMIC_ROLE_LINE, ROLE_LINE
+
+    content = template.index.line_text(line)
+    if not content.strip():
+        return False
+    fm = template.front_matter_span
+    last_fm_line = template.index.position(max(fm.end.offset - 1, fm.start.offset)).line if fm is not None else 0
+    if fm is not None and fm.start.line <= line <= last_fm_line:
+        return bool(_YAML_KEY_LINE.match(content)) and not content.rstrip().endswith((":", "|", ">", "|-", ">-"))
+    if ROLE_LINE.match(content) or DYNAMIC_ROLE_LINE.match(content) or _STRUCTURAL.match(content):
+        return False
+    return True
+
+
 def add_noqa(template: PromptTemplate, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
     """Text with a noqa directive added for every diagnostic; returns ``(text, count)``
     where ``count`` is the number of directives written or extended."""
@@ -242,7 +266,7 @@ def add_noqa(template: PromptTemplate, diagnostics: Iterable[Diagnostic]) -> tup
     for d in diagnostics:
         if not d.code or d.code in UNSUPPRESSABLE:
             continue
-        if d.span is None or d.line in fence_lines:
+        if d.span is None or d.line in fence_lines or (d.line not in existing and not _appendable(template, d.line)):
             if d.code not in file_codes:
                 file_codes.append(d.code)
             continue

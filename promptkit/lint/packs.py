@@ -198,7 +198,7 @@ def _masked(ctx: LintContext) -> list[tuple[int, int]]:
         text = ctx.text
         ranges: list[tuple[int, int]] = []
         if "```" in text or "~~~" in text:
-            ranges.extend((m.start(), m.end()) for m in _FENCED.finditer(text))
+            ranges.extend(_fenced_blocks(text))
         for needle, rx in _MASKS:
             if needle in text:
                 ranges.extend((m.start(), m.end()) for m in rx.finditer(text))
@@ -212,6 +212,35 @@ def _masked(ctx: LintContext) -> list[tuple[int, int]]:
         return merged
 
     return ctx.cached("packs.masked", compute)  # type: ignore[no-any-return]
+
+
+_FENCE_RUN = re.compile(r"`{3,}|~{3,}")
+
+
+def _fenced_blocks(text: str) -> list[tuple[int, int]]:
+    """Fenced code blocks (CommonMark: a run of 3+ backticks or tildes indented at most 3
+    spaces opens; a run of the same character, at least as long, alone on a line closes;
+    an unclosed block runs to the end). Found by scanning for the runs, which is much
+    faster than a multi-line regex over the whole file."""
+    out: list[tuple[int, int]] = []
+    opened: tuple[int, str, int] | None = None
+    for m in _FENCE_RUN.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        lead = text[line_start : m.start()]
+        if len(lead) > 3 or lead.strip(" ") or "\t" in lead:
+            continue
+        run = m.group()
+        if opened is None:
+            opened = (line_start, run[0], len(run))
+            continue
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end == -1 else line_end
+        if run[0] == opened[1] and len(run) >= opened[2] and not text[m.end() : line_end].strip():
+            out.append((opened[0], line_end))
+            opened = None
+    if opened is not None:
+        out.append((opened[0], len(text)))
+    return out
 
 
 def _lowered(ctx: LintContext) -> str:
@@ -343,7 +372,10 @@ class PackRule(Rule):
     _swap_needles: ClassVar[list[str | None]] = []
     _repeat: ClassVar[re.Pattern[str] | None] = None
 
-    def _matches(self, ctx: LintContext, rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    _parts: ClassVar[list[tuple[re.Pattern[str], str | None]]] = []
+
+    def _matches(self, ctx: LintContext, rx: re.Pattern[str],
+                 regions: list[tuple[int, int]] | None = None) -> Iterator[re.Match[str]]:
         """Matches of ``rx`` in the rule's scopes, outside code and comments. Offsets are
         into ``ctx.text``; read matched text with :func:`_txt` (a match may come from the
         lower-cased copy of the text, see :func:`_fast_variant`)."""
@@ -354,13 +386,32 @@ class PackRule(Rule):
             low = _lowered(ctx)
             if len(low) == len(text):
                 text, rx = low, fast
-        for a, b in _regions(ctx, self.spec.scope):
+        for a, b in regions if regions is not None else _regions(ctx, self.spec.scope):
             for m in rx.finditer(text, a, b):
                 if m.end() == m.start():
                     continue
                 if masked and _in(masked, m.start(), m.end()):
                     continue
                 yield m
+
+    def _hits(self, ctx: LintContext, regions: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+        """Spans matched by any token or pattern, in order, overlaps dropped. Each one is
+        its own regex: Python's ``re`` scans a literal-prefixed pattern far faster than an
+        alternation, and a pattern whose required text is absent is not run at all."""
+        low = _lowered(ctx)
+        spans: list[tuple[int, int]] = []
+        for rx, needle in self._parts:
+            if needle is not None and needle not in low:
+                continue
+            spans.extend((m.start(), m.end()) for m in self._matches(ctx, rx, regions))
+        if len(self._parts) > 1:
+            spans.sort(key=lambda x: (x[0], -x[1]))
+            out: list[tuple[int, int]] = []
+            for sp in spans:
+                if not out or sp[0] >= out[-1][1]:
+                    out.append(sp)
+            return out
+        return spans
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         kind = self.spec.extends
@@ -374,10 +425,9 @@ class PackRule(Rule):
         return Finding(ctx.span(start, end), message, fix=fix)
 
     def _existence(self, ctx: LintContext) -> Iterator[Finding]:
-        assert self._regex is not None
-        for m in self._matches(ctx, self._regex):
-            found = _txt(ctx, m)
-            yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, found, match=found))
+        for start, end in self._hits(ctx):
+            found = ctx.text[start:end]
+            yield self._finding(ctx, start, end, _format(self.spec.message, found, match=found))
 
     def _substitution(self, ctx: LintContext) -> Iterator[Finding]:
         hits: list[tuple[int, int, str, str]] = []
@@ -406,30 +456,22 @@ class PackRule(Rule):
             yield self._finding(ctx, start, end, _format(self.spec.message, rep, found, match=found, replacement=rep), fix)
 
     def _occurrence(self, ctx: LintContext) -> Iterator[Finding]:
-        assert self._regex is not None
         for a, b in _regions(ctx, self.spec.scope):
-            hits = [m for m in self._matches_in(ctx, a, b)]
+            hits = self._hits(ctx, [(a, b)])
             n = len(hits)
             if self.spec.max is not None and n > self.spec.max:
-                m = hits[self.spec.max]
-                yield self._finding(ctx, m.start(), m.end(), _format(self.spec.message, str(n), match=_txt(ctx, m)))
+                start, end = hits[self.spec.max]
+                yield self._finding(ctx, start, end, _format(self.spec.message, str(n), match=ctx.text[start:end]))
             if self.spec.min is not None and n < self.spec.min:
                 yield self._finding(ctx, a, a, _format(self.spec.message, str(n)))
 
     def _at_least(self, ctx: LintContext) -> Iterator[Finding]:
         want = self.spec.min if self.spec.min is not None else 1
         for a, b in _regions(ctx, self.spec.scope):
-            n = sum(1 for _ in self._matches_in(ctx, a, b))
+            n = len(self._hits(ctx, [(a, b)]))
             if n < want:
                 line_end = ctx.template.index.line_end(ctx.template.index.position(a).line)
                 yield self._finding(ctx, a, max(a, min(line_end, b)), _format(self.spec.message, str(n)))
-
-    def _matches_in(self, ctx: LintContext, a: int, b: int) -> Iterator[re.Match[str]]:
-        assert self._regex is not None
-        masked = _masked(ctx) if self.spec.skip_code else []
-        for m in self._regex.finditer(ctx.text, a, b):
-            if m.end() > m.start() and not (masked and _in(masked, m.start(), m.end())):
-                yield m
 
     def _repetition(self, ctx: LintContext) -> Iterator[Finding]:
         assert self._repeat is not None
@@ -466,6 +508,24 @@ def _needles(spec: PackRuleSpec, flags: int) -> tuple[str, ...] | None:
     return tuple(x for x in lits if x is not None)
 
 
+def _parts(spec: PackRuleSpec, flags: int) -> list[tuple[re.Pattern[str], str | None]]:
+    """Each token and pattern as its own regex, with the text every match must contain.
+    Global flags such as ``(?m)`` lifted from any of them apply to all, as documented."""
+    all_flags = flags
+    for p in [*spec.tokens, *spec.patterns]:
+        all_flags = _lift_flags(p, all_flags)[1]
+    out = []
+    for t in spec.tokens:
+        rx = _token_regex([t], [], all_flags)
+        if rx is not None:
+            out.append((rx, required_literal(t, all_flags)))
+    for p in spec.patterns:
+        rx = _token_regex([], [p], all_flags)
+        if rx is not None:
+            out.append((rx, required_literal(p, all_flags)))
+    return out
+
+
 def _repeat_regex(spec: PackRuleSpec, flags: int) -> re.Pattern[str] | None:
     """``first``, blanks, then the same text again (``again``): one regex pass finds the
     repetitions instead of pairing every token match in Python."""
@@ -492,13 +552,15 @@ def make_rule(spec: PackRuleSpec, pack_path: str, bundled: bool, content_hash: s
         "bundled": bundled,
         "content_hash": content_hash,
         "_regex": _token_regex(spec.tokens, spec.patterns, flags),
+        "_parts": _parts(spec, flags),
         "_swaps": [(_token_regex([k], [], flags), v) for k, v in spec.swap.items()],
         "_either": [(_token_regex([a], [], flags), _token_regex([b], [], flags), a, b) for a, b in spec.either.items()],
         "_needles": _needles(spec, flags),
         "_swap_needles": [required_literal(k, flags) for k in spec.swap],
         "_repeat": _repeat_regex(spec, flags) if spec.extends == "repetition" else None,
     }
-    _fast_variant(attrs["_regex"])
+    for rx, _ in attrs["_parts"]:
+        _fast_variant(rx)
     _fast_variant(attrs["_repeat"])
     for rx, rep in attrs["_swaps"]:
         if "\\" not in rep:
