@@ -94,8 +94,13 @@ def load_vars_file(path: str | Path) -> dict[str, Any]:
                 span = Span(pos, pos)
             raise _error(spath, f"invalid YAML: {exc.problem or exc}", span=span,
                          hint="fix the YAML syntax; quote values that contain ': ' or start with a special character") from None
+        except yaml.reader.ReaderError as exc:  # a control character YAML does not allow
+            pos = index.position(exc.position)
+            char = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
+            raise _error(spath, f"invalid YAML: unacceptable character #x{char:04x}", span=Span(pos, pos),
+                         hint="remove control characters; YAML files must be printable text") from None
         except yaml.YAMLError as exc:
-            raise _error(spath, f"invalid YAML: {exc}") from None
+            raise _error(spath, "invalid YAML: " + " ".join(str(exc).split())) from None
     else:
         raise _error(spath, f"unsupported vars file type {suffix or '(none)'!r}", hint="use a .json, .yaml or .yml file")
     if data is None:

@@ -289,3 +289,25 @@ def test_init_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_pat
     f.write_text("x")
     code, _, err = run(capsys, "init", str(f))
     assert_bad_input(code, err, f"{f}:1:1:")
+
+
+# --------------------------------------------------------------------------- robustness
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.text(max_size=80), suffix=st.sampled_from([".json", ".yaml", ".yml"]),
+       var=st.text(max_size=30))
+def test_arbitrary_vars_never_give_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory,
+                                               content: str, suffix: str, var: str) -> None:
+    vars_file = tmp_path_factory.mktemp("vars") / f"v{suffix}"
+    vars_file.write_text(content, encoding="utf-8")
+    code, out, err = run(capsys, "render", str(TEMPLATES / "summarize.prompty"), "--vars", str(vars_file), "--var", var)
+    assert code in (0, 2) and "Traceback" not in err and "internal error" not in err
+    if code == 2:
+        lines = [ln for ln in err.splitlines() if ln.strip() and ": warning: " not in ln]
+        assert len(lines) == 1 and ONE_ERROR_LINE.match(lines[0]), err
+    else:
+        assert out.startswith("system:\n")
