@@ -287,6 +287,16 @@ def test_cost_and_token_bounds() -> None:
     assert run({"type": "tokens", "of": "total", "min": 107, "max": 107}, resp.text, response=resp).passed
 
 
+def test_finish_reason_catches_truncation() -> None:
+    done = ModelResponse(text="x", model="m", finish_reason="stop")
+    cut = ModelResponse(text="x", model="m", finish_reason="length")
+    assert run({"type": "finish-reason"}, "x", response=done).passed
+    r = run({"type": "finish-reason"}, "x", response=cut)
+    assert not r.passed and "cut off" in r.reason
+    assert run({"type": "not-finish-reason", "value": "content_filter"}, "x", response=done).passed
+    assert run({"type": "finish-reason"}, "x", response=ModelResponse(text="x", model="m")).error
+
+
 # --------------------------------------------------------------------------- python callables
 
 

@@ -82,3 +82,20 @@ def tokens(output: str, o: TokensOptions, response: ModelResponse, ctx: Assertio
         n = {"completion": u.completion_tokens, "prompt": u.prompt_tokens, "total": u.total_tokens}[o.of]
         what = f"{o.of} tokens (provider usage)"
     return bounds_check(n, o.min, o.max, what)
+
+
+class FinishReasonOptions(Options):
+    #: Expected finish reason: ``stop`` (the model ended its answer), ``length`` (cut
+    #: off at max_tokens), ``tool_calls``, ``content_filter``...
+    value: str = "stop"
+
+
+@assertion("finish-reason", FinishReasonOptions)
+def finish_reason(output: str, o: FinishReasonOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The model stopped for the expected reason (default ``stop``: not truncated)."""
+    got = response.finish_reason
+    if got is None:
+        return Check.failed_to_run("the provider reported no finish reason for this response")
+    ok = got.lower() == o.value.lower()
+    hint = "; the answer was cut off at max_tokens" if got == "length" and not ok else ""
+    return Check.of(ok, f"finish reason is {got!r}" + ("" if ok else f", expected {o.value!r}{hint}"))
