@@ -304,7 +304,7 @@ def test_arbitrary_vars_never_give_a_traceback(capsys: pytest.CaptureFixture[str
                                                content: str, suffix: str, var: str) -> None:
     vars_file = tmp_path_factory.mktemp("vars") / f"v{suffix}"
     vars_file.write_text(content, encoding="utf-8")
-    code, out, err = run(capsys, "render", str(TEMPLATES / "summarize.prompty"), "--vars", str(vars_file), "--var", var)
+    code, out, err = run(capsys, "render", str(TEMPLATES / "summarize.prompty"), "--vars", str(vars_file), f"--var={var}")
     assert code in (0, 2) and "Traceback" not in err and "internal error" not in err
     if code == 2:
         lines = [ln for ln in err.splitlines() if ln.strip() and ": warning: " not in ln]
