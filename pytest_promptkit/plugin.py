@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--promptkit-api-base", default=None,
                 help="send every call to this OpenAI-compatible base URL (env PROMPTKIT_API_BASE); not part of recording keys")
     g.addoption("--promptkit-timeout", type=float, default=None, help="per-call timeout in seconds (default 60)")
+    g.addoption("--promptkit-retries", type=int, default=None,
+                help="retries per call on 429/5xx/timeouts/dropped connections (default 3)")
     g.addoption("--promptkit-results", default=None, metavar="FILE",
                 help=f"where to write the run's results JSON (default {DEFAULT_RESULTS} when promptkit cases ran)")
     g.addoption("--promptkit-baseline", default=None, metavar="FILE",
@@ -114,6 +116,8 @@ class PromptkitPlugin:
         cfg.api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE") or None
         if opt("--promptkit-timeout"):
             cfg.timeout_s = float(opt("--promptkit-timeout"))
+        if opt("--promptkit-retries") is not None:
+            cfg.retry.max_retries = max(0, int(opt("--promptkit-retries")))
         cfg.progress = False  # pytest owns the terminal; its own progress is per item
         cfg.baseline_outputs = self._baseline_outputs()
         return cfg
