@@ -598,7 +598,7 @@ class _Loader:
         for i, item in enumerate(items):
             here = (*loc, i)
             try:
-                out.append(build_spec(item, source=self.shown, span=self.span(here)))
+                spec = build_spec(item, source=self.shown, span=self.span(here))
             except SpecError as exc:
                 sub, key = exc.loc, False
                 if isinstance(item, dict) and "type" not in item and item:
@@ -608,6 +608,14 @@ class _Loader:
                     elif sub[0] not in item:
                         sub = (first,)  # shorthand: the key's value is the option
                 raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
+            for option, rel in spec.options.files().items():
+                target = Path(rel) if Path(rel).is_absolute() else self.base / rel
+                if not target.is_file():
+                    opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
+                    raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
+                                    f"paths in assertions are relative to the test file's folder ({self.base})",
+                                    code="PT004")
+            out.append(spec)
         return out
 
     def _vars(self, values: dict[str, Any], loc: tuple[Any, ...], base: Path | None = None,

@@ -125,6 +125,7 @@ BROKEN = [
     ("no_cases", 1, "PT002", "missing required key 'cases'"),
     ("env_var", 5, "PT002", "${env:OPENAI_API_KEY} is not allowed"),
     ("missing_var_file", 4, "PT004", "cannot read people/ada.txt"),
+    ("missing_schema", 7, "PT004", "file 'schemas/greeting.json' not found"),
 ]
 
 

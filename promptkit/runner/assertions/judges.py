@@ -54,6 +54,9 @@ class JudgeOptions(Options):
     #: A judge template of your own (path relative to the test file).
     template: str | None = None
 
+    def files(self) -> dict[str, str]:
+        return {"template": self.template} if self.template else {}
+
 
 def judge_template(name: str, override: str | None, base_dir: str | Path | None) -> Path:
     if override:

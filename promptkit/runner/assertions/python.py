@@ -38,6 +38,10 @@ class PythonOptions(Options):
             raise ValueError("must be 'package.module:function' or 'file.py:function'")
         return v
 
+    def files(self) -> dict[str, str]:
+        module = self.value.partition(":")[0]
+        return {"value": module} if module.endswith(".py") else {}
+
 
 def _arity(fn: Any) -> int:
     try:

@@ -34,6 +34,11 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
+    def files(self) -> dict[str, str]:
+        """Option name -> file path (relative to the test file) this assertion reads, so
+        the loader can report a missing file at load time, at the option's line."""
+        return {}
+
 
 @dataclass
 class Check:

@@ -83,6 +83,12 @@ class JsonSchemaOptions(Options):
         return v
 
 
+    def files(self) -> dict[str, str]:
+        if isinstance(self.value, str) and "{{" not in self.value:
+            return {"value": self.value.removeprefix("file://")}
+        return {}
+
+
 def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any] | None, str]:
     if isinstance(o.value, dict):
         return o.value, "the schema"
@@ -215,9 +221,13 @@ class PydanticOptions(Options):
     @field_validator("value")
     @classmethod
     def _import_path(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", v.strip()):
-            raise ValueError("must be an import path 'package.module:ModelName'")
+        if not re.fullmatch(r"(?:[A-Za-z_][\w.]*|[\w./\\-]+\.py):[A-Za-z_][\w.]*", v.strip()):
+            raise ValueError("must be an import path 'package.module:ModelName' or 'file.py:ModelName'")
         return v.strip()
+
+    def files(self) -> dict[str, str]:
+        module = self.value.partition(":")[0]
+        return {"value": module} if module.endswith(".py") else {}
 
 
 def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
