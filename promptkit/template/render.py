@@ -230,11 +230,39 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     except TemplateError as exc:
         raise RenderError(_runtime(template, exc, f"template error: {exc}", "check the expression on this line",
                                    "PK024", "render-error")) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+    except TypeError as exc:
+        if "no loader" not in str(exc):
+            raise RenderError(_runtime(template, exc, f"TypeError while rendering: {exc}",
+                                       "check the expression and the type of the values passed",
+                                       "PK024", "render-error")) from None
+        raise RenderError(_no_loader(template)) from None
+    except (ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise RenderError(_runtime(template, exc, f"{type(exc).__name__} while rendering: {exc}",
                                    "check the expression and the type of the values passed",
                                    "PK024", "render-error")) from None
     return _split(template, out, nonce)
+
+
+_OTHER_FILE = re.compile(r"\{%-?\s*(extends|include|import|from)\b[^%]*%\}")
+
+
+def _no_loader(template: PromptTemplate) -> Diagnostic:
+    """``{% extends %}``/``{% include %}``: templates are rendered self-contained, so a
+    prompt file's meaning never depends on files the reviewer does not see."""
+    m = _OTHER_FILE.search(template.body)
+    span = None
+    tag = "extends/include"
+    if m:
+        span = template.index.span(template.body_offset + m.start(), template.body_offset + m.end())
+        tag = m.group(1)
+    return Diagnostic(
+        template.path,
+        f"{{% {tag} %}} of another file is not supported: promptkit renders each template on its own",
+        code="PK024",
+        name="render-error",
+        span=span,
+        hint="inline the other template's text (or its blocks) into this file",
+    )
 
 
 def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, code: str, name: str) -> Diagnostic:

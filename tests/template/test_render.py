@@ -202,3 +202,11 @@ def test_missing_references_are_clear_errors(monkeypatch: pytest.MonkeyPatch, tm
         resolve("${file:bad.json}", tmp_path)
     (tmp_path / "notes.txt").write_text("plain text\n", encoding="utf-8")
     assert resolve(["${file:notes.txt}", "not a ref", 3], tmp_path) == ["plain text\n", "not a ref", 3]
+
+
+@pytest.mark.parametrize("tag", ['{% extends "base.prompty" %}', '{% include "other.j2" %}', '{% import "m.j2" as m %}'])
+def test_other_files_are_not_loaded(tag: str) -> None:
+    t = loads("---\nname: x\n---\nsystem:\nHello\n" + tag + "\n", path="x.prompty")
+    d = _error(t)
+    assert d.code == "PK024" and "of another file is not supported" in d.message and d.line == 6
+    assert d.column == 1 and "inline" in d.hint
