@@ -204,6 +204,13 @@ def test_pairwise_value_overrides_baseline_and_missing_baseline_is_an_error() ->
     assert r.error and "baseline" in r.reason
 
 
+def test_pairwise_identical_output_is_a_tie_without_judge_calls() -> None:
+    judge = ScriptedJudge(content_judge("NEW"))
+    r = grade(PAIR, "Same answer.\n", judge, baseline_output="Same answer.")
+    assert r.passed and r.score == 0.5 and "identical" in r.reason
+    assert judge.calls == []
+
+
 def test_pairwise_one_order_unparseable_is_an_error() -> None:
     judge = ScriptedJudge('{"winner": "A", "reason": "a"}', "???", "still ???")
     r = grade(PAIR, "NEW", judge, baseline_output="OLD")

@@ -285,6 +285,9 @@ async def pairwise(output: str, o: PairwiseOptions, response: ModelResponse, ctx
     baseline = o.value if o.value is not None else ctx.baseline_output
     if baseline is None:
         return Check.failed_to_run("pairwise needs a baseline output: give 'value', or run with a stored baseline")
+    if output.strip() == baseline.strip():
+        # Unchanged output (common under temperature 0): a tie by definition, no judge cost.
+        return Check(0.5 >= o.threshold, 0.5, "output is identical to the baseline's: a tie, the judge was not asked")
     convo = conversation(ctx.messages)
 
     def variables(a: str, b: str) -> dict[str, Any]:
