@@ -22,7 +22,7 @@ from typing import Any
 
 from promptkit.diagnostics import Diagnostic, RenderError, Severity
 from promptkit.template import structure
-from promptkit.template.model import ROLES, Engine, FileKind, PromptTemplate, RenderedMessage
+from promptkit.template.model import ROLES, FileKind, PromptTemplate, RenderedMessage
 
 
 @lru_cache(maxsize=1)
@@ -201,12 +201,12 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
             Diagnostic(
                 template.path,
                 (f"cannot render a {template.engine.value} template: promptkit renders jinja2/nunjucks only"
-                 if template.engine is not Engine.NONE else
+                 if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT) else
                  f"a {template.kind.value} file has no template language to render; it is sent as written"),
                 code="PK004",
                 name="unsupported-template-format",
                 span=template.span_of("template") or template.front_matter_span,
-                hint=("convert the body to Jinja2 and set template: jinja2" if template.engine is not Engine.NONE
+                hint=("convert the body to Jinja2 and set template: jinja2" if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT)
                       else "rename it to .prompty to render it as a template, or count it with promptkit tokens --no-render"),
             )
         )
