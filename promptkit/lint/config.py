@@ -113,11 +113,16 @@ class LintConfig(BaseModel):
     def relative(self, path: str | Path) -> str:
         """``path`` relative to the root, ``/``-separated (as globs expect); paths outside
         the root stay as given."""
-        p = Path(path)
+        import os
+
+        p = os.path.abspath(path)
+        root = str(self._root)
+        if p == root or p.startswith(root + os.sep):
+            return p[len(root) + 1 :].replace(os.sep, "/")
         try:
-            return p.resolve().relative_to(self._root.resolve()).as_posix()
+            return Path(p).resolve().relative_to(self._root.resolve()).as_posix()
         except (ValueError, OSError):
-            return p.as_posix()
+            return Path(path).as_posix()
 
     # -- options rules read ---------------------------------------------------------------
 

@@ -160,14 +160,18 @@ class Discovery:
     missing: list[Diagnostic] = field(default_factory=list)
 
 
-def _rel(path: Path, config: LintConfig, base: Path) -> str:
+def _prefix(p: Path, root: Path) -> str | None:
+    """``p`` relative to the project root (``""`` for the root itself), or None outside it.
+    Resolved once per path argument, never per file: discovery walks thousands of files."""
     try:
-        return path.resolve().relative_to(config.root.resolve()).as_posix()
-    except ValueError:
-        try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
-        except ValueError:
-            return path.name
+        rel = p.resolve().relative_to(root).as_posix()
+    except (ValueError, OSError):
+        return None
+    return "" if rel == "." else rel
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}/{b}" if a and b else (a or b)
 
 
 def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
@@ -175,19 +179,23 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
 
     Directories are walked (excluded directories pruned, files kept when they match
     ``include``); files named explicitly are linted whatever their name, unless
-    ``exclude`` matches them (so pre-commit's file lists respect the config)."""
+    ``exclude`` matches them (so pre-commit's file lists respect the config). Glob
+    patterns see paths relative to the project root, or to the directory given when it
+    lies outside the root."""
     out = Discovery()
-    seen: set[Path] = set()
+    seen: set[str] = set()
     include = config.include_patterns
     exclude = config.exclude_patterns
+    root = config.root.resolve()
     for raw in paths or [config.root]:
         p = Path(raw)
         if p.is_file():
-            rel = _rel(p, config, p.parent)
+            pre = _prefix(p.parent, root)
+            rel = _join(pre, p.name) if pre is not None else p.name
             if globs.match_path_or_parent(exclude, rel):
                 continue
-            if p not in seen:
-                seen.add(p)
+            if str(p) not in seen:
+                seen.add(str(p))
                 out.files.append(p)
             continue
         if not p.is_dir():
@@ -196,21 +204,19 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
                            hint="check the path passed to promptkit lint")
             )
             continue
-        for dirpath, dirnames, filenames in os.walk(p):
-            d = Path(dirpath)
-            keep = []
-            for name in sorted(dirnames):
-                rel = _rel(d / name, config, p)
-                if not globs.match_any(exclude, rel):
-                    keep.append(name)
-            dirnames[:] = keep
+        base = _prefix(p, root) or ""
+        top = str(p)
+        for dirpath, dirnames, filenames in os.walk(top):
+            sub = dirpath[len(top):].strip(os.sep).replace(os.sep, "/")
+            reldir = _join(base, sub)
+            dirnames[:] = [n for n in sorted(dirnames) if not globs.match_any(exclude, _join(reldir, n))]
             for name in sorted(filenames):
-                f = d / name
-                rel = _rel(f, config, p)
+                rel = _join(reldir, name)
                 if globs.match_any(include, rel) and not globs.match_any(exclude, rel):
+                    f = os.path.join(dirpath, name)
                     if f not in seen:
                         seen.add(f)
-                        out.files.append(f)
+                        out.files.append(Path(f))
     return out
 
 
