@@ -200,7 +200,7 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         raise RenderError(
             Diagnostic(
                 template.path,
-                (f"cannot render a {template.engine.value} template: promptkit renders jinja2/nunjucks only"
+                (f"cannot render a {_engine_label(template)} template: promptkit renders jinja2/nunjucks only"
                  if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT) else
                  f"a {template.kind.value} file has no template language to render; it is sent as written"),
                 code="PK004",
@@ -241,6 +241,13 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
                                    "check the expression and the type of the values passed",
                                    "PK024", "render-error")) from None
     return _split(template, out, nonce)
+
+
+def _engine_label(template: PromptTemplate) -> str:
+    """The body language as the file names it (``mustache``, or an unknown ``fake``)."""
+    from promptkit.template.frontmatter import engine_name
+
+    return engine_name(template.raw_front_matter) or template.engine.value
 
 
 _OTHER_FILE = re.compile(r"\{%-?\s*(extends|include|import|from)\b[^%]*%\}")
