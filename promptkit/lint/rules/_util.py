@@ -12,6 +12,7 @@ and the meta-test can still turn each example into the exact bytes of a real fil
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ def conf(ctx: LintContext, attr: str, default: Any) -> Any:
 # --------------------------------------------------------------------------- lines and fences
 
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_FENCE_ANY = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.M)
 
 
 @dataclass(slots=True)
@@ -67,35 +69,47 @@ def lines(ctx: LintContext) -> Lines:
 def _split_lines(ctx: LintContext) -> Lines:
     text = ctx.text
     raw = text.split("\n")
-    texts: list[str] = []
-    starts: list[int] = []
+    starts = [0] * len(raw)
     pos = 0
-    for r in raw:
-        starts.append(pos)
+    for i, r in enumerate(raw):
+        starts[i] = pos
         pos += len(r) + 1
-        texts.append(r[:-1] if r.endswith("\r") else r)
+    texts = [r[:-1] if r.endswith("\r") else r for r in raw] if "\r" in text else raw
     first_body = ctx.template.body_line - 1
     fenced = [False] * len(texts)
     fence: str | None = None
     fence_at: int | None = None
-    for i in range(first_body, len(texts)):
-        t = texts[i]
-        if fence is None and "`" not in t and "~" not in t:
-            continue
-        m = _FENCE.match(t)
-        if m:
+    if "```" in text or "~~~" in text:
+        # visit only the candidate fence lines (found at C speed), fill the spans between
+        body_start = starts[first_body] if first_body < len(starts) else len(text)
+        for m in _FENCE_ANY.finditer(text, body_start):
+            i = bisect.bisect_right(starts, m.start()) - 1
+            t = texts[i]
             mark = m.group(1)
             if fence is None:
                 fence, fence_at = mark[0] * len(mark), i
-                fenced[i] = True
-                continue
-            if mark.startswith(fence) and not t[m.end() :].strip():
-                fenced[i] = True
+            elif mark.startswith(fence) and not t[m.end() - starts[i] :].strip():
+                for j in range(fence_at, i + 1):  # type: ignore[arg-type]
+                    fenced[j] = True
                 fence = None
-                continue
         if fence is not None:
-            fenced[i] = True
+            for j in range(fence_at, len(texts)):  # type: ignore[arg-type]
+                fenced[j] = True
     return Lines(texts, starts, fenced, first_body, fence_at if fence is not None else None)
+
+
+def prose_matches(ctx: LintContext, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
+    """``(line_index, match)`` for matches of ``pattern`` in the body outside code fences.
+
+    The pattern runs over the whole text at C speed (use ``re.M`` anchors); only matches
+    are mapped to lines, so rules never loop over every line in Python."""
+    ls = lines(ctx)
+    starts, fenced = ls.starts, ls.fenced
+    body_start = starts[ls.first_body] if ls.first_body < len(starts) else len(ctx.text)
+    for m in pattern.finditer(ctx.text, body_start):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if not fenced[i]:
+            yield i, m
 
 
 _HEADING_LINE = re.compile(r"#{1,6}[ \t]")
@@ -152,7 +166,7 @@ def line_span(ctx: LintContext, index: int, col0: int = 0, col1: int | None = No
 
 def offset_line(ctx: LintContext, offset: int) -> int:
     """0-based line index of a character offset."""
-    return ctx.template.index.position(offset).line - 1
+    return bisect.bisect_right(lines(ctx).starts, offset) - 1
 
 
 def is_prose(ctx: LintContext) -> bool:
@@ -198,7 +212,7 @@ def _jinja(ctx: LintContext) -> JinjaInfo | None:
     t = ctx.template
     if not t.engine.renders:
         return None
-    from jinja2 import meta, nodes
+    from jinja2 import nodes
 
     from promptkit.template.render import parse_body
 
@@ -207,20 +221,38 @@ def _jinja(ctx: LintContext) -> JinjaInfo | None:
         return JinjaInfo(None, error)
     info = JinjaInfo(ast, None)
     base = t.body_line - 1
-    try:
-        info.undeclared = set(meta.find_undeclared_variables(ast)) - _JINJA_GLOBALS
-    except Exception:  # noqa: BLE001 - jinja2.meta compiles: an unknown filter raises here
-        stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        info.undeclared = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"} - stored - _JINJA_GLOBALS
-    for node in ast.find_all(nodes.Name):
-        if node.ctx == "load":
-            info.loads.setdefault(node.name, []).append(base + (node.lineno or 1))
-    for node in ast.find_all(nodes.Filter):
-        if node.name:
-            info.filters.append((node.name, base + (node.lineno or 1)))
-    for node in ast.find_all(nodes.Test):
-        info.tests.append((node.name, base + (node.lineno or 1)))
-    info.has_include = any(True for _ in ast.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)))
+    stored: set[str] = set()
+    loads: dict[str, list[int]] = info.loads
+    # One explicit walk collects everything (jinja2.meta would compile the template, and
+    # four find_all() passes would walk it four times).
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        cls = type(node)
+        if cls is nodes.Name:
+            if node.ctx == "load":
+                loads.setdefault(node.name, []).append(base + (node.lineno or 1))
+            else:
+                stored.add(node.name)
+        elif cls is nodes.Filter:
+            if node.name:
+                info.filters.append((node.name, base + (node.lineno or 1)))
+        elif cls is nodes.Test:
+            info.tests.append((node.name, base + (node.lineno or 1)))
+        elif cls in (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport):
+            info.has_include = True
+        elif cls is nodes.Macro or cls is nodes.CallBlock:
+            stored.update(a.name for a in node.args)
+            if cls is nodes.Macro:
+                stored.add(node.name)
+        stack.extend(node.iter_child_nodes())
+    info.filters.sort(key=lambda x: x[1])
+    info.tests.sort(key=lambda x: x[1])
+    for v in loads.values():
+        v.sort()
+    # Free names: read somewhere and never bound anywhere (set, for, macro/call args,
+    # with, imports). Scope-insensitive, which errs on the side of silence.
+    info.undeclared = set(loads) - stored - _JINJA_GLOBALS
     return info
 
 

@@ -16,7 +16,7 @@ from promptkit.lint.rule import Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
 from promptkit.template.structure import _HTML_TAGS
 
-_TRAILING = re.compile(r"[ \t]+$")
+_TRAILING = re.compile(r"[ \t]+(?=\r?$)", re.M)
 
 
 @register
@@ -55,16 +55,12 @@ class TrailingWhitespace(Rule):
     fixable = "safe"
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        ls = _util.lines(ctx)
-        for i, t in enumerate(ls.texts):
-            if not t or t[-1] not in " \t":
-                continue
-            m = _TRAILING.search(t)
-            if m is None:
-                continue
-            s = ls.starts[i] + m.start()
-            e = ls.starts[i] + m.end()
+        for m in _TRAILING.finditer(ctx.text):
+            s, e = m.start(), m.end()
             yield Finding(ctx.span(s, e), "trailing whitespace", fix=ctx.edit(s, e, "", description="remove trailing whitespace"))
+
+
+_TAB_INDENT = re.compile(r"^(?=[ \t]*\t)[ \t]+", re.M)
 
 
 @register
@@ -101,14 +97,12 @@ class TabIndentation(Rule):
     fixable = "safe"
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        for i, start, t in _util.lines(ctx).prose():
-            if not t.startswith((" ", "\t")) or "\t" not in t:
-                continue
-            indent = len(t) - len(t.lstrip(" \t"))
-            if "\t" not in t[:indent]:
-                continue
-            yield Finding(ctx.span(start, start + indent), "indentation uses tabs",
-                          fix=ctx.edit(start, start + indent, t[:indent].replace("\t", "    "), description="indent with spaces"))
+        if "\t" not in ctx.text:
+            return
+        for _, m in _util.prose_matches(ctx, _TAB_INDENT):
+            s, e = m.start(), m.end()
+            yield Finding(ctx.span(s, e), "indentation uses tabs",
+                          fix=ctx.edit(s, e, m.group().replace("\t", "    "), description="indent with spaces"))
 
 
 def _endings(ctx: LintContext) -> tuple[int, int, int]:
@@ -307,6 +301,8 @@ class TooManyBlankLines(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         limit = int(ctx.setting(self.code, "max-blank-lines", 2))
+        if not re.search(r"\n(?:[ \t\r]*\n){%d}" % (limit + 1), ctx.text):
+            return  # no run long enough anywhere: skip the line scan
         ls = _util.lines(ctx)
         texts, starts, fenced = ls.texts, ls.starts, ls.fenced
         n = len(texts)
@@ -376,7 +372,7 @@ class HeadingLevelSkip(Rule):
                 prev = c.level
 
 
-_NO_SPACE_HEADING = re.compile(r"^(#{1,6})([A-Z][A-Za-z]+(?: [A-Za-z]+)*)\s*$")
+_NO_SPACE_HEADING = re.compile(r"^(#{1,6})([A-Z][A-Za-z]+(?: [A-Za-z]+)*)[ \t]*\r?$", re.M)
 
 
 @register
@@ -416,17 +412,16 @@ class HeadingMissingSpace(Rule):
     fixable = "safe"
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        for i, start, t in _util.lines(ctx).prose():
-            if not t.startswith("#"):
-                continue
-            m = _NO_SPACE_HEADING.match(t)
-            if m and m.group(2).lower() not in ("include", "define", "pragma", "region", "endregion", "if", "endif"):
-                off = start + m.end(1)
-                yield Finding(ctx.span(start, start + len(t)), f"'{t.strip()[:30]}' is not a heading: no space after '{m.group(1)}'",
+        for _, m in _util.prose_matches(ctx, _NO_SPACE_HEADING):
+            if m.group(2).lower() not in ("include", "define", "pragma", "region", "endregion", "if", "endif"):
+                off = m.end(1)
+                line = m.group().strip()
+                yield Finding(ctx.span(m.start(), m.start() + len(line)), f"'{line[:30]}' is not a heading: no space after '{m.group(1)}'",
                               fix=ctx.edit(off, off, " ", description="insert a space"))
 
 
 _LIST_ITEM = re.compile(r"^([ \t]*)([-*+])[ \t]+\S")
+_STAR_OR_PLUS_ITEM = re.compile(r"^[ \t]*[*+][ \t]+\S", re.M)
 
 
 @register
@@ -462,6 +457,8 @@ class MixedListMarkers(Rule):
     fixable = "unsafe"
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
+        if not _STAR_OR_PLUS_ITEM.search(ctx.text):
+            return  # only '-' items: nothing can be mixed
         current: dict[str, str] = {}  # indentation -> marker of the list in progress
         last = -2
         for i, start, t in _util.lines(ctx).prose():
@@ -530,7 +527,7 @@ class UnclosedCodeFence(Rule):
 
 
 _ATTRS = r"(?:\s+[\w:-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s<>]+))*\s*"
-_TAG_LINE_OPEN = re.compile(rf"^[ \t]*<([A-Za-z][\w\-]*){_ATTRS}>[ \t]*$")
+_TAG_LINE_OPEN = re.compile(rf"^[ \t]*<([A-Za-z][\w\-]*){_ATTRS}>[ \t]*\r?$", re.M)
 _TAG_CLOSE = re.compile(r"</([A-Za-z][\w\-]*)\s*>")
 _TAG_OPEN = re.compile(r"<([A-Za-z][\w\-]*)(?:\s[^<>]*)?(?<!/)>")
 
@@ -587,17 +584,16 @@ class UnclosedTag(Rule):
         opens: dict[str, list[int]] = {}
         line_opens: list[tuple[str, int, int]] = []
         closes: list[tuple[str, int, int]] = []
-        for i, start, t in _util.lines(ctx).prose():
-            if "<" not in t:
-                continue
-            lm = _TAG_LINE_OPEN.match(t)
-            if lm and lm.group(1).lower() not in _HTML_TAGS:
-                line_opens.append((lm.group(1), start + lm.start(1) - 1, start + lm.end(1)))
-            for m in _TAG_OPEN.finditer(t):
-                opens.setdefault(m.group(1), []).append(start + m.start())
-            for m in _TAG_CLOSE.finditer(t):
-                if m.group(1).lower() not in _HTML_TAGS:
-                    closes.append((m.group(1), start + m.start(), start + m.end()))
+        if "<" not in ctx.text:
+            return
+        for _, lm in _util.prose_matches(ctx, _TAG_LINE_OPEN):
+            if lm.group(1).lower() not in _HTML_TAGS:
+                line_opens.append((lm.group(1), lm.start(1) - 1, lm.end(1)))
+        for _, m in _util.prose_matches(ctx, _TAG_OPEN):
+            opens.setdefault(m.group(1), []).append(m.start())
+        for _, m in _util.prose_matches(ctx, _TAG_CLOSE):
+            if m.group(1).lower() not in _HTML_TAGS:
+                closes.append((m.group(1), m.start(), m.end()))
         close_at: dict[str, list[int]] = {}
         for name, s, _ in closes:
             close_at.setdefault(name, []).append(s)
