@@ -122,10 +122,14 @@ def _load_template(path: str) -> PromptTemplate:
     return t
 
 
-def _samples(template: PromptTemplate) -> dict[str, Any]:
-    """The template's sample values, with ``${env:}``/``${file:}`` references resolved
-    (relative to the template file) as Prompty does."""
-    from promptkit.template.references import ReferenceError_, resolve
+def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The template's sample values, with ``${file:}`` references resolved relative to
+    the template file, as Prompty does.
+
+    ``${env:}`` references in samples are refused rather than resolved: a sample is
+    printed by ``render`` and sent to models, and an environment variable is where
+    secrets live. Pass such values explicitly with ``--var``."""
+    from promptkit.template.references import ReferenceError_, references, resolve
 
     base = Path(template.path).parent
     out = template.samples()
@@ -137,6 +141,14 @@ def _samples(template: PromptTemplate) -> dict[str, Any]:
                 out.update(resolved)
             elif resolved != fm_sample:
                 raise ReferenceError_("sample file must hold a mapping of input names to values")
+        for name in skip:  # given explicitly: its sample is not used
+            out.pop(name, None)
+        for key, kind, target in references(out):
+            if kind == "env":
+                span = template.span_of("inputs", key[0], "sample") or template.span_of("sample", *key)
+                raise _error(template.path, f"sample of '{key[0]}' reads environment variable {target}; "
+                             "samples never read the environment", span=span or template.span_of("sample"),
+                             hint=f"pass the value with --var {key[0]}=..., or write a literal sample")
         return resolve(out, base)
     except ReferenceError_ as exc:
         raise _error(template.path, f"cannot resolve sample: {exc}", span=template.span_of("sample"),
@@ -150,11 +162,13 @@ def template_vars(template: PromptTemplate, var_args: Sequence[str] = (), vars_f
     A ``--var`` value that parses as JSON is used as JSON, except for inputs declared as
     strings, which get the text exactly as typed (``--var zip=02134`` stays a string).
     """
-    values: dict[str, Any] = _samples(template) if samples else {}
+    given: dict[str, Any] = {}
     for f in vars_files:
-        values.update(load_vars_file(f))
-    for text in var_args:
-        name, value, raw = parse_var(text)
+        given.update(load_vars_file(f))
+    parsed = [parse_var(text) for text in var_args]
+    values: dict[str, Any] = _samples(template, skip={*given, *(p[0] for p in parsed)}) if samples else {}
+    values.update(given)
+    for name, value, raw in parsed:
         spec = template.inputs.get(name)
         if spec is not None and spec.type.lower() in ("string", "str") and not isinstance(value, str):
             value = raw

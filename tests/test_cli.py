@@ -311,3 +311,13 @@ def test_arbitrary_vars_never_give_a_traceback(capsys: pytest.CaptureFixture[str
         assert len(lines) == 1 and ONE_ERROR_LINE.match(lines[0]), err
     else:
         assert out.startswith("system:\n")
+
+
+def test_samples_never_read_the_environment(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMPTKIT_TEST_SECRET", "sk-live-do-not-print")
+    path = str(FIXTURES / "env_sample.prompty")
+    code, out, err = run(capsys, "render", path)
+    assert_bad_input(code, err, f"{path}:7:13:")
+    assert "PROMPTKIT_TEST_SECRET" in err and "sk-live" not in out + err
+    code, out, err = run(capsys, "render", path, "--var", "token=abc")  # given explicitly: fine
+    assert code == 0 and out == "user:\n<token>abc</token> in Oslo\n"
