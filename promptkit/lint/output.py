@@ -244,8 +244,7 @@ def to_sarif(diags: Sequence[Diagnostic]) -> dict[str, Any]:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "promptkit", "version": __version__,
-                                "informationUri": "https://github.com/promptkit/promptkit", "rules": rules}},
+            "tool": {"driver": {"name": "promptkit", "version": __version__, "rules": rules}},
             "results": results,
         }],
     }
