@@ -326,6 +326,20 @@ def test_python_callable_results(tmp_path: Path) -> None:
         build_spec({"type": "python", "value": "lambda o: True"})
 
 
+def test_python_check_files_load_once_and_may_import_siblings(tmp_path: Path) -> None:
+    (tmp_path / "words.py").write_text("BANNED = ('sorry', 'apologize')\n", encoding="utf-8")
+    (tmp_path / "counted.py").write_text(
+        "from words import BANNED\nLOADS = []\nLOADS.append(1)\n"
+        "def polite(output):\n    return not any(w in output.lower() for w in BANNED) and len(LOADS) == 1\n",
+        encoding="utf-8",
+    )
+    ctx = AssertionContext(base_dir=tmp_path)
+    for _ in range(3):  # executed once: LOADS stays [1]
+        assert run({"type": "python", "value": "counted.py:polite"}, "Here you go.", ctx=ctx).passed
+    assert not run({"type": "python", "value": "counted.py:polite"}, "Sorry!", ctx=ctx).passed
+    assert str(tmp_path) not in __import__("sys").path
+
+
 def test_failing_reason_points_back_at_the_test_file() -> None:
     from promptkit.runner.suite import load_suite
 

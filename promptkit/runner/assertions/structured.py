@@ -8,10 +8,13 @@ with ``allow_fences: true``. The JSON path syntax is a small, safe subset (``a.b
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import json
 import re
+import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -230,6 +233,47 @@ class PydanticOptions(Options):
         return {"value": module} if module.endswith(".py") else {}
 
 
+_file_modules: dict[tuple[str, int], Any] = {}
+_import_lock = threading.Lock()
+
+
+def _load_file_module(path: Path) -> Any:
+    """Execute a ``.py`` file as a module, once per file version (checks run for every
+    sample). Its folder is on ``sys.path`` while it loads, so it can import its siblings,
+    as a test module can under pytest."""
+    resolved = path.resolve()
+    try:
+        stamp = resolved.stat().st_mtime_ns
+    except OSError as exc:
+        raise ImportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    key = (str(resolved), stamp)
+    with _import_lock:
+        cached = _file_modules.get(key)
+        if cached is not None:
+            return cached
+        digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+        name = f"_promptkit_user_{resolved.stem}_{digest}"
+        module_spec = importlib.util.spec_from_file_location(name, resolved)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        folder = str(resolved.parent)
+        added = folder not in sys.path
+        if added:
+            sys.path.insert(0, folder)
+        sys.modules[name] = module  # pydantic and dataclasses look their module up
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        finally:
+            if added:
+                sys.path.remove(folder)
+        _file_modules[key] = module
+        return module
+
+
 def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
     """Import ``module:attr.path`` (or ``file.py:attr``, relative to ``base_dir``)."""
     mod_name, _, attr = spec.partition(":")
@@ -237,11 +281,7 @@ def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
         p = Path(mod_name)
         if not p.is_absolute() and base_dir is not None:
             p = Path(base_dir) / p
-        module_spec = importlib.util.spec_from_file_location(f"_promptkit_user_{p.stem}", p)
-        if module_spec is None or module_spec.loader is None:
-            raise ImportError(f"cannot load {p}")
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        module = _load_file_module(p)
     else:
         module = importlib.import_module(mod_name)
     obj: Any = module
