@@ -102,3 +102,9 @@ def test_no_fixture_folder_without_rule() -> None:
     codes = {r.code for r in RULES}
     stray = [p.name for p in FIXTURES.iterdir() if re.fullmatch(r"PK[1-6]\d\d", p.name) and p.name not in codes]
     assert not stray
+
+
+def test_reference_page_lists_every_rule() -> None:
+    page = (FIXTURES.parents[2] / "docs" / "lint-rules.md").read_text(encoding="utf-8")
+    for r in RULES:
+        assert f"| {r.code} | `{r.name}` | {r.severity.value} |" in page, f"docs/lint-rules.md is missing {r.code}"
