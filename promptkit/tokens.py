@@ -34,7 +34,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,8 @@ class TokenCount:
     model: str | None = None
     messages: tuple[MessageTokens, ...] = ()
     notice: str | None = None
-    chat: bool = True
-    exact: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    chat: bool = True  # False for a plain string (no chat overhead)
+    exact: bool = True  # False when ``notice`` says the count is approximate
 
     def __int__(self) -> int:
         return self.total
