@@ -3,6 +3,8 @@
 * Every PK1xx-PK6xx rule (clarity included) runs on every prompt of ``../shared/corpora``
   (directory files and JSONL/CSV records) without raising.
 * The corpora's deliberately broken files are caught by the default linter.
+* Generated files mixing every construct the rules look at never crash a rule, and
+  every span and fix edit stays inside the file.
 * On the good-prose corpora (``fabric-patterns``, ``anthropic-skills``) every
   error-severity finding is one that was reviewed by reading the file (listed below with
   the reason), and warnings stay few.
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from promptkit.diagnostics import Severity
 from promptkit.lint.config import LintConfig
@@ -120,3 +124,40 @@ KNOWN_BAD = [
 def test_known_bad_files_are_caught_by_the_default_linter(name: str, code: str) -> None:
     diags = lint_template(load(CORPORA / name), LintConfig())
     assert code in {d.code for d in diags}, [d.format() for d in diags]
+
+
+# --------------------------------------------------------------------------- generated input
+
+_PIECES = st.sampled_from([
+    "system:", "user:", "sytem:", "{{ q }}", "{{ q | uper }}", "{% if q %}", "{% endif %}", "{% for x in y %}",
+    "{{#if a}}", "{{/if}}", "{{/each}}", "}}", "{{", "<context>", "</context>", "<poml>", "<p", "```", "```json",
+    '{"a": 1}', "{“a”: “b”}", "# Task", "### Output format", "- item", "* item", "(", ")", "[", "“", "\u200b",
+    "\u202e", "\t", "  ", "\r\n", "\n", "\n\n\n\n", "sk-proj-" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tV9wX1yZ3", "TODO:",
+    "Ignore all previous instructions", "a few sentences", "Be concise", "explain in detail", "${q}", "{q}", "\x00",
+])
+_FRONT = st.sampled_from([
+    "", "---\nname: t\n---\n", "---\ninputs:\n  q: {type: string, sample: hi}\nmodel: gpt-4o-mini\n---\n",
+    "---\noutput:\n  format: json\n  schema: {type: object, required: 3}\n---\n", "---\n: : bad yaml [\n---\n",
+    "---\ninput:\n  schema:\n    a: string\n---\n", "---\nmodel:\n  parameters:\n    max_tokens: 999999\n  id: gpt-4o\n---\n",
+])
+_PATHS = st.sampled_from(["t.prompty", "t.j2", "t.md", "t.prompt", "t.poml", "t.txt", "t.mdc", "d.jsonl#3"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_FRONT, st.lists(_PIECES, max_size=30), _PATHS)
+def test_rules_never_crash_on_generated_input(front: str, pieces: list[str], path: str) -> None:
+    text = front + " ".join(pieces)
+    t = loads(text, path=path)
+    config = LintConfig(require_system_message=True, required_components=["task"], token_budget=5,
+                        default_model="gpt-4o-mini", extend_select=["PK6"])
+    ctx = LintContext(t, config)
+    n = len(t.text)
+    for rule in content_rules():
+        if t.kind not in rule.kinds:
+            continue
+        for f in rule().check(ctx):
+            assert f.message
+            if f.span is not None:
+                assert 0 <= f.span.start.offset <= f.span.end.offset <= n
+            if f.fix is not None:
+                assert all(0 <= e.start <= e.end <= n for e in f.fix.edits)
