@@ -32,7 +32,7 @@ from promptkit.template.model import FileKind, PromptTemplate
 
 from ._rules_helpers import CORPORA, content_rules
 
-pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA} (../shared/corpora)")
+needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA} (../shared/corpora)")
 
 
 def corpus_templates() -> Iterator[tuple[str, PromptTemplate]]:
@@ -83,6 +83,7 @@ def all_findings() -> tuple[dict[tuple[str, str], Counter[str]], list[str], list
     return counts, crashes, errors
 
 
+@needs_corpora
 def test_no_rule_crashes_on_any_corpus_prompt() -> None:
     _, crashes, _ = all_findings()
     assert crashes == []
@@ -93,6 +94,7 @@ def test_no_rule_crashes_on_any_corpus_prompt() -> None:
 REVIEWED_ERRORS: dict[tuple[str, str, str], str] = {}
 
 
+@needs_corpora
 @pytest.mark.parametrize("corpus", ["fabric-patterns", "anthropic-skills"])
 def test_errors_on_good_prose_are_reviewed_defects(corpus: str) -> None:
     _, _, errors = all_findings()
@@ -100,6 +102,7 @@ def test_errors_on_good_prose_are_reviewed_defects(corpus: str) -> None:
     assert seen <= set(REVIEWED_ERRORS), f"unreviewed errors on {corpus}: {sorted(seen - set(REVIEWED_ERRORS))}"
 
 
+@needs_corpora
 @pytest.mark.parametrize(("corpus", "limit"), [("fabric-patterns", 120), ("anthropic-skills", 5)])
 def test_warnings_on_good_prose_stay_few(corpus: str, limit: int) -> None:
     counts, _, _ = all_findings()
@@ -120,6 +123,7 @@ KNOWN_BAD = [
 ]
 
 
+@needs_corpora
 @pytest.mark.parametrize(("name", "code"), KNOWN_BAD)
 def test_known_bad_files_are_caught_by_the_default_linter(name: str, code: str) -> None:
     diags = lint_template(load(CORPORA / name), LintConfig())
