@@ -61,12 +61,16 @@ class LintCommand:
         out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
         out.add_argument("--quiet", "-q", action="store_true", help="print diagnostics only, no summary")
         p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: all cores)")
+        p.add_argument("--stdin-filename", metavar="NAME",
+                       help="with the path '-': lint standard input as if it were the file NAME (for editors)")
 
     def run(self, args: argparse.Namespace) -> int:
         from promptkit.lint.config import load_config
         from promptkit.lint.engine import INTERNAL_ERROR_CODE, discover, lint_files
 
         overrides: dict[str, Any] = {}
+        if args.paths == ["-"]:
+            return self._stdin(args)
         cfg0 = load_config(args.paths, args.config)
         if args.select:
             overrides["select"] = args.select
@@ -99,6 +103,35 @@ class LintCommand:
                  fixed=fixed, show_summary=not args.quiet)
         if any(d.code == INTERNAL_ERROR_CODE for d in diags):
             return 2
+        if args.exit_zero:
+            return 0
+        return 1 if _failing(diags) else 0
+
+    def _stdin(self, args: argparse.Namespace) -> int:
+        """Lint (or fix) standard input: diagnostics go to stdout, or with ``--fix`` the
+        fixed text does and the remaining diagnostics go to stderr."""
+        from promptkit.lint.config import load_config
+        from promptkit.lint.engine import lint_template
+        from promptkit.lint.fixes import fix_template
+        from promptkit.lint.output import emit
+        from promptkit.template import loads
+
+        name = args.stdin_filename or "<stdin>"
+        overrides: dict[str, Any] = {"select": args.select, "preview": True if args.preview else None}
+        cfg = load_config([name] if args.stdin_filename else [], args.config, overrides)
+        if args.ignore:
+            cfg = load_config([], args.config, {**overrides, "ignore": [*cfg.ignore, *args.ignore]})
+        data = sys.stdin.buffer.read()
+        template = loads(data, path=name)
+        if args.fix:
+            result = fix_template(template, cfg, unsafe=bool(args.unsafe_fixes))
+            sys.stdout.write(result.text)
+            diags = result.diagnostics
+            emit(diags, "concise", sys.stderr, files=1, show_summary=False)
+        else:
+            diags = lint_template(template, cfg)
+            emit(diags, args.output_format, sys.stdout, files=1, paths=[name], show_summary=not args.quiet,
+                 texts={name: template.text})
         if args.exit_zero:
             return 0
         return 1 if _failing(diags) else 0

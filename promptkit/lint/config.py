@@ -76,6 +76,8 @@ class LintConfig(BaseModel):
     cache_dir: str | None = None
     #: ``[tool.promptkit.rules.PK401] max-tokens = 2000``; ``severity`` is understood for every rule.
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: ``[tool.promptkit.test]``: reserved for ``promptkit test``; the linter ignores it.
+    test: dict[str, Any] = Field(default_factory=dict)
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
@@ -268,7 +270,7 @@ class LintConfig(BaseModel):
 
         self.resolve()
         data = self.model_dump(mode="json", by_alias=True, exclude={"include", "extend_include", "exclude",
-                                                                    "extend_exclude", "cache_dir"})
+                                                                    "extend_exclude", "cache_dir", "test"})
         h = hashlib.sha256()
         h.update(__version__.encode())
         h.update(json.dumps(data, sort_keys=True, default=str).encode())

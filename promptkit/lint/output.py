@@ -161,9 +161,11 @@ class Printer:
 
 
 def emit_text(diags: Sequence[Diagnostic], stream: IO[str], *, files: int, concise: bool = False,
-              fixed: int = 0, show_summary: bool = True, color: bool | None = None) -> None:
+              fixed: int = 0, show_summary: bool = True, color: bool | None = None,
+              texts: dict[str, str] | None = None) -> None:
+    """``texts`` gives the source of paths that are not (or not yet) files on disk."""
     p = Printer(stream, color)
-    sources: dict[str, list[str] | None] = {}
+    sources: dict[str, list[str] | None] = {k: v.split("\n") for k, v in (texts or {}).items()}
     for d in diags:
         lines = None if concise else _source_lines(d.path, sources)
         for r in text_segments(d, lines, show_source=not concise):
@@ -304,10 +306,11 @@ EMITTERS: dict[str, Callable[..., None]] = {
 
 
 def emit(diags: Sequence[Diagnostic], fmt: str, stream: IO[str], *, files: int = 0, paths: Iterable[str] = (),
-         fixed: int = 0, show_summary: bool = True, color: bool | None = None) -> None:
+         fixed: int = 0, show_summary: bool = True, color: bool | None = None,
+         texts: dict[str, str] | None = None) -> None:
     """Write ``diags`` in ``fmt`` to ``stream``."""
     if fmt in ("text", "concise"):
         emit_text(diags, stream, files=files, concise=fmt == "concise", fixed=fixed,
-                  show_summary=show_summary, color=color)
+                  show_summary=show_summary, color=color, texts=texts)
         return
     EMITTERS[fmt](diags, stream, paths=paths)

@@ -145,3 +145,21 @@ def test_rule_docs_and_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"code", "name", "severity", "fixable", "preview", "summary"} <= set(rows[0])
     assert main(["rule", "unused-noqqa"]) == 2
     assert "did you mean unused-noqa" in capsys.readouterr().err
+
+
+def test_stdin(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    (project / "same-name.prompty").write_text("something else entirely\n")  # excerpts come from stdin
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(BAD.encode())))
+    rc, out, _ = lint(capsys, "-", "--stdin-filename", "same-name.prompty")
+    assert rc == 1 and "same-name.prompty:11:" in out and "[YOUR COMPANY]" in out
+    fixable = GOOD.replace("in one sentence.", "in one sentence. {# noqa: PK701 #}")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(fixable.encode())))
+    rc, out, _ = lint(capsys, "-", "--stdin-filename", "x.prompty", "--fix")
+    assert rc == 0 and out == GOOD
+
+
+def test_test_table_is_reserved_for_the_runner(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "promptkit.toml").write_text("[test]\nrecordings = 'rec/'\n")
+    assert lint(capsys, "prompts")[0] == 0
