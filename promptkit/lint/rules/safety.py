@@ -361,8 +361,9 @@ class HardcodedCredential(Rule):
     ## What it does
     Reports front-matter fields named like credentials (``api_key``, ``token``,
     ``secret``, ``password``, ``connection_string``...) whose value is a literal string
-    instead of a reference (``${env:NAME}``, ``${file:...}``). Empty values and obvious
-    placeholders are ignored. The value is never shown.
+    instead of a reference (``${env:NAME}``, ``${file:...}``). Empty values, obvious
+    placeholders and keys of a known provider format (reported by PK502) are skipped.
+    The value is never shown.
 
     ## Why is this bad?
     Even a credential of an unknown format is a secret in the repository. Prompty's
@@ -413,6 +414,8 @@ class HardcodedCredential(Rule):
                 continue
             if path[-1].lower() == "key" and len(set(sval)) < 12:
                 continue  # "key: name" fields in tool schemas are not credentials
+            if any(pat.search(sval) for _, _, pat in _SECRETS):
+                continue  # a known key format: PK502 reports it, once
             dotted = ".".join(str(p) for p in path)
             yield Finding(t.span_of(*path) or t.front_matter_span, f"'{dotted}' holds a literal credential ({len(sval)} characters)",
                           hint=f"use a reference: {path[-1]}: ${{env:NAME}}, and rotate the exposed value")
