@@ -97,7 +97,9 @@ def test_required_inputs_defaults_and_types() -> None:
     )
     d = _error(t)
     assert d.code == "PK020" and "'name'" in d.message
-    assert "name:" in t.index.line_text(d.line - 1) or "type: string" in t.index.line_text(d.line)
+    # at the declaration of `name` (its mapping starts on the line after `name:`)
+    assert d.span == t.span_of("inputs", "name") and (d.line, d.column) == (6, 5)
+    assert t.index.line_text(5).strip() == "name:"
     for name, bad in [("count", "3"), ("count", True), ("count", 1.5), ("ratio", "x"), ("loud", "yes"),
                       ("tags", "a,b"), ("meta", [1]), ("name", 5)]:
         values = {"name": "Ada", name: bad}
