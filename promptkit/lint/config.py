@@ -275,6 +275,7 @@ class LintConfig(BaseModel):
         h.update(__version__.encode())
         h.update(json.dumps(data, sort_keys=True, default=str).encode())
         h.update(str(self._root).encode())
+        h.update(_code_fingerprint().encode())
         for r in REGISTRY:
             h.update(f"{r.code}:{r.name}:{getattr(r, 'content_hash', '')};".encode())
         return h.hexdigest()[:20]
@@ -286,6 +287,30 @@ class LintConfig(BaseModel):
 
 
 _EXACT = 1000
+_FINGERPRINT: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """Size and mtime of the linter's and the loader's source files: the version alone
+    does not change while rules are being edited (an editable install), and a stale
+    cache would hide the edit."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        import os
+
+        pkg = Path(__file__).resolve().parents[1]
+        parts = []
+        for sub in ("lint", "lint/rules", "template"):
+            try:
+                entries = sorted(os.scandir(pkg / sub), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.endswith(".py"):
+                    st = e.stat()
+                    parts.append(f"{sub}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        _FINGERPRINT = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return _FINGERPRINT
 
 
 def _score(selector: str, rule: type[Rule]) -> int | None:
