@@ -88,7 +88,7 @@ class JinjaSyntaxError(Rule):
         if info is None or info.error is None:
             return
         d = info.error
-        yield Finding(d.span, d.message, hint=d.hint)
+        yield Finding(d.span, d.message.rstrip("."), hint=d.hint)
 
 
 _NAME_RE_CACHE: dict[str, re.Pattern[str]] = {}
