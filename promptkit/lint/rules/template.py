@@ -930,9 +930,10 @@ class LeftoverPlaceholder(Rule):
     """Leftover placeholder: ``TODO:``, ``[INSERT ...]`` or lorem ipsum left in a prompt.
 
     ## What it does
-    Finds drafting leftovers in the prompt text: ``TODO:``, ``FIXME:``, ``TBD:``,
-    ``[INSERT ...]``, ``<INSERT ...>``, ``[FILL IN ...]`` and lorem ipsum. Code fences
-    and inline code are skipped.
+    Finds drafting leftovers in the prompt text of templates: ``TODO:``, ``FIXME:``,
+    ``TBD:``, ``[INSERT ...]``, ``<INSERT ...>``, ``[FILL IN ...]`` and lorem ipsum. Code
+    fences and inline code are skipped. Markdown and plain-text prompts are not checked:
+    prompt libraries publish fill-in forms (``[INSERT TOPIC]``) on purpose.
 
     ## Why is this bad?
     The model reads the placeholder as an instruction or as content: it improvises the
