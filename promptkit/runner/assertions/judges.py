@@ -34,8 +34,19 @@ from promptkit.runner.assertions.spec import AssertionContext
 from promptkit.runner.assertions.text import excerpt
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
 
-#: Where the built-in judge templates live (the repository's ``templates/judges``).
-JUDGES_DIR = Path(__file__).resolve().parents[3] / "templates" / "judges"
+def judges_dir() -> Path:
+    """Where the built-in judge templates are: ``templates/judges`` in a checkout,
+    ``promptkit/_bundled/templates/judges`` in an installed wheel."""
+    from promptkit.resources import bundled_templates_dir
+
+    try:
+        return bundled_templates_dir() / "judges"
+    except FileNotFoundError:  # broken install: the error names the missing file
+        return Path(__file__).resolve().parents[3] / "templates" / "judges"
+
+
+#: The built-in judge templates' folder (see :func:`judges_dir`).
+JUDGES_DIR = judges_dir()
 
 
 class JudgeFailed(Exception):
@@ -64,7 +75,7 @@ def judge_template(name: str, override: str | None, base_dir: str | Path | None)
         if not p.is_absolute() and base_dir is not None:
             p = Path(base_dir) / p
         return p
-    return JUDGES_DIR / f"{name}.prompty"
+    return judges_dir() / f"{name}.prompty"
 
 
 def _load_template(path: str) -> Any:
