@@ -727,7 +727,7 @@ class _Loader:
 
 
 #: Tags pydantic puts in error locations of union members (``str | _ModelEntry``).
-_UNION_TAGS = {"str", "_ModelEntry", "int", "float", "bool", "function-after[_one_prompt(), list[str]]"}
+_UNION_TAGS = {"str", "_ModelEntry", "int", "float", "bool"}
 
 
 def load_suite(path: str | Path) -> Suite:
