@@ -61,6 +61,9 @@ class LintCommand:
         out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
         out.add_argument("--quiet", "-q", action="store_true", help="print diagnostics only, no summary")
         p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: all cores)")
+        p.add_argument("--show-files", action="store_true", help="print the files that would be linted, and stop")
+        p.add_argument("--show-settings", action="store_true",
+                       help="print the resolved settings (and where they came from), and stop")
         p.add_argument("--stdin-filename", metavar="NAME",
                        help="with the path '-': lint standard input as if it were the file NAME (for editors)")
 
@@ -82,6 +85,19 @@ class LintCommand:
             overrides["preview"] = True
         cfg = load_config(args.paths, args.config, overrides) if overrides else cfg0
         found = discover(args.paths, cfg)
+        if args.show_settings:
+            import json
+
+            print(f"# settings from {cfg.source or 'defaults'} (project root {cfg.root})")
+            print(json.dumps(cfg.model_dump(mode="json", by_alias=True), indent=2))
+            print("# enabled rules: " + " ".join(r.code for r in cfg.enabled_rules()))
+            return 0
+        if args.show_files:
+            for f in found.files:
+                print(f)
+            for d in found.missing:
+                print(d.format(), file=sys.stderr)
+            return 2 if found.missing else 0
         use_cache = not args.no_cache
         fixing = args.fix or args.diff or args.add_noqa
         report = lint_files(found.files, cfg, use_cache=use_cache, jobs=args.jobs)

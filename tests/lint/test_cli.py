@@ -163,3 +163,13 @@ def test_stdin(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: p
 def test_test_table_is_reserved_for_the_runner(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "promptkit.toml").write_text("[test]\nrecordings = 'rec/'\n")
     assert lint(capsys, "prompts")[0] == 0
+
+
+def test_show_files_and_settings(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "prompts" / "notes.txt").write_text("not a prompt\n")
+    rc, out, _ = lint(capsys, "--show-files")
+    listed = out.split()
+    assert rc == 0 and len(listed) == 1 and listed[0].endswith("good.prompty")
+    rc, out, _ = lint(capsys, "--show-settings", "--ignore", "PK009")
+    assert rc == 0 and "promptkit.toml" in out.splitlines()[0]
+    assert '"PK009"' in out and "PK701" in out.splitlines()[-1] and " PK009" not in out.splitlines()[-1]

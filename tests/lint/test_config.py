@@ -142,3 +142,32 @@ def test_settings_hash_changes_with_settings() -> None:
     assert a == LintConfig().resolve().settings_hash()
     assert a != LintConfig(ignore=["PK009"]).resolve().settings_hash()
     assert a == LintConfig(exclude=["x/**"]).resolve().settings_hash()  # discovery only: same results
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from promptkit.lint import globs  # noqa: E402
+
+_name_chars = st.sampled_from(list("ab.-_x*?"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(_name_chars, min_size=1, max_size=6), st.text(st.sampled_from(list("ab.-_x")), min_size=1, max_size=8))
+def test_name_globs_agree_with_fnmatch(pattern: str, name: str) -> None:
+    """Without '/', a pattern means what fnmatch says, against the last path segment."""
+    import fnmatch
+
+    expect = fnmatch.fnmatchcase(name, pattern)
+    assert globs.match(pattern, name) == expect
+    assert globs.match(pattern, f"some/dir/{name}") == expect
+
+
+def test_path_globs() -> None:
+    assert globs.match("templates/**/*.prompty", "templates/a.prompty")
+    assert globs.match("templates/**/*.prompty", "templates/x/y/a.prompty")
+    assert not globs.match("templates/**/*.prompty", "other/templates/a.prompty")
+    assert not globs.match("templates/*.prompty", "templates/x/a.prompty")
+    assert globs.match("/templates/*.prompty", "templates/a.prompty")
+    assert globs.match_path_or_parent(["prompts/skip"], "prompts/skip/a/b.prompty")
+    assert globs.match("[!a]*.md", "b.md") and not globs.match("[!a]*.md", "a.md")
