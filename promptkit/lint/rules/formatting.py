@@ -55,7 +55,10 @@ class TrailingWhitespace(Rule):
     fixable = "safe"
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        for m in _TRAILING.finditer(ctx.text):
+        text = ctx.text
+        if not any(w in text for w in (" \n", "\t\n", " \r", "\t\r")) and not text.endswith((" ", "\t")):
+            return  # substring checks are far cheaper than the regex scan
+        for m in _TRAILING.finditer(text):
             s, e = m.start(), m.end()
             yield Finding(ctx.span(s, e), "trailing whitespace", fix=ctx.edit(s, e, "", description="remove trailing whitespace"))
 
