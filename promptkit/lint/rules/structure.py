@@ -160,7 +160,9 @@ class EmptyMessage(Rule):
 
     ## What it does
     Reports ``system:``/``user:``/... lines whose message holds only whitespace or
-    comments. A final empty ``assistant:`` message (a prefill slot) is allowed.
+    comments. A final empty ``assistant:`` message (a prefill slot) is allowed, and so is
+    a final empty message in a dotprompt file (a partial ending in ``{{role "user"}}``
+    sets the role of the text that follows where it is included).
 
     ## Why is this bad?
     Providers reject empty messages or treat them as noise; usually the content went
@@ -200,8 +202,8 @@ class EmptyMessage(Rule):
         for i, m in enumerate(msgs):
             if not m.explicit or not _blank(m.content):
                 continue
-            if m.role == "assistant" and i == len(msgs) - 1:
-                continue
+            if i == len(msgs) - 1 and (m.role == "assistant" or ctx.template.kind is FileKind.DOTPROMPT):
+                continue  # a prefill slot; in dotprompt, a partial setting the role of what follows
             yield Finding(m.role_span, f"the {m.role or 'dynamic-role'} message is empty",
                           hint="write its content, or delete the role line")
 
