@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptkit.diagnostics import Diagnostic, Severity
+from promptkit.diagnostics import Diagnostic, Severity, Span
 from promptkit.lint import globs
 from promptkit.lint.config import LintConfig
 from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule
@@ -51,13 +51,15 @@ def internal_error(rule: type[Rule] | str, path: str, exc: BaseException) -> Dia
     detail = f"{type(exc).__name__}: {exc}".strip()
     if len(detail) > 300:
         detail = detail[:297] + "..."
+    who = "promptkit's template loader" if code == "loader" else f"rule {code}"
     return Diagnostic(
         path,
-        f"rule {code} crashed on this file: {detail}; please report",
+        f"{who} crashed on this file: {detail}; please report",
         severity=Severity.ERROR,
         code=INTERNAL_ERROR_CODE,
         name=INTERNAL_ERROR_NAME,
-        hint=f"ignore {code} for this file in per-file-ignores until it is fixed",
+        hint=f"ignore {code} for this file in per-file-ignores until it is fixed" if code != "loader"
+        else "exclude the file until it is fixed",
         extra={"rule": code},
     )
 
@@ -75,6 +77,8 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
             continue  # nothing was decoded: only the load rules have something to say
         try:
             for finding in rule().check(ctx):
+                if not isinstance(finding, Finding) or not (finding.span is None or isinstance(finding.span, Span)):
+                    raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding with a Span")
                 out.append(
                     Diagnostic(
                         path=path,

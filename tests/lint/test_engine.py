@@ -199,3 +199,31 @@ def test_lint_path_does_not_import_litellm(tmp_path: Path) -> None:
     result = json.loads(out.stderr.strip().splitlines()[-1])
     assert result["heavy"] == [], out.stderr
     assert result["rc"] in (0, 1)
+
+
+class YieldsGarbage(Rule):
+    """Test rule with a bug: yields a string."""
+
+    code = "PK995"
+    name = "test-yields-garbage"
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        yield "not a finding"  # type: ignore[misc]
+
+
+def test_a_rule_yielding_garbage_is_an_internal_error() -> None:
+    diags = lint_template(loads(GOOD, path="x.prompty"), LintConfig(), rules=[YieldsGarbage, Shouting])
+    assert [d.code for d in diags] == ["PK000"]
+    assert "rule PK995 crashed" in diags[0].message and "not a Finding" in diags[0].message
+
+
+def test_a_loader_crash_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import promptkit.template
+
+    def boom(*a: object, **k: object) -> None:
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(promptkit.template, "loads", boom)
+    diags = lint_text("anything", "x.prompty")
+    assert [d.code for d in diags] == ["PK000"]
+    assert diags[0].message.startswith("promptkit's template loader crashed on this file: RecursionError: deep")
