@@ -45,7 +45,7 @@ _DIRECTIVE = re.compile(
     re.IGNORECASE,
 )
 _YAML_DIRECTIVE = re.compile(
-    r"(?:^|[ \t])(?P<open>#)[ \t]*(?P<file>promptkit:[ \t]*)?noqa(?:[ \t]*:[ \t]*" + _CODES + r")?[ \t]*(?P<close>)$",
+    r"(?:^|[ \t])(?P<open>#)[ \t]*(?P<file>promptkit:[ \t]*)?noqa(?:[ \t]*:[ \t]*" + _CODES + r")?[ \t]*(?P<close>)(?=\r?$)",
     re.IGNORECASE | re.MULTILINE,
 )
 _HAS_NOQA = re.compile("noqa", re.IGNORECASE)

@@ -127,3 +127,13 @@ def test_add_noqa_silences_every_finding(lines: list[str]) -> None:
     # idempotent: nothing left to add
     t2 = loads(new, path="a.prompty")
     assert add_noqa(t2, [d for d in lint_template(t2) if d.code != "PK009"])[1] == 0
+
+
+def test_crlf_files() -> None:
+    text = "---\r\nname: x\r\nversion: one # noqa: PK006\r\n---\r\nsystem:\r\n" + BAD_LINE + " {# noqa: PK701 #}\r\n"
+    assert [c for c in codes(text) if c not in ("PK303",)] == []
+    stale = text.replace("version: one", "version: 1.0.0")
+    diags = [d for d in lint_text(stale, "a.prompty") if d.code == "PK009"]
+    assert len(diags) == 1
+    fixed, _ = apply_fixes(stale, diags)
+    assert "version: 1.0.0\r\n---" in fixed  # the directive goes, the line ending stays
