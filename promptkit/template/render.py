@@ -183,6 +183,25 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
+#: (path, file text) -> (nonce, compiled marked body). Compiling costs far more than
+#: rendering, and a run renders one template thousands of times. The nonce stays secret
+#: either way: it never leaves this process (markers are split out of every output), so
+#: an input value cannot forge a role marker whether the nonce is per render or per entry.
+_COMPILED: dict[tuple[str, str], tuple[str, Any]] = {}
+
+
+def _compiled(template: PromptTemplate) -> tuple[str, Any]:
+    key = (str(template.path), template.text)
+    hit = _COMPILED.get(key)
+    if hit is None:
+        nonce = secrets.token_hex(8)
+        compiled = environment().from_string(_marked_body(template, nonce))
+        if len(_COMPILED) >= 256:
+            _COMPILED.clear()
+        hit = _COMPILED[key] = (nonce, compiled)
+    return hit
+
+
 def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> list[RenderedMessage]:
     """Render ``template`` with ``variables`` (and keyword variables) to chat messages.
 
@@ -211,11 +230,8 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
             )
         )
     values = check_inputs(template, {**(variables or {}), **kwargs})
-    nonce = secrets.token_hex(8)
-    marked = _marked_body(template, nonce)
-    env = environment()
     try:
-        compiled = env.from_string(marked)
+        nonce, compiled = _compiled(template)
     except TemplateSyntaxError as exc:
         raise RenderError(_syntax_diagnostic(template, exc)) from None
     try:

@@ -152,14 +152,17 @@ def test_prompt_runner_fixture_records_next_to_the_test(tmp_path: Path) -> None:
     assert len(list((tmp_path / "__recordings__" / "test_prompts").glob("*.json"))) == 2
 
 
-def test_promptkit_test_command(tmp_path: Path, server: OpenAIServer) -> None:
-    _copy(tmp_path)
+def test_promptkit_test_command(tmp_path: Path) -> None:
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    for f in ("classify_ticket.prompty", "classify_ticket.prompttest.yaml"):
+        shutil.copy(templates / f, tmp_path / f)
+    shutil.copytree(templates / "__recordings__" / "classify_ticket", tmp_path / "__recordings__" / "classify_ticket")
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE")}
     exe = [sys.executable, "-m", "promptkit.cli"]
-    proc = subprocess.run([*exe, "test", ".", "--mode", "live", "--api-base", server.base_url, "-k", "capital"],
+    proc = subprocess.run([*exe, "test", ".", "--mode", "replay", "-k", "double", "--results", "r.json"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 passed" in proc.stdout
+    assert "1 passed" in proc.stdout and (tmp_path / "r.json").is_file()
     missing = subprocess.run([*exe, "test", "nope/"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "nope/:1:1: error:" in missing.stderr
 

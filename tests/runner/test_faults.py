@@ -101,11 +101,11 @@ def test_results_file_is_complete_through_pytest(tmp_path: Path) -> None:
     faults = list(PLAN) * 2
     _write_suite(tmp_path, faults)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
-    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=10) as server:
+    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=5) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "faults.prompttest.yaml", "-q",
              "--promptkit-mode", "live", "--promptkit-api-base", server.base_url, "--promptkit-timeout", "0.5",
-             "--promptkit-retries", "2", "--promptkit-concurrency", "8", "--promptkit-results", "results.json"],
+             "--promptkit-retries", "1", "--promptkit-concurrency", "8", "--promptkit-results", "results.json"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout  # the FAIL cases fail the run
     run = RunResults.from_json((tmp_path / "results.json").read_text())
