@@ -221,7 +221,12 @@ def _children(ctx: LintContext) -> dict[tuple[int, int], list[int]]:
     return ctx.cached("structure.children", build)
 
 
-_MARKER_TITLE = re.compile(r"(?i)(end|start|begin|beginning)\b")
+_MARKER_KEY = re.compile(r"(?:^|_)(?:end|start|begin|beginning)(?:_|$)")
+
+
+def _is_marker(key: str) -> bool:
+    """"END EXAMPLE OUTPUT", "PROFILE_START": delimiters, not sections."""
+    return _MARKER_KEY.search(key) is not None
 
 
 @register
@@ -275,7 +280,7 @@ class EmptyComponent(Rule):
             for ci, c in enumerate(m.components):
                 if (mi, ci) in kids:
                     continue
-                if c.kind is None or _MARKER_TITLE.match(c.title):
+                if c.kind is None or _is_marker(c.key):
                     continue  # outlines, HTML samples and "END EXAMPLE" markers are empty on purpose
                 if c.style == "heading" and ci + 1 < n and m.components[ci + 1].span.start.offset <= c.content_span.end.offset:
                     continue
@@ -286,6 +291,7 @@ class EmptyComponent(Rule):
 
 
 _DUP_KINDS = frozenset({"role", "task", "output_format", "context", "constraints"})
+_UNIQUE_TAG_KINDS = frozenset({"role", "task", "constraints"})
 
 
 @register
@@ -293,9 +299,11 @@ class DuplicateComponent(Rule):
     """Duplicate component: the same kind of section appears twice at the same level.
 
     ## What it does
-    Reports a section or tag block whose name repeats an earlier sibling (same message,
-    same parent), for the components that should be unique: role, task, context,
-    constraints and output format.
+    Reports a section whose name repeats an earlier sibling (same message, same parent),
+    for the components that should be unique: role, task, context, constraints and
+    output format. Tag blocks count for role, task and constraints only (few-shot
+    examples repeat ``<context>`` and ``<response>`` blocks on purpose); delimiter
+    headings such as "END EXAMPLE" are skipped.
 
     ## Why is this bad?
     Two "Output format" sections usually disagree after a few edits, and the model has
@@ -331,8 +339,10 @@ class DuplicateComponent(Rule):
         for m in ctx.template.messages:
             seen: dict[tuple[int | None, str, str], Any] = {}
             for c in m.components:
-                if c.kind not in _DUP_KINDS or not c.key:
+                if c.kind not in _DUP_KINDS or not c.key or _is_marker(c.key):
                     continue
+                if c.style == "tag" and c.kind not in _UNIQUE_TAG_KINDS:
+                    continue  # few-shot examples repeat <context>/<response> blocks on purpose
                 k = (c.parent, c.style, c.key)
                 if k in seen:
                     yield Finding(c.title_span, f"'{c.title}' repeats the section at line {seen[k].span.start.line}",
