@@ -476,6 +476,9 @@ class PackRule(Rule):
     def _repetition(self, ctx: LintContext) -> Iterator[Finding]:
         assert self._repeat is not None
         for m in self._matches(ctx, self._repeat):
+            first, again = _txt(ctx, m, "first"), _txt(ctx, m, "again")
+            if len(first) > 1 and first.isupper() != again.isupper():
+                continue  # "AND and": a keyword or acronym next to the word, not a typo
             start = m.start("again")
             fix = Fix([Edit(m.end("first"), m.end(), "")], safe=self.spec.fix == "safe",
                       description="remove the repetition")

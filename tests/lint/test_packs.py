@@ -62,6 +62,8 @@ def test_repetition_with_fix(house: LintConfig) -> None:
     diags = [d for d in lint_text(text, "a.txt", config=house) if d.code == "HS005"]
     assert [d.message for d in diags] == ["'the' twice", "'to' twice"]
     assert apply_fixes(text, diags)[0] == "Take the cat to the vet."
+    assert [d.code for d in lint_text("Use AND and OR. The the end.", "b.txt", config=LintConfig(select=["PK711"]))] \
+        == ["PK711"]  # 'AND and' is a keyword next to a word; 'The the' is a typo
 
 
 def test_consistency(house: LintConfig) -> None:
