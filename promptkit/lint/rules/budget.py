@@ -189,7 +189,7 @@ class ContextWindowExceeded(Rule):
                           hint="shorten the prompt, lower max_tokens, or use a model with a larger context window")
 
 
-_WS = re.compile(r"\s+")
+_FILL_IN = re.compile(r"\[[^\]\n]{2,80}\](?!\()")
 
 
 @register
@@ -199,7 +199,9 @@ class RepeatedParagraph(Rule):
     ## What it does
     Compares the paragraphs of the prompt (outside code fences, whitespace-normalized,
     at least ``min-length`` characters, default 80) and reports each repetition. In
-    Jinja templates a repetition across ``{% if %}``/``{% else %}`` branches is allowed.
+    Jinja templates a repetition across ``{% if %}``/``{% else %}`` branches is allowed,
+    and so are output skeletons with fill-in slots (``**Reasoning**: [why]``) that a
+    prompt repeats for each step on purpose.
 
     ## Why is this bad?
     The copy costs tokens on every call and, after the next edit, one copy will say
@@ -241,6 +243,8 @@ class RepeatedParagraph(Rule):
             norm = " ".join(raw.split())
             if len(norm) < min_len or norm.startswith(("|", "{%", "{{")):
                 continue
+            if "[" in norm and len(_FILL_IN.findall(norm)) >= 2:
+                continue  # an output skeleton ("**Reasoning**: [why]") repeated per step on purpose
             key = norm
             if key in seen:
                 first_s, first_line = seen[key]
