@@ -151,3 +151,37 @@ def test_python_api_job(openai_server: OpenAIServer, tmp_path: Path) -> None:
         runner.close()
     assert res.outcome is Outcome.PASS and again.outcome is Outcome.PASS
     assert again.recordings_hit == 1 and openai_server.calls == 1
+
+
+def _judge_suite(tmp_path: Path) -> Path:
+    shutil.copy(FIXTURES / "answer.prompty", tmp_path / "answer.prompty")
+    suite = tmp_path / "judged.prompttest.yaml"
+    suite.write_text(
+        "prompts: [answer.prompty]\nmodels: [openai/scripted]\ndefaults:\n  judge: openai/judge\ncases:\n"
+        "  - id: graded\n    vars: {question: 'What is the capital of France?'}\n    assert:\n"
+        "      - type: llm-rubric\n        value: Names Paris as the capital.\n",
+        encoding="utf-8",
+    )
+    return suite
+
+
+def test_judge_calls_are_recorded_and_replayed(tmp_path: Path) -> None:
+    suite = _judge_suite(tmp_path)
+    with OpenAIServer(default_reply='{"pass": true, "score": 0.9, "reason": "names Paris"}') as server:
+        server.add_rule(pattern="capital of France", model="scripted", reply="Paris.")
+        recorded = run_suites([suite], RunConfig(mode=Mode.RECORD, api_base=server.base_url, retry=FAST))
+        base = server.base_url
+        assert {r["body"]["model"] for r in server.requests} == {"scripted", "judge"}
+    [case] = recorded.cases
+    assert case.outcome is Outcome.PASS and "names Paris" in case.samples[0].assertions[0].reason
+    assert len(list((tmp_path / "__recordings__" / "judged").glob("*.json"))) == 2  # answer + judge
+    [again] = run_suites([suite], RunConfig(mode=Mode.REPLAY, api_base=base)).cases
+    assert again.outcome is Outcome.PASS and again.samples[0].assertions[0].reason == case.samples[0].assertions[0].reason
+
+
+def test_failing_judge_is_error_not_fail(openai_server: OpenAIServer, tmp_path: Path) -> None:
+    openai_server.add_rule(pattern="capital of France", model="scripted", reply="Paris.")
+    openai_server.add_rule(model="judge", fault="server_error")
+    [case] = run_suites([_judge_suite(tmp_path)], RunConfig(mode=Mode.LIVE, api_base=openai_server.base_url, retry=FAST)).cases
+    assert case.outcome is Outcome.ERROR
+    assert case.samples[0].assertions[0].error
