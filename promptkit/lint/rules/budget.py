@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
@@ -106,7 +106,7 @@ class TokenBudgetExceeded(Rule):
     code = "PK400"
     name = "token-budget-exceeded"
     severity = Severity.WARNING
-    example_config = {"token_budget": 40}
+    example_config: ClassVar[dict[str, Any]] = {"token_budget": 40}
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         budget = ctx.setting(self.code, "max-tokens", None) or _util.conf(ctx, "token_budget", None)
@@ -288,13 +288,13 @@ class LongLine(Rule):
     code = "PK403"
     name = "long-line"
     severity = Severity.INFO
-    example_config = {"rules": {"PK403": {"max-line-length": 60}}}
+    example_config: ClassVar[dict[str, Any]] = {"rules": {"PK403": {"max-line-length": 60}}}
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         limit = int(ctx.setting(self.code, "max-line-length", 2000))
         if len(ctx.text) <= limit:
             return
-        for i, start, t in _util.lines(ctx).prose():
+        for i, _start, t in _util.lines(ctx).prose():
             if len(t) > limit:
                 yield Finding(_util.line_span(ctx, i, limit, len(t)), f"line is {len(t):,} characters long (limit {limit:,})",
                               hint="break it into sentences or paragraphs, one per line")

@@ -57,7 +57,7 @@ class VagueQuantity(Rule):
     default_enabled = False
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        for i, start, t in _util.lines(ctx).prose():
+        for i, _start, t in _util.lines(ctx).prose():
             for m in _VAGUE.finditer(t):
                 sentence = re.split(r"(?<=[.!?])\s", t[: m.start()])[-1] + t[m.start() :].split(". ")[0]
                 if _NUMBER_NEAR.search(sentence.replace(m.group(), "")):
@@ -201,7 +201,7 @@ class NegativeOnlyInstructions(Rule):
                 yield Finding(_util.line_span(ctx, run[0][0]), f"all {len(run)} items of this list are prohibitions",
                               hint="rephrase some as what to do instead")
 
-        for i, start, t in _util.lines(ctx).prose():
+        for i, _start, t in _util.lines(ctx).prose():
             if _ITEM.match(t):
                 if i != prev + 1:
                     yield from flush()
@@ -250,7 +250,7 @@ class Shouting(Rule):
     default_enabled = False
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        for i, start, t in _util.lines(ctx).prose():
+        for i, _start, t in _util.lines(ctx).prose():
             if t.lstrip().startswith("#"):
                 continue
             m = _CAPS_RUN.search(t) or _BANGS.search(t)

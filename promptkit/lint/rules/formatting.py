@@ -304,7 +304,7 @@ class TooManyBlankLines(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         limit = int(ctx.setting(self.code, "max-blank-lines", 2))
-        if not re.search(r"\n(?:[ \t\r]*\n){%d}" % (limit + 1), ctx.text):
+        if not re.search(rf"\n(?:[ \t\r]*\n){{{limit + 1}}}", ctx.text):
             return  # no run long enough anywhere: skip the line scan
         ls = _util.lines(ctx)
         texts, starts, fenced = ls.texts, ls.starts, ls.fenced

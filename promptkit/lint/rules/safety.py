@@ -19,7 +19,7 @@ from typing import Any
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import JINJA_KINDS, Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
-from promptkit.template.model import FileKind, Message
+from promptkit.template.model import Message
 
 _UNTRUSTED_WORDS = re.compile(
     r"^(?:.*_)?(?:user|question|query|input|message|msg|request|ask|chat|comment|feedback|review|ticket|email|"

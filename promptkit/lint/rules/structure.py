@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
@@ -69,7 +69,7 @@ class MissingSystemMessage(Rule):
     severity = Severity.WARNING
     kinds = _CHAT_KINDS
     #: Config the docs' examples are checked with (the rule is off without it).
-    example_config = {"require_system_message": True}
+    example_config: ClassVar[dict[str, Any]] = {"require_system_message": True}
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         required = ctx.setting(self.code, "require", None)
@@ -385,7 +385,7 @@ class MissingRequiredComponent(Rule):
     code = "PK205"
     name = "missing-required-component"
     severity = Severity.WARNING
-    example_config = {"required_components": ["task", "output_format"]}
+    example_config: ClassVar[dict[str, Any]] = {"required_components": ["task", "output_format"]}
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         required = ctx.setting(self.code, "components", None) or _util.conf(ctx, "required_components", ())

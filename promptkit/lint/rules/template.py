@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from promptkit.diagnostics import Severity
 from promptkit.lint.rule import JINJA_KINDS, Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
-from promptkit.diagnostics import Severity
 from promptkit.template.model import ROLES, Engine, FileKind
 
 
@@ -135,7 +135,6 @@ def _handlebars_uses(ctx: LintContext) -> dict[str, list[int]]:
         if not tag.closed or not inner or inner[0] in "!>":
             continue
         if inner[0] == "/":
-            name = inner[1:].strip()
             if stack:
                 top = stack.pop()
                 if top in _HB_SCOPED:
@@ -487,7 +486,7 @@ class ForeignTemplateSyntax(Rule):
             return
         if not t.engine.renders:
             # Handlebars: only str.format-style {var} of a declared input is foreign
-            for i, start, line in _util.lines(ctx).prose():
+            for i, _start, line in _util.lines(ctx).prose():
                 if "{" not in line:
                     continue
                 masked = _JINJA_REGION.sub(lambda m: " " * len(m.group()), line)
@@ -499,7 +498,7 @@ class ForeignTemplateSyntax(Rule):
             return
         ls = _util.lines(ctx)
         inputs = set(t.inputs)
-        for i, start, line in ls.prose():
+        for i, _start, line in ls.prose():
             if "{" not in line:
                 continue
             for pat, what, how in _FOREIGN:
@@ -575,7 +574,7 @@ class RoleLineTypo(Rule):
         from rapidfuzz.distance import Levenshtein
 
         ls = _util.lines(ctx)
-        for i, start, line in ls.prose():
+        for _i, start, line in ls.prose():
             if ":" not in line or len(line) > 24:
                 continue
             m = _ROLE_LIKE.match(line)
@@ -965,7 +964,7 @@ class LeftoverPlaceholder(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         if _util.is_prose(ctx):
             return  # prose prompt libraries use [INSERT ...] on purpose, as fill-in forms
-        for i, start, line in _util.lines(ctx).prose():
+        for i, _start, line in _util.lines(ctx).prose():
             m = _PLACEHOLDER.search(line)
             if not m:
                 continue
