@@ -65,6 +65,8 @@ class LintConfig(BaseModel):
     extend_include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     extend_exclude: list[str] = Field(default_factory=list)
+    #: Skip files git ignores when walking directories (files named explicitly are linted).
+    respect_gitignore: bool = True
     preview: bool = False
     fixable: list[str] = Field(default_factory=lambda: ["ALL"])
     unfixable: list[str] = Field(default_factory=list)
@@ -270,7 +272,8 @@ class LintConfig(BaseModel):
 
         self.resolve()
         data = self.model_dump(mode="json", by_alias=True, exclude={"include", "extend_include", "exclude",
-                                                                    "extend_exclude", "cache_dir", "test"})
+                                                                    "extend_exclude", "cache_dir", "test",
+                                                                    "respect_gitignore"})
         h = hashlib.sha256()
         h.update(__version__.encode())
         h.update(json.dumps(data, sort_keys=True, default=str).encode())

@@ -191,6 +191,7 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
     include = config.include_patterns
     exclude = config.exclude_patterns
     root = config.root.resolve()
+    walked: list[Path] = []
     for raw in paths or [config.root]:
         p = Path(raw)
         if p.is_file():
@@ -220,8 +221,71 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
                     f = os.path.join(dirpath, name)
                     if f not in seen:
                         seen.add(f)
-                        out.files.append(Path(f))
+                        walked.append(Path(f))
+    if walked and config.respect_gitignore:
+        ignored = git_ignored(walked)
+        walked = [f for f in walked if str(f) not in ignored]
+    out.files.extend(walked)
     return out
+
+
+def git_ignored(files: Sequence[Path]) -> set[str]:
+    """Which of ``files`` git ignores (``.gitignore``, ``.git/info/exclude``...): one
+    ``git check-ignore --stdin`` per repository. Outside a git work tree, or without git,
+    nothing is ignored."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return set()
+    by_dir: dict[str, list[str]] = {}
+    for f in files:
+        by_dir.setdefault(os.path.dirname(os.path.abspath(f)), []).append(str(f))
+    # one call per top-level directory is enough: group by the git top level of each dir
+    ignored: set[str] = set()
+    tops: dict[str, list[str]] = {}
+    for d, names in by_dir.items():
+        tops.setdefault(_git_top(git, d), []).extend(names)
+    for top, names in tops.items():
+        if not top:
+            continue
+        try:
+            res = subprocess.run([git, "-C", top, "check-ignore", "--stdin", "-z"],
+                                 input="\0".join(os.path.abspath(n) for n in names) + "\0",
+                                 capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if res.returncode not in (0, 1):
+            continue
+        hits = {p for p in res.stdout.split("\0") if p}
+        ignored.update(n for n in names if os.path.abspath(n) in hits)
+    return ignored
+
+
+_TOPS: dict[str, str] = {}
+
+
+def _git_top(git: str, directory: str) -> str:
+    """The git work tree containing ``directory`` ("" if none), cached per directory."""
+    if directory not in _TOPS:
+        import subprocess
+
+        top = ""
+        d = Path(directory)
+        for cand in (d, *d.parents):
+            if (cand / ".git").exists():
+                top = str(cand)
+                break
+        if top:
+            try:
+                res = subprocess.run([git, "-C", top, "rev-parse", "--is-inside-work-tree"],
+                                     capture_output=True, text=True, timeout=10, check=False)
+                top = top if res.stdout.strip() == "true" else ""
+            except (OSError, subprocess.SubprocessError):
+                top = ""
+        _TOPS[directory] = top
+    return _TOPS[directory]
 
 
 # --------------------------------------------------------------------------- many files

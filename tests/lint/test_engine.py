@@ -227,3 +227,23 @@ def test_a_loader_crash_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) ->
     diags = lint_text("anything", "x.prompty")
     assert [d.code for d in diags] == ["PK000"]
     assert diags[0].message.startswith("promptkit's template loader crashed on this file: RecursionError: deep")
+
+
+def test_discovery_skips_git_ignored_files(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\nscratch.prompty\n")
+    (tmp_path / "generated").mkdir()
+    for p in ("a.prompty", "scratch.prompty", "generated/b.prompty"):
+        (tmp_path / p).write_text(GOOD)
+    cfg = LintConfig().resolve()
+    cfg._root = tmp_path
+    assert [p.name for p in discover([tmp_path], cfg).files] == ["a.prompty"]
+    # named explicitly, an ignored file is still linted; and the setting turns it off
+    assert [p.name for p in discover([tmp_path / "scratch.prompty"], cfg).files] == ["scratch.prompty"]
+    off = LintConfig(respect_gitignore=False).resolve()
+    off._root = tmp_path
+    assert sorted(p.name for p in discover([tmp_path], off).files) == ["a.prompty", "b.prompty", "scratch.prompty"]
