@@ -185,3 +185,11 @@ def test_failing_judge_is_error_not_fail(openai_server: OpenAIServer, tmp_path: 
     [case] = run_suites([_judge_suite(tmp_path)], RunConfig(mode=Mode.LIVE, api_base=openai_server.base_url, retry=FAST)).cases
     assert case.outcome is Outcome.ERROR
     assert case.samples[0].assertions[0].error
+
+
+def test_progress_bar_does_not_disturb_results(openai_server: OpenAIServer, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _script(openai_server)
+    run = run_suites([_suite(tmp_path)], RunConfig(mode=Mode.LIVE, api_base=openai_server.base_url, progress=True))
+    assert len(run.cases) == 5
+    assert capsys.readouterr().out == ""  # the bar draws on stderr only
