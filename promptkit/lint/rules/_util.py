@@ -52,7 +52,6 @@ class Lines:
     fenced: list[bool]
     first_body: int
     unclosed_fence: int | None = None  # 0-based line of a fence that never closes
-    _body: list[int] | None = field(default=None)
 
     def prose(self) -> Iterator[tuple[int, int, str]]:
         """``(index, start_offset, text)`` for body lines outside code fences."""
@@ -381,7 +380,3 @@ def redact(secret: str) -> str:
     """``sk-proj-abc...`` -> ``sk-p…(51 chars)``: enough to find it, never the secret."""
     keep = min(4, max(1, len(secret) // 6))
     return f"{secret[:keep]}…({len(secret)} chars)"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
