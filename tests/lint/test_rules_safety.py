@@ -144,3 +144,12 @@ def test_leak_phrases_in_defensive_context_are_fine(sentence: str) -> None:
 def test_leak_invitations(sentence: str) -> None:
     [f] = run_text("PK504", f"---\nname: t\n---\nsystem:\nYou are helpful.\n{sentence}\n")
     assert f.span.start.line == 6
+
+
+@pytest.mark.parametrize(("name", "untrusted"), [
+    ("question", True), ("user_input", True), ("query", True), ("ticket_body", True), ("user_message", True),
+    ("user_name", False), ("request_id", False), ("chat_history", False), ("documents", False), ("language", False),
+])
+def test_untrusted_by_name(name: str, untrusted: bool) -> None:
+    text = f"---\nname: t\ninputs:\n  {name}: {{type: string}}\n---\nsystem:\nContext: {{{{ {name} }}}}\n\nuser:\nhi\n"
+    assert bool(run_text("PK500", text)) is untrusted

@@ -27,6 +27,8 @@ _UNTRUSTED_WORDS = re.compile(
     re.I,
 )
 _NOT_UNTRUSTED = frozenset({"system_prompt", "system_message", "instructions", "chat_history", "history", "messages"})
+#: Metadata about the user or the request, not free text: ``user_name``, ``request_id``...
+_METADATA_SUFFIX = re.compile(r"_(?:name|id|ids|type|count|language|lang|locale|role|format|date|time|tier|level|email)$", re.I)
 _EXPR = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)([^}]*)\}\}")
 
 
@@ -42,7 +44,8 @@ def _untrusted(ctx: LintContext, code: str) -> set[str] | None:
 def _is_untrusted(name: str, configured: set[str] | None) -> bool:
     if configured is not None:
         return name in configured
-    return name.lower() not in _NOT_UNTRUSTED and bool(_UNTRUSTED_WORDS.match(name))
+    return (name.lower() not in _NOT_UNTRUSTED and not _METADATA_SUFFIX.search(name)
+            and bool(_UNTRUSTED_WORDS.match(name)))
 
 
 def _uses(ctx: LintContext, m: Message) -> Iterator[tuple[int, int, str]]:
