@@ -71,11 +71,13 @@ def _norm_data(data: object) -> object:
     return data
 
 
-def check_fix_properties(t: PromptTemplate, rules: list | None = None) -> None:  # type: ignore[type-arg]
+def check_fix_properties(t: PromptTemplate, rules: list | None = SAFE_RULES) -> None:  # type: ignore[type-arg]
+    """Check both properties for ``t``; ``rules=None`` means every default-enabled rule
+    (built-in and rule packs), as ``promptkit lint --fix`` runs them."""
     config = LintConfig()
-    first = fix_template(t, config, rules=rules or SAFE_RULES)
+    first = fix_template(t, config, rules=rules)
     t2 = loads(first.text, path=t.path, kind=t.kind)
-    second = fix_template(t2, config, rules=rules or SAFE_RULES)
+    second = fix_template(t2, config, rules=rules)
     assert second.text == first.text, "fixing a fixed file changed it again"
     assert not [d for d in second.diagnostics if d.fix is not None and d.fix.safe], "safe fixes left after fixing"
     assert _norm_data(t2.raw_front_matter) == _norm_data(t.raw_front_matter)
@@ -164,6 +166,6 @@ def test_safe_fixes_preserve_rendering_on_corpus_jinja() -> None:
         pytest.skip(f"corpora not found at {CORPORA} (../shared/corpora)")
     changed = 0
     for t in templates:
-        check_fix_properties(t)
+        check_fix_properties(t, rules=None)
         changed += fix_template(t, LintConfig(), rules=SAFE_RULES).changed
     assert changed > 50  # the property was exercised, not vacuously true
