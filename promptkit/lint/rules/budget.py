@@ -13,6 +13,7 @@ what the prompt costs before any input is added.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -189,6 +190,7 @@ class ContextWindowExceeded(Rule):
                           hint="shorten the prompt, lower max_tokens, or use a model with a larger context window")
 
 
+_ELSE = re.compile(r"\{%-?\s*el(?:se|if)\b")
 _FILL_IN = re.compile(r"\[[^\]\n]{2,80}\](?!\()")
 
 
@@ -239,6 +241,7 @@ class RepeatedParagraph(Rule):
         items = [(s, e, text[s:e]) for s, e in _util.paragraphs(ctx) if e - s >= min_len]
         if len(items) < 2:
             return
+        elses = [m.start() for m in _ELSE.finditer(text)] if "{%" in text else []
         for s, e, raw in items:
             norm = " ".join(raw.split())
             if len(norm) < min_len or norm.startswith(("|", "{%", "{{")):
@@ -248,8 +251,9 @@ class RepeatedParagraph(Rule):
             key = norm
             if key in seen:
                 first_s, first_line = seen[key]
-                if "{% el" in text[first_s:s] or "{%- el" in text[first_s:s]:
-                    continue
+                k = bisect.bisect_right(elses, first_s)
+                if k < len(elses) and elses[k] < s:
+                    continue  # the copies are in different {% if %}/{% else %} branches
                 yield Finding(ctx.span(s, e), f"this paragraph repeats the one at line {first_line} word for word",
                               hint="delete one copy")
             else:

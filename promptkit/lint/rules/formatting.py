@@ -605,8 +605,12 @@ class UnclosedTag(Rule):
                 yield Finding(ctx.span(s, e + 1), f"<{name}> is never closed", hint=f"add </{name}> where the block ends")
         body = ctx.template.body_offset
         text = ctx.text
+        first_open: dict[str, int] = {}  # earliest '<name' anywhere (also multi-line tags)
         for name, s, e in closes:
-            if not any(o < s for o in opens.get(name, ())) and not re.search(rf"<{re.escape(name)}[\s/>]", text[body:s]):
+            if name not in first_open:
+                m = re.search(rf"<{re.escape(name)}[\s/>]", text[body:])
+                first_open[name] = body + m.start() if m else len(text)
+            if not any(o < s for o in opens.get(name, ())) and first_open[name] >= s:
                 yield Finding(ctx.span(s, e), f"</{name}> closes a tag that was never opened",
                               hint=f"add <{name}> where the block starts, or remove the closing tag")
 
