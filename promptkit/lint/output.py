@@ -283,7 +283,8 @@ def emit_junit(diags: Sequence[Diagnostic], stream: IO[str], *, paths: Iterable[
     by_file: dict[str, list[Diagnostic]] = {p: [] for p in paths}
     for d in diags:
         by_file.setdefault(d.path, []).append(d)
-    root = ET.Element("testsuites", name="promptkit", tests=str(max(len(diags), 0)), failures=str(len(diags)))
+    total = sum(max(1, len(items)) for items in by_file.values())
+    root = ET.Element("testsuites", name="promptkit", tests=str(total), failures=str(len(diags)))
     for path, items in by_file.items():
         suite = ET.SubElement(root, "testsuite", name=path, tests=str(max(1, len(items))), failures=str(len(items)))
         if not items:
