@@ -26,13 +26,13 @@ def test_binds_loopback_and_reuses_connections() -> None:
         assert server.base_url.startswith("http://127.0.0.1:")
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
         t0 = time.perf_counter()
-        for i in range(30):
+        for i in range(60):
             status, _, raw = _post(conn, f"hello {i}")
             assert status == 200 and json.loads(raw)["choices"][0]["message"]["content"] == f"hello {i}"
         elapsed = time.perf_counter() - t0
         conn.close()
-    # one connection for all 30 (keep-alive) and no ~40 ms delayed-ACK stall per request
-    assert elapsed < 1.0, elapsed
+    # one connection for all 60 (keep-alive) and no ~40 ms delayed-ACK stall per request (>= 2.4 s)
+    assert elapsed < 1.5, elapsed
 
 
 def test_rules_models_times_and_faults() -> None:
