@@ -245,10 +245,31 @@ def _appendable(template: PromptTemplate, line: int) -> bool:
     fm = template.front_matter_span
     last_fm_line = template.index.position(max(fm.end.offset - 1, fm.start.offset)).line if fm is not None else 0
     if fm is not None and fm.start.line <= line <= last_fm_line:
+        if _inside_multiline_string(template, line):
+            return False  # a comment there would become part of the text
         return bool(_YAML_KEY_LINE.match(content)) and not content.rstrip().endswith((":", "|", ">", "|-", ">-"))
     if ROLE_LINE.match(content) or DYNAMIC_ROLE_LINE.match(content) or _STRUCTURAL.match(content):
         return False
     return True
+
+
+def _inside_multiline_string(template: PromptTemplate, line: int) -> bool:
+    """Is ``line`` a continuation line of a multi-line YAML string (block or folded)?"""
+    for key, span in template.field_spans.items():
+        if not (span.start.line < line <= span.end.line):
+            continue
+        value: object = template.raw_front_matter
+        for k in key:
+            if isinstance(value, dict):
+                value = value.get(k)
+            elif isinstance(value, list) and isinstance(k, int) and k < len(value):
+                value = value[k]
+            else:
+                value = None
+                break
+        if isinstance(value, str):
+            return True
+    return False
 
 
 def add_noqa(template: PromptTemplate, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:

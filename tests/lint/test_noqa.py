@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promptkit.diagnostics import Diagnostic
 from promptkit.lint.config import LintConfig
 from promptkit.lint.engine import lint_template, lint_text
 from promptkit.lint.fixes import apply_fixes
@@ -137,3 +138,12 @@ def test_crlf_files() -> None:
     assert len(diags) == 1
     fixed, _ = apply_fixes(stale, diags)
     assert "version: 1.0.0\r\n---" in fixed  # the directive goes, the line ending stays
+
+
+def test_add_noqa_never_writes_into_a_multiline_yaml_string() -> None:
+    text = "---\nname: x\nversion: one\ndescription: |\n  Line one: with a colon\n  Line two\n---\nsystem:\nHi.\n"
+    t = loads(text, path="a.prompty")
+    fake = Diagnostic("a.prompty", "m", code="PK006", name="front-matter-schema", span=t.index.line_span(5))
+    new, n = add_noqa(t, [fake])
+    assert "Line one: with a colon\n" in new and "{# promptkit: noqa: PK006 #}" in new
+    assert loads(new, path="a.prompty").raw_front_matter["description"] == "Line one: with a colon\nLine two\n"
