@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs = corpus_inputs(args.corpora)
         t = time.perf_counter()
         cpu0 = _cpu()
-        diags, linted, _ = lint_all(inputs, config, use_cache=False, jobs=args.jobs)
+        diags, _, _ = lint_all(inputs, config, use_cache=False, jobs=args.jobs)
         cold = time.perf_counter() - t
         cold_cpu = _cpu() - cpu0
         lint_all(inputs, config, use_cache=True, jobs=args.jobs)  # prime the cache

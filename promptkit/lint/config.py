@@ -26,7 +26,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 from promptkit.lint import globs
@@ -203,9 +210,8 @@ class LintConfig(BaseModel):
         ign = _best([*self.ignore, *extra_ignore], rule)
         if ign is not None and ign >= sel:
             return False
-        if rule.preview and not self.preview and sel < _EXACT:
-            return False
-        return True
+        # preview rules need preview = true, or their exact code
+        return not (rule.preview and not self.preview and sel < _EXACT)
 
     def is_enabled(self, rule_cls: type[Rule]) -> bool:
         """Is this rule on for the project (before per-file ignores)?"""
@@ -357,7 +363,7 @@ def _read_table(path: Path) -> tuple[dict[str, Any] | None, str]:
                                         name="invalid-config")) from None
     try:
         data = _toml_load(text)
-    except Exception as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 7)"
+    except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 7)"
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         span = None

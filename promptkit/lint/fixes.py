@@ -93,7 +93,9 @@ def _overlaps(e: Edit, taken: Sequence[tuple[int, int]]) -> bool:
 
 
 def _self_overlap(edits: Sequence[Edit]) -> bool:
-    return any(a.end > b.start for a, b in zip(edits, edits[1:]))
+    from itertools import pairwise
+
+    return any(a.end > b.start for a, b in pairwise(edits))
 
 
 @dataclass

@@ -248,9 +248,7 @@ def _appendable(template: PromptTemplate, line: int) -> bool:
         if _inside_multiline_string(template, line):
             return False  # a comment there would become part of the text
         return bool(_YAML_KEY_LINE.match(content)) and not content.rstrip().endswith((":", "|", ">", "|-", ">-"))
-    if ROLE_LINE.match(content) or DYNAMIC_ROLE_LINE.match(content) or _STRUCTURAL.match(content):
-        return False
-    return True
+    return not (ROLE_LINE.match(content) or DYNAMIC_ROLE_LINE.match(content) or _STRUCTURAL.match(content))
 
 
 def _inside_multiline_string(template: PromptTemplate, line: int) -> bool:

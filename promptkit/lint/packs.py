@@ -34,9 +34,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from promptkit.diagnostics import Diagnostic, Edit, Fix, LineIndex, PromptkitError, Severity
+from promptkit.diagnostics import (
+    Diagnostic,
+    Edit,
+    Fix,
+    LineIndex,
+    PromptkitError,
+    Severity,
+)
 from promptkit.lint.rule import ALL_KINDS, REGISTRY, Finding, LintContext, Rule
 from promptkit.template.model import FileKind
 
@@ -629,7 +643,7 @@ def read_pack(path: Path) -> tuple[Pack, str]:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
         # a misspelled key also shows up as a missing one: report the misspelling
-        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        err = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         loc = tuple(err["loc"])
         where = ".".join(str(x) for x in loc)
         rules = data.get("rules")

@@ -144,10 +144,10 @@ def test_settings_hash_changes_with_settings() -> None:
     assert a == LintConfig(exclude=["x/**"]).resolve().settings_hash()  # discovery only: same results
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from promptkit.lint import globs  # noqa: E402
+from promptkit.lint import globs
 
 _name_chars = st.sampled_from(list("ab.-_x*?"))
 

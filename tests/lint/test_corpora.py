@@ -45,7 +45,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
 
 def test_every_prompt_is_linted_without_internal_errors(corpus_run) -> None:  # type: ignore[no-untyped-def]
-    inputs, items, report = corpus_run
+    _, items, report = corpus_run
     assert len(items) > 5000, "the corpora look incomplete"
     assert report.files == report.linted == len(items)
     internal = [d.format() for d in report.internal_errors]

@@ -32,10 +32,10 @@ WITH_FIXTURES = [r for r in RULES if r.code != "PK000"]
 
 
 def _examples(doc: str, section: str) -> list[tuple[str, str]]:
-    m = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", doc, re.M | re.S)
+    m = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", doc, re.MULTILINE | re.DOTALL)
     assert m, section
     out = []
-    for lang, body in re.findall(r"```([\w.-]*)\n(.*?)\n```", m.group(1), re.S):
+    for lang, body in re.findall(r"```([\w.-]*)\n(.*?)\n```", m.group(1), re.DOTALL):
         ext = {"prompty": "prompty", "markdown": "mdc" if "globs:" in body else "md", "text": "txt"}.get(lang, "prompty")
         out.append((f"example.{ext}", body + "\n"))
     return out
@@ -49,7 +49,7 @@ def test_the_engine_rules_are_registered() -> None:
 def test_docs(rule_cls: type[Rule]) -> None:
     doc = rule_cls.doc()
     for section in ("What it does", "Why is this bad?", "Example", "Use instead"):
-        assert re.search(rf"^## {re.escape(section)}$", doc, re.M), f"{rule_cls.code}: no '## {section}'"
+        assert re.search(rf"^## {re.escape(section)}$", doc, re.MULTILINE), f"{rule_cls.code}: no '## {section}'"
     assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule_cls.name)
     if rule_cls.code in ("PK000", "PK001"):
         return

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from promptkit.diagnostics import Diagnostic, Edit, Fix, Severity
 from promptkit.lint.config import LintConfig
-from promptkit.lint.fixes import MAX_PASSES, apply_fixes, fix_template, unified_diff, write_text_atomic
+from promptkit.lint.fixes import (
+    MAX_PASSES,
+    apply_fixes,
+    fix_template,
+    unified_diff,
+    write_text_atomic,
+)
 from promptkit.lint.rule import Finding, LintContext, Rule
 from promptkit.template import load, loads
 

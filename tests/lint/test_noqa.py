@@ -104,7 +104,7 @@ def test_add_noqa_uses_the_right_comment_syntax() -> None:
 def test_add_noqa_in_front_matter_and_merge_into_existing() -> None:
     text = "---\nname: x\nversion: one\n---\nsystem:\n" + BAD_LINE + " {# noqa: PK702 #}\n"
     t = loads(text, path="a.prompty")
-    new, n = add_noqa(t, [d for d in lint_template(t) if d.code != "PK009"])
+    new, _ = add_noqa(t, [d for d in lint_template(t) if d.code != "PK009"])
     assert "version: one # noqa: PK006" in new
     assert "{# noqa: PK702, PK701 #}" in new
     assert [d.code for d in lint_text(new, "a.prompty") if d.code != "PK009"] == []
@@ -144,6 +144,6 @@ def test_add_noqa_never_writes_into_a_multiline_yaml_string() -> None:
     text = "---\nname: x\nversion: one\ndescription: |\n  Line one: with a colon\n  Line two\n---\nsystem:\nHi.\n"
     t = loads(text, path="a.prompty")
     fake = Diagnostic("a.prompty", "m", code="PK006", name="front-matter-schema", span=t.index.line_span(5))
-    new, n = add_noqa(t, [fake])
+    new, _ = add_noqa(t, [fake])
     assert "Line one: with a colon\n" in new and "{# promptkit: noqa: PK006 #}" in new
     assert loads(new, path="a.prompty").raw_front_matter["description"] == "Line one: with a colon\nLine two\n"

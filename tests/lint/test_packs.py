@@ -12,7 +12,12 @@ from promptkit.diagnostics import PromptkitError
 from promptkit.lint.config import LintConfig, load_config
 from promptkit.lint.engine import lint_text
 from promptkit.lint.fixes import apply_fixes
-from promptkit.lint.packs import PackRule, bundled_rules_dir, read_pack, required_literal
+from promptkit.lint.packs import (
+    PackRule,
+    bundled_rules_dir,
+    read_pack,
+    required_literal,
+)
 from promptkit.lint.rule import REGISTRY
 
 PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "lint" / "engine" / "packs"
@@ -115,7 +120,7 @@ def test_duplicate_code_and_missing_pack(tmp_path: Path) -> None:
 
 
 def test_required_literal_prefilter() -> None:
-    assert required_literal(r"\bas an ai language model\b", re.I) == "as an ai language model"
+    assert required_literal(r"\bas an ai language model\b", re.IGNORECASE) == "as an ai language model"
     assert required_literal(r"(?m)^(?:certainly|sure)! here(?: is|.s)\b") == "! here"
     assert required_literal(r"(?i:lorem ipsum)") == "lorem ipsum"
     assert required_literal(r"[A-Z]{4,}") is None
@@ -130,7 +135,7 @@ def _bundled_rules() -> list[type[PackRule]]:
 
 
 def _example(doc: str, section: str) -> str:
-    m = re.search(rf"## {section}\n```[\w-]*\n(.*?)\n```", doc, re.S)
+    m = re.search(rf"## {section}\n```[\w-]*\n(.*?)\n```", doc, re.DOTALL)
     assert m, section
     return m.group(1) + "\n"
 
@@ -143,10 +148,8 @@ def test_bundled_packs_exist() -> None:
 
 @pytest.mark.parametrize("code", ["PK701", "PK702", "PK711", "PK712"])
 def test_bundled_rule_docs_examples(code: str) -> None:
-    r = REGISTRY.rules[code] if code in REGISTRY.rules else None
-    if r is None:
-        _bundled_rules()
-        r = REGISTRY.rules[code]
+    _bundled_rules()
+    r = REGISTRY.rules[code]
     cfg = LintConfig(select=[code]).resolve()
     bad, good = _example(r.doc(), "Example"), _example(r.doc(), "Use instead")
     assert code in [d.code for d in lint_text(bad, "bad.prompty", config=cfg)]
