@@ -316,8 +316,9 @@ class RuleCommand:
         meta = (f"Severity: {row['severity']}. Fix: {row['fixable'] or 'none'}. "
                 f"{'Preview. ' if r.preview else ''}{'Enabled' if row['enabled'] else 'Not enabled'} in this project"
                 f"{'' if r.default_enabled else ' (off unless selected)'}.")
-        if getattr(r, "pack_path", None):
-            meta += f" From rule pack {r.pack_path}."
+        origin = getattr(r, "pack_path", None)
+        if origin:
+            meta += f" From rule pack {origin}."
         body = f"{head}\n\n{meta}\n\n{r.doc()}\n"
         if sys.stdout.isatty():
             from rich.console import Console

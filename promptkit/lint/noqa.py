@@ -295,12 +295,12 @@ def add_noqa(template: PromptTemplate, diagnostics: Iterable[Diagnostic]) -> tup
     edits: list[Edit] = []
     for line, codes in per_line.items():
         if line in existing:
-            d = existing[line]
-            if d.codes is None:
+            directive = existing[line]
+            if directive.codes is None:
                 continue
-            merged = list(d.codes) + [c for c in codes if c not in d.codes]
-            if merged != list(d.codes):
-                edits.append(Edit(d.start, d.end, d.render(merged)))
+            merged = list(directive.codes) + [c for c in codes if c not in directive.codes]
+            if merged != list(directive.codes):
+                edits.append(Edit(directive.start, directive.end, directive.render(merged)))
             continue
         end = index.line_end(line)
         open_, close = _style(template, index.line_start(line))

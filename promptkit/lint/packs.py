@@ -678,8 +678,9 @@ def load_pack_file(path: Path, *, bundled: bool = False) -> list[type[PackRule]]
             continue
         if existing is not None or any(m.code == spec.code for m in made):
             by = f" by rule {existing.name}" if existing else ""
-            if existing is not None and getattr(existing, "pack_path", None):
-                by += f" (rule pack {existing.pack_path})"
+            origin = getattr(existing, "pack_path", None)
+            if origin:
+                by += f" (rule pack {origin})"
             raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used{by}",
                          "give the rule a code no other rule uses")
         if REGISTRY.by_name(spec.name) is not None:
