@@ -64,7 +64,21 @@ def _excerpt(line: str, col: int, end_col: int) -> tuple[str, int, int]:
         shown = ("…" if left else "") + piece + ("…" if right < len(shown) else "")
         cstart = cstart - left + (1 if left else 0)
     width = max(1, min(width, len(shown) - cstart))
-    return shown, cstart, width
+    # the caret is drawn in terminal cells: CJK and emoji take two, combining marks none
+    return shown, _cells(shown[:cstart]), max(1, _cells(shown[cstart : cstart + width]))
+
+
+def _cells(s: str) -> int:
+    import unicodedata
+
+    if s.isascii():
+        return len(s)
+    n = 0
+    for ch in s:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        n += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return n
 
 
 def text_segments(d: Diagnostic, lines: list[str] | None, *, show_source: bool = True) -> list[Segments]:

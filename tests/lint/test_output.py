@@ -127,3 +127,17 @@ def test_statistics(sample: tuple[Path, list[Diagnostic]]) -> None:
     buf = io.StringIO()
     emit_statistics(diags, buf)
     assert "PK009\t[*] unused-noqa" in buf.getvalue()
+
+
+def test_caret_counts_terminal_cells(tmp_path: Path) -> None:
+    text = "日本語のプロンプト [YOUR NAME] です\n"
+    p = tmp_path / "wide.md"
+    p.write_text(text)
+    idx = LineIndex(text)
+    start = text.index("[")
+    d = Diagnostic(str(p), "m", Severity.WARNING, "PK701", "fill-in-marker", idx.span(start, start + 11))
+    lines = render([d], "text", files=1).splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith("1 | "))
+    caret = lines[i + 1]
+    assert caret.index("^") - len("  | ") == 2 * 9 + 1  # nine wide characters and a space
+    assert caret.count("^") == 11
