@@ -292,7 +292,10 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
                     inputs[k]["default"] = v
                     inputs[k]["has_default"] = True
     if inputs is None and isinstance(d.get("inputSchema"), dict):
-        inputs = _picoschema_inputs(d["inputSchema"])
+        props = d["inputSchema"].get("properties")
+        # Prompty v2: `properties` is a list of {name, kind, default...} (handled below as a
+        # list of inputs); otherwise a Picoschema / JSON-Schema mapping.
+        inputs = props if isinstance(props, list) else _picoschema_inputs(d["inputSchema"])
     if isinstance(inputs, list):
         d["inputs"] = {
             str(i.get("name")): _spec_dict(str(i.get("name")), {k: v for k, v in i.items() if k != "name"})
