@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -49,9 +50,19 @@ def _source_lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | 
     return cache[path]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(s: str) -> str:
+    """Control characters (an ANSI escape in a prompt file, say) written as ``\\x1b``:
+    printing them raw would let a file drive the user's terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+
+
 def _excerpt(line: str, col: int, end_col: int) -> tuple[str, int, int]:
-    """The line (tabs expanded, long lines windowed) and the caret's start and width."""
-    line = line.rstrip("\r")
+    """The line (tabs expanded, control characters shown as U+FFFD, long lines windowed)
+    and the caret's start and width."""
+    line = _CONTROL.sub("\ufffd", line.rstrip("\r"))
     start = col - 1
     width = max(1, end_col - col)
     prefix = line[:start]
@@ -89,7 +100,7 @@ def text_segments(d: Diagnostic, lines: list[str] | None, *, show_source: bool =
         (d.code or d.severity.value, _STYLE[d.severity]),
         (" ", ""),
         (_fix_mark(d), "cyan"),
-        (" ".join(d.message.split("\n")), ""),  # one diagnostic, one line: grep and editors rely on it
+        (_safe(" ".join(d.message.split("\n"))), ""),  # one diagnostic, one line: grep and editors rely on it
     ]]
     if not show_source:
         return rows
@@ -104,9 +115,9 @@ def text_segments(d: Diagnostic, lines: list[str] | None, *, show_source: bool =
                      (d.severity.value, _STYLE[d.severity])])
         if d.hint:
             rows.append([(f"{pad} |", "blue")])
-            rows.append([(f"{pad} = ", "blue"), ("hint: ", "bold"), (d.hint, "")])
+            rows.append([(f"{pad} = ", "blue"), ("hint: ", "bold"), (_safe(d.hint), "")])
     elif d.hint:
-        rows.append([("  = ", "blue"), ("hint: ", "bold"), (d.hint, "")])
+        rows.append([("  = ", "blue"), ("hint: ", "bold"), (_safe(d.hint), "")])
     rows.append([])
     return rows
 

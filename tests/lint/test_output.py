@@ -141,3 +141,19 @@ def test_caret_counts_terminal_cells(tmp_path: Path) -> None:
     caret = lines[i + 1]
     assert caret.index("^") - len("  | ") == 2 * 9 + 1  # nine wide characters and a space
     assert caret.count("^") == 11
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    text = "Say \x1b[2J\x1b]0;pwned\x07 [YOUR NAME]\n"
+    p = tmp_path / "evil.md"
+    p.write_text(text)
+    idx = LineIndex(text)
+    start = text.index("[YOUR")
+    d = Diagnostic(str(p), f"found {text[:8]!s}", Severity.WARNING, "PK701", "fill-in-marker",
+                   idx.span(start, start + 11))
+    out = render([d], "text", files=1)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out  # the message shows the escape, readable
+    lines = out.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith("1 | "))
+    assert lines[i + 1].index("^") == lines[i].index("[YOUR")
