@@ -264,3 +264,15 @@ def test_placeholders_in_inline_code_and_fences_are_skipped() -> None:
     text = "---\nname: t\n---\nsystem:\nFind `TODO:` comments.\n```\n# TODO: example\n```\n"
     assert run_text("PK112", text) == []
     assert run_text("PK112", "---\nname: t\n---\nsystem:\nAnswer about [INSERT PRODUCT NAME].\n")
+
+
+def test_prompty_v2_input_schema_list() -> None:
+    text = (
+        "---\nname: t\ninputSchema:\n  properties:\n    - name: question\n      kind: string\n"
+        "    - name: context\n      kind: string\n      default: ''\n    - name: thread\n      kind: thread\n---\n"
+        "system:\nAnswer from {{ context }}.\nuser:\n{{ question }}\n"
+    )
+    assert run_text("PK101", text) == []
+    assert run_text("PK102", text) == []  # the thread input is spliced in by the runtime
+    [f] = run_text("PK102", text.replace("{{ context }}", "the docs"))
+    assert "'context'" in f.message and f.span.start.line == 7

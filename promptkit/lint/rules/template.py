@@ -27,6 +27,14 @@ def _input_span(ctx: LintContext, name: str):  # type: ignore[no-untyped-def]
     for key, span in t.field_spans.items():
         if len(key) >= 2 and key[0] in ("inputs", "input") and str(key[-1]).split("(")[0].rstrip("?") == name:
             return span
+    schema = t.raw_front_matter.get("inputSchema")
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(props, list):  # Prompty v2: a list of {name, kind...}
+        for i, item in enumerate(props):
+            if isinstance(item, dict) and item.get("name") == name:
+                span = t.span_of("inputSchema", "properties", i, "name") or t.span_of("inputSchema", "properties", i)
+                if span is not None:
+                    return span
     return t.span_of("inputs") or t.span_of("input") or t.front_matter_span
 
 
@@ -255,7 +263,8 @@ class UnusedInput(Rule):
     ## What it does
     Reports each declared input (Prompty ``inputs``, dotprompt ``input.schema``) that
     the body never reads. Templates that include or extend other templates are skipped,
-    since the other file may use it.
+    since the other file may use it, and so are Prompty ``kind: thread`` inputs, which the
+    runtime splices in as chat messages.
 
     ## Why is this bad?
     Callers must supply a value that changes nothing, and a reader assumes the prompt
@@ -316,7 +325,9 @@ class UnusedInput(Rule):
             used |= {m.group() for tag in scan.tags for m in re.finditer(r"[A-Za-z_]\w*", tag.inner)}
         else:
             return
-        for name in t.inputs:
+        for name, spec in t.inputs.items():
+            if spec.type == "thread":
+                continue  # Prompty v2 thread inputs are spliced in as messages by the runtime
             if name not in used:
                 yield Finding(
                     _input_span(ctx, name),
