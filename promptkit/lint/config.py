@@ -464,6 +464,19 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
         raise PromptkitError(Diagnostic("promptkit", f"invalid option {'.'.join(map(str, err['loc']))}: {err['msg']}",
                                         code="PK010", name="invalid-config")) from None
     new._root, new._source = cfg._root, cfg._source
+    # a bad selector given on the command line is reported as such, not at the config file
+    from promptkit.lint.rule import REGISTRY
+
+    cfg.resolve()  # the file's own rule packs define codes the flags may name
+    rules = list(REGISTRY)
+    for key in ("select", "extend_select", "ignore", "fixable", "unfixable"):
+        given = overrides.get(key)
+        own = getattr(cfg, key) or []
+        for s in given or []:
+            if s not in own and not any(_score(s.strip(), r) is not None for r in rules):
+                raise PromptkitError(Diagnostic(
+                    "promptkit", f"unknown rule selector {s!r} in --{_kebab(key)}", code="PK010",
+                    name="invalid-config", hint="`promptkit rule --all` lists the rule codes and names"))
     return new
 
 
