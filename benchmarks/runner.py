@@ -66,7 +66,7 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.05)
     ns = ap.parse_args()
 
-    from promptkit.runner.engine import CaseJob, Runner, RunConfig
+    from promptkit.runner.engine import CaseJob, RunConfig, Runner
     from promptkit.runner.recordings import Mode, RecordingStore
     from promptkit.runner.results import Outcome
     from promptkit.runner.suite import Suite

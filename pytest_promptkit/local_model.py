@@ -22,6 +22,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = "smollm2"
@@ -75,15 +79,15 @@ class LlamaServer:
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> LlamaServer:
-        out = open(self._log, "wb") if self._log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    def __enter__(self) -> Self:
+        out = open(self._log, "wb") if self._log else subprocess.DEVNULL
         self._proc = subprocess.Popen(self._cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited with status {self._proc.returncode} (log: {self._log})")
             try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:  # noqa: S310 - 127.0.0.1 only
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
                     if json.load(r).get("data"):
                         return self
             except OSError:

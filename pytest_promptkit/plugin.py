@@ -59,6 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "promptkit: a prompt regression test (collected from *.prompttest.yaml or "
                                        "using the prompt_runner fixture)")
+    if config.getoption("--promptkit-update-baseline") and not config.getoption("--promptkit-baseline"):
+        raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
     config.pluginmanager.register(PromptkitPlugin(config), "promptkit-session")
 
 
@@ -403,7 +405,7 @@ class PromptRunner:
     def run(
         self,
         prompt: str | Path,
-        vars: dict[str, Any] | None = None,  # noqa: A002 - the suite files' word
+        vars: dict[str, Any] | None = None,
         assertions: Sequence[Any] = (),
         *,
         model: str | None = None,
@@ -434,7 +436,7 @@ class PromptRunner:
         self._plugin.record(result)
         return result
 
-    def check(self, prompt: str | Path, vars: dict[str, Any] | None = None,  # noqa: A002
+    def check(self, prompt: str | Path, vars: dict[str, Any] | None = None,
               assertions: Sequence[Any] = (), **kwargs: Any) -> Any:
         """Like :meth:`run`, but fails the test (with every failing reason) unless the case
         passes; an ERROR raises :class:`PromptkitCaseError` instead of failing."""

@@ -34,7 +34,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: Faults a rule can inject.
 FAULTS = ("rate_limit", "server_error", "malformed", "no_choices", "drop", "hang", "bad_request")
@@ -66,7 +70,7 @@ class Rule:
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; choose one of {', '.join(FAULTS)}")
-        self._regex = re.compile(self.pattern, re.S | re.I) if self.pattern is not None else None
+        self._regex = re.compile(self.pattern, re.DOTALL | re.IGNORECASE) if self.pattern is not None else None
 
     def match(self, model: str, text: str) -> re.Match[str] | bool | None:
         if self.times is not None and self.used >= self.times:
@@ -98,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # else every keep-alive request stalls ~40 ms (delayed ACK)
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: tests read server.requests instead
 
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
@@ -111,14 +115,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.server.owner._touch()
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
         else:
             self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         owner = self.server.owner
         owner._touch()
         length = int(self.headers.get("Content-Length") or 0)
@@ -139,6 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0 and owner._stopping.wait(delay):
             return
         fault = rule.fault if rule else None
+        status = rule.status if rule else None
         if fault == "hang":
             owner._stopping.wait(owner.hang_s)  # returns early when the server stops
             self.close_connection = True
@@ -152,13 +157,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "rate_limit":
             headers = {"Retry-After": f"{rule.retry_after:g}"} if rule and rule.retry_after is not None else {}
-            self._send_json(rule.status or 429, {"error": {"message": "rate limited (scripted)", "type": "rate_limit_error"}}, headers)
+            self._send_json(status or 429, {"error": {"message": "rate limited (scripted)", "type": "rate_limit_error"}}, headers)
             return
         if fault == "server_error":
-            self._send_json(rule.status or 500, {"error": {"message": "internal error (scripted)", "type": "server_error"}})
+            self._send_json(status or 500, {"error": {"message": "internal error (scripted)", "type": "server_error"}})
             return
         if fault == "bad_request":
-            self._send_json(rule.status or 400, {"error": {"message": "bad request (scripted)", "type": "invalid_request_error"}})
+            self._send_json(status or 400, {"error": {"message": "bad request (scripted)", "type": "invalid_request_error"}})
             return
         if fault == "malformed":
             self._send_json(200, b'{"id": "chatcmpl-broken", "choices": [{"message": ')
@@ -227,7 +232,7 @@ class OpenAIServer:
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> OpenAIServer:
+    def start(self) -> Self:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
@@ -246,8 +251,9 @@ class OpenAIServer:
             httpd.shutdown()
             httpd.server_close()
 
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -295,7 +301,7 @@ class OpenAIServer:
         with self._lock:
             self.calls += 1
             if self.keep_requests:
-                self.requests.append({"body": body, "header_names": sorted(h.lower() for h in headers.keys())})
+                self.requests.append({"body": body, "header_names": sorted(h.lower() for h in headers)})
 
     def _pick(self, model: str, text: str) -> tuple[Rule | None, re.Match[str] | None]:
         with self._lock:
@@ -322,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rules", help="JSON file: a list of Rule fields ({pattern, reply, fault, times, ...})")
     p.add_argument("--idle-timeout", type=float, default=300.0)
     ns = p.parse_args(argv)
-    rules = [Rule(**r) for r in json.load(open(ns.rules, encoding="utf-8"))] if ns.rules else None
+    rules = [Rule(**r) for r in json.loads(Path(ns.rules).read_text(encoding="utf-8"))] if ns.rules else None
     server = OpenAIServer(rules, default_reply=ns.reply, latency_s=ns.latency, idle_timeout_s=ns.idle_timeout,
                           max_lifetime_s=24 * 3600, keep_requests=False)
     server.start()

@@ -21,6 +21,7 @@ ERROR and never cancels the others. No telemetry of any kind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -173,7 +174,13 @@ class Runner:
         if not show:
             return None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         bar = Progress(TextColumn("promptkit"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        console=Console(stderr=True), transient=True)
@@ -336,10 +343,8 @@ class _LoopThread:
                 t.cancel()
             await asyncio.gather(*rest, return_exceptions=True)
 
-        try:
+        with contextlib.suppress(Exception):  # best effort at shutdown
             asyncio.run_coroutine_threadsafe(cancel_rest(), self.loop).result(timeout=5)
-        except Exception:  # noqa: BLE001 - best effort at shutdown
-            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         if not self.thread.is_alive():

@@ -35,7 +35,7 @@ def _copy(dest: Path, suite_name: str = "mixed.prompttest.yaml") -> Path:
 def _pytest(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, check=False, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +160,10 @@ def test_promptkit_test_command(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE")}
     exe = [sys.executable, "-m", "promptkit.cli"]
     proc = subprocess.run([*exe, "test", ".", "--mode", "replay", "-k", "double", "--results", "r.json"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout and (tmp_path / "r.json").is_file()
-    missing = subprocess.run([*exe, "test", "nope/"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    missing = subprocess.run([*exe, "test", "nope/"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert missing.returncode == 2 and "nope/:1:1: error:" in missing.stderr
 
 
