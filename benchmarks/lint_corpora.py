@@ -172,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+_SHORT = {
+    "anthropic-skills": "anthropic", "awesome-copilot": "copilot", "awesome-cursorrules": "cursor",
+    "fabric-patterns": "fabric", "promptflow-jinja": "promptflw", "semantic-kernel": "sem-kern",
+    "promptsource": "promptsrc", "awesome-chatgpt-prompts": "chatgpt",
+}
+
+
 def _print(r: dict[str, Any], inputs: dict[str, Any], internal: list[Any]) -> None:
     from promptkit.lint.rule import REGISTRY
 
@@ -181,7 +188,7 @@ def _print(r: dict[str, Any], inputs: dict[str, Any], internal: list[Any]) -> No
         print(f"{name:<26}{len(files):>7}{len(files) + len(recs):>9}{n:>8}")
     print(f"{'total':<26}{r['files']:>7}{r['prompts']:>9}{r['diagnostics']:>8}\n")
     corpora = list(inputs)
-    short = [c[:9] for c in corpora]
+    short = [_SHORT.get(c, c[:9]) for c in corpora]
     print(f"{'code':<7}{'name':<30}{'total':>7} " + " ".join(f"{s:>9}" for s in short))
     for code, n in r["per_code"].items():
         rule = REGISTRY.rules.get(code)
