@@ -417,10 +417,11 @@ class JsonOutputWithoutInstructions(Rule):
     """JSON output without instructions: JSON is declared but the prompt never asks for it.
 
     ## What it does
-    When the front matter declares JSON output (``outputs``, ``output.format: json`` or
-    a JSON ``response_format``), checks that the body mentions JSON, a schema or shows a
-    JSON object. dotprompt files with an output schema are skipped: dotprompt appends
-    the schema instructions itself.
+    When the front matter asks for JSON without giving a schema (``output.format: json``
+    with no ``schema``, or a ``response_format`` of ``json_object``), checks that the
+    body mentions JSON, a schema or shows a JSON object. Declared schemas (``outputs``,
+    ``output.schema``) are sent to the model as structured-output schemas, so those
+    files are not checked.
 
     ## Why is this bad?
     JSON mode only constrains the syntax; without instructions the model invents the
@@ -430,9 +431,11 @@ class JsonOutputWithoutInstructions(Rule):
     ```prompty
     ---
     name: sentiment
-    outputs:
-      label:
-        type: string
+    model:
+      id: gpt-4o-mini
+      parameters:
+        response_format:
+          type: json_object
     ---
     system:
     Tell me the sentiment of the review.
@@ -445,9 +448,11 @@ class JsonOutputWithoutInstructions(Rule):
     ```prompty
     ---
     name: sentiment
-    outputs:
-      label:
-        type: string
+    model:
+      id: gpt-4o-mini
+      parameters:
+        response_format:
+          type: json_object
     ---
     system:
     Tell me the sentiment of the review. Answer in JSON: {"label": "positive" or "negative"}.
@@ -466,8 +471,9 @@ class JsonOutputWithoutInstructions(Rule):
         t = ctx.template
         if not t.front_matter.wants_json or _MENTIONS_JSON.search(t.body):
             return
-        if t.kind is FileKind.DOTPROMPT and t.front_matter.output_schema:
-            return  # dotprompt appends the schema instructions itself
+        raw_output = t.raw_front_matter.get("output")
+        if t.front_matter.output_schema or (isinstance(raw_output, dict) and raw_output.get("schema")):
+            return  # structured outputs carry the schema (dotprompt even appends it); a name refers to a registered one
         yield Finding(_json_spans(ctx) or _first_line_span(ctx),
                       "JSON output is declared but the prompt never asks for JSON or shows its shape",
                       hint="describe the JSON object to return (keys and types), or show an example")
