@@ -55,7 +55,7 @@ class LintCommand:
         fix.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
         fix.add_argument("--add-noqa", action="store_true", help="add noqa directives for every current finding")
         out = p.add_argument_group("output")
-        out.add_argument("--output-format", choices=["text", "concise", "json", "sarif", "github", "junit"],
+        out.add_argument("--output-format", choices=["text", "concise", "json", "sarif", "github", "gitlab", "junit"],
                          default="text", help="how to print diagnostics (default: text)")
         out.add_argument("--statistics", action="store_true", help="print the number of findings per rule")
         out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")

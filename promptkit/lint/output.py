@@ -7,6 +7,7 @@
 * ``json``: a list of objects (``Diagnostic.to_dict()`` plus the fix).
 * ``sarif``: SARIF 2.1.0 for code-scanning dashboards.
 * ``github``: ``::error file=...`` workflow commands, shown as PR annotations.
+* ``gitlab``: a GitLab Code Quality report (merge-request widget).
 * ``junit``: JUnit XML, one test suite per file, for CI test reports.
 
 ``[*]`` marks a diagnostic that ``--fix`` can repair (``[-]`` only with
@@ -25,7 +26,7 @@ from typing import IO, Any
 
 from promptkit.diagnostics import Diagnostic, Severity
 
-FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 _EXCERPT_WIDTH = 100
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -326,8 +327,37 @@ def emit_junit(diags: Sequence[Diagnostic], stream: IO[str], *, paths: Iterable[
     stream.write("\n")
 
 
+_GITLAB_SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
+
+
+def to_gitlab(diags: Sequence[Diagnostic]) -> list[dict[str, Any]]:
+    """GitLab Code Quality report entries (a Code Climate subset). The fingerprint is
+    stable across runs and line shifts: path, code, message and the n-th repetition."""
+    import hashlib
+
+    seen: Counter[tuple[str, str, str]] = Counter()
+    out = []
+    for d in diags:
+        key = (_uri(d.path), d.code, d.message)
+        seen[key] += 1
+        fp = hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest()[:32]
+        out.append({
+            "description": f"{d.code} {d.message}",
+            "check_name": d.code,
+            "fingerprint": fp,
+            "severity": _GITLAB_SEVERITY[d.severity],
+            "location": {"path": key[0], "lines": {"begin": d.line, "end": d.span.end.line if d.span else d.line}},
+        })
+    return out
+
+
+def emit_gitlab(diags: Sequence[Diagnostic], stream: IO[str], **_: Any) -> None:
+    json.dump(to_gitlab(diags), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
 EMITTERS: dict[str, Callable[..., None]] = {
-    "json": emit_json, "sarif": emit_sarif, "github": emit_github, "junit": emit_junit,
+    "json": emit_json, "sarif": emit_sarif, "github": emit_github, "gitlab": emit_gitlab, "junit": emit_junit,
 }
 
 

@@ -157,3 +157,15 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
     lines = out.splitlines()
     i = next(n for n, line in enumerate(lines) if line.startswith("1 | "))
     assert lines[i + 1].index("^") == lines[i].index("[YOUR")
+
+
+def test_gitlab_code_quality(sample: tuple[Path, list[Diagnostic]]) -> None:
+    _, diags = sample
+    data = json.loads(render(diags + diags[:1], "gitlab"))
+    assert [e["check_name"] for e in data] == ["PK701", "PK009", "PK209", "PK701"]
+    assert data[0]["severity"] == "minor" and data[1]["severity"] == "major" and data[2]["severity"] == "info"
+    assert data[0]["location"]["lines"] == {"begin": 5, "end": 5}
+    fps = [e["fingerprint"] for e in data]
+    assert len(set(fps)) == 4  # the repeated finding gets its own fingerprint
+    again = json.loads(render(diags + diags[:1], "gitlab"))
+    assert [e["fingerprint"] for e in again] == fps  # stable across runs
