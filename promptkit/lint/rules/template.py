@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
-from promptkit.diagnostics import Severity
+from promptkit.diagnostics import Severity, Span
 from promptkit.lint.rule import JINJA_KINDS, Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
 from promptkit.template.model import ROLES, Engine, FileKind
 
 
-def _input_span(ctx: LintContext, name: str):  # type: ignore[no-untyped-def]
+def _input_span(ctx: LintContext, name: str) -> Span | None:
     """Where input ``name`` is declared in the front matter (any supported shape)."""
     t = ctx.template
     for key in (("inputs", name), ("input", "schema", name), ("input", "schema", f"{name}?")):
@@ -55,7 +56,8 @@ class JinjaSyntaxError(Rule):
 
     ## What it does
     Parses the body of Jinja templates (``.prompty``, ``.j2``, ``.jinja``, ``.jinja2``)
-    and reports the parser's error at the exact line it names.
+    and reports the parser's error at the line of the file it names -- for a block that
+    is never closed, the line of its opening tag rather than the end of the file.
 
     ## Why is this bad?
     A template that does not parse fails on every call. The error usually comes from a
@@ -99,14 +101,10 @@ class JinjaSyntaxError(Rule):
         yield Finding(d.span, d.message.rstrip("."), hint=d.hint)
 
 
-_NAME_RE_CACHE: dict[str, re.Pattern[str]] = {}
-
-
+@lru_cache(maxsize=1024)
 def _name_re(name: str) -> re.Pattern[str]:
-    pat = _NAME_RE_CACHE.get(name)
-    if pat is None:
-        pat = _NAME_RE_CACHE[name] = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
-    return pat
+    """A variable name as a whole identifier, not as an attribute (``x`` but not ``a.x``)."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
 
 
 # --------------------------------------------------------------------------- handlebars variables
