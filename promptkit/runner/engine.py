@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,7 +98,10 @@ def model_label(target: Any) -> str:
     return str(getattr(target, "label", None) or getattr(target, "id", None) or target)
 
 
+@functools.lru_cache(maxsize=1024)
 def _display_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when inside it (cached: resolving costs
+    a system call per path component, and every case asks)."""
     p = Path(path)
     try:
         return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
