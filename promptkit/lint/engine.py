@@ -18,13 +18,16 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptkit.diagnostics import Diagnostic, Severity, Span
 from promptkit.lint import globs
 from promptkit.lint.config import LintConfig
 from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule
 from promptkit.template.model import FileKind, PromptTemplate
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 INTERNAL_ERROR_CODE = "PK000"
 INTERNAL_ERROR_NAME = "internal-error"
@@ -33,6 +36,70 @@ INTERNAL_ERROR_NAME = "internal-error"
 PARALLEL_THRESHOLD = 64
 #: Files per task sent to a worker.
 CHUNK_SIZE = 48
+#: Seconds the rules may spend on one file before the running rule is stopped and reported
+#: as PK000 (a runaway regular expression in a rule pack, say). ``PROMPTKIT_RULE_TIMEOUT``
+#: overrides it; 0 turns the limit off.
+RULE_TIME_LIMIT = 30.0
+
+
+class RuleTimeout(Exception):
+    """Raised inside a rule by the per-file time limit."""
+
+
+class _Deadline:
+    """A per-file time limit using ``SIGALRM`` (Unix, main thread only; elsewhere it does
+    nothing). The alarm interrupts only rule code -- Python's regex engine checks for
+    signals, so even a catastrophic backtrack stops -- and is armed once per file, not
+    per rule, to keep the cost at a few system calls per file."""
+
+    def __init__(self, seconds: float) -> None:
+        import signal
+        import threading
+
+        self.seconds = seconds
+        self.in_rule = False
+        self.active = (seconds > 0 and hasattr(signal, "setitimer")
+                       and threading.current_thread() is threading.main_thread()
+                       # never take SIGALRM from a host that uses it (pytest-timeout...)
+                       and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+                       and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+        self._old: Any = None
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        if self.in_rule:
+            self.in_rule = False
+            raise RuleTimeout()
+
+    def __enter__(self) -> Self:
+        if self.active:
+            import signal
+
+            try:
+                self._old = signal.signal(signal.SIGALRM, self._fire)
+                signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            except (ValueError, OSError):
+                self.active = False
+        return self
+
+    def rearm(self) -> None:
+        if self.active:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old if self._old is not None else signal.SIG_DFL)
+
+
+def _time_limit() -> float:
+    try:
+        return float(os.environ.get("PROMPTKIT_RULE_TIMEOUT", RULE_TIME_LIMIT))
+    except ValueError:
+        return RULE_TIME_LIMIT
 
 
 # --------------------------------------------------------------------------- one template
@@ -70,29 +137,38 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
     out: list[Diagnostic] = []
     unreadable = any(d.code == "PK001" for d in template.diagnostics)
     path = template.path
-    for rule in rules:
-        if template.kind not in rule.kinds:
-            continue
-        if unreadable and not rule.code.startswith("PK0"):
-            continue  # nothing was decoded: only the load rules have something to say
-        try:
-            for finding in rule().check(ctx):
-                if not isinstance(finding, Finding) or not (finding.span is None or isinstance(finding.span, Span)):
-                    raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding with a Span")
-                out.append(
-                    Diagnostic(
-                        path=path,
-                        message=finding.message,
-                        severity=_severity(rule, finding, config),
-                        code=rule.code,
-                        name=rule.name,
-                        span=finding.span,
-                        hint=finding.hint,
-                        fix=finding.fix,
+    limit = _time_limit()
+    with _Deadline(limit) as deadline:
+        for rule in rules:
+            if template.kind not in rule.kinds:
+                continue
+            if unreadable and not rule.code.startswith("PK0"):
+                continue  # nothing was decoded: only the load rules have something to say
+            try:
+                deadline.in_rule = True
+                for finding in rule().check(ctx):
+                    if not isinstance(finding, Finding) or not (finding.span is None or isinstance(finding.span, Span)):
+                        raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding with a Span")
+                    out.append(
+                        Diagnostic(
+                            path=path,
+                            message=finding.message,
+                            severity=_severity(rule, finding, config),
+                            code=rule.code,
+                            name=rule.name,
+                            span=finding.span,
+                            hint=finding.hint,
+                            fix=finding.fix,
+                        )
                     )
-                )
-        except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
-            out.append(internal_error(rule, path, exc))
+                deadline.in_rule = False
+            except RuleTimeout:
+                out.append(internal_error(rule, path, TimeoutError(
+                    f"stopped after {limit:g} s (PROMPTKIT_RULE_TIMEOUT sets the limit)")))
+                deadline.rearm()
+            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+                deadline.in_rule = False
+                out.append(internal_error(rule, path, exc))
     # Loader diagnostics that no rule forwards are reported as they are, so none is lost.
     for d in template.diagnostics:
         if d.code and d.code not in REGISTRY.rules:

@@ -255,3 +255,27 @@ def test_discovery_skips_git_ignored_files(tmp_path: Path) -> None:
     off = LintConfig(respect_gitignore=False).resolve()
     off._root = tmp_path
     assert sorted(p.name for p in discover([tmp_path], off).files) == ["a.prompty", "b.prompty", "scratch.prompty"]
+
+
+class Backtracks(Rule):
+    """Test rule with a catastrophic regular expression."""
+
+    code = "PK996"
+    name = "test-backtracks"
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        import re
+
+        if re.search(r"(a+)+$", "a" * 40 + "b"):
+            yield Finding(None, "never")
+
+
+def test_a_runaway_rule_is_stopped_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(__import__("signal"), "setitimer"):
+        pytest.skip("the time limit needs SIGALRM in the main thread")
+    monkeypatch.setenv("PROMPTKIT_RULE_TIMEOUT", "0.3")
+    diags = lint_template(loads(GOOD + "STOP SHOUTING\n", path="x.prompty"), LintConfig(), rules=[Backtracks, Shouting])
+    assert [d.code for d in diags] == ["PK000", "PK990"]
+    assert "rule PK996 crashed on this file: TimeoutError: stopped after 0.3 s" in diags[0].message
