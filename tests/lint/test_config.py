@@ -171,3 +171,17 @@ def test_path_globs() -> None:
     assert globs.match("/templates/*.prompty", "templates/a.prompty")
     assert globs.match_path_or_parent(["prompts/skip"], "prompts/skip/a/b.prompty")
     assert globs.match("[!a]*.md", "b.md") and not globs.match("[!a]*.md", "a.md")
+
+
+def test_the_documented_example_config_is_valid(tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lint.md").read_text()
+    example = next(b for b in re.findall(r"```toml\n(.*?)```", doc, re.DOTALL) if "[tool.promptkit]" in b)
+    (tmp_path / "pyproject.toml").write_text(example)
+    (tmp_path / "style").mkdir()
+    shutil.copy(FIXTURES / "packs" / "house.yaml", tmp_path / "style" / "house.yaml")
+    cfg = load_config([], tmp_path / "pyproject.toml")
+    assert cfg.rule_option("PK403", "max-line-length", 0) == 400
+    assert cfg.source == (tmp_path / "pyproject.toml").resolve()

@@ -154,3 +154,14 @@ def test_bundled_rule_docs_examples(code: str) -> None:
     bad, good = _example(r.doc(), "Example"), _example(r.doc(), "Use instead")
     assert code in [d.code for d in lint_text(bad, "bad.prompty", config=cfg)]
     assert code not in [d.code for d in lint_text(good, "good.prompty", config=cfg)]
+
+
+def test_the_documented_pack_example_works(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lint.md").read_text()
+    example = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL) if "pack: house-style" in b)
+    (tmp_path / "style.yaml").write_text(example)
+    (tmp_path / "promptkit.toml").write_text('rule-packs = ["style.yaml"]\n')
+    cfg = load_config([], tmp_path / "promptkit.toml")
+    diags = [d for d in lint_text("Utilize the search tool.", "a.txt", config=cfg) if d.code == "ACME01"]
+    assert [d.message for d in diags] == ["write 'Use', not 'Utilize'"]
+    assert apply_fixes("Utilize the search tool.", diags)[0] == "Use the search tool."
