@@ -76,3 +76,11 @@ def test_fixtures(rule_cls: type[Rule]) -> None:
     for path in good:
         _, diags = lint_file(path, cfg)
         assert rule_cls.code not in [d.code for d in diags], f"{rule_cls.code} fires on {path.name}"
+
+
+def test_front_matter_schema_is_a_warning_in_other_tools_files() -> None:
+    from promptkit.diagnostics import Severity
+
+    text = "---\nname: skill\nversion: '1.0'\n---\nDo the thing.\n"
+    sev = {name: [d.severity for d in lint_text(text, name) if d.code == "PK006"] for name in ("a.prompty", "SKILL.md")}
+    assert sev == {"a.prompty": [Severity.ERROR], "SKILL.md": [Severity.WARNING]}

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
+from promptkit.template.model import FileKind
 
 
 class _Forward(Rule):
@@ -183,7 +184,9 @@ class FrontMatterSchema(_Forward):
 
     ## What it does
     Validates the front matter against promptkit's schema (Prompty-compatible; unknown
-    keys are allowed) and reports each field that does not fit, at the field.
+    keys are allowed) and reports each field that does not fit, at the field. In Markdown
+    and text prompts (Copilot, Cursor, skills), whose front matter belongs to other tools,
+    a mismatch is a warning rather than an error.
 
     ## Why is this bad?
     A mistyped field is silently ignored by some tools and rejected by others; the
@@ -212,3 +215,10 @@ class FrontMatterSchema(_Forward):
     name = "front-matter-schema"
     severity = Severity.ERROR
     forwards = "PK006"
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        foreign = ctx.template.kind in (FileKind.MARKDOWN, FileKind.TEXT)
+        for f in super().check(ctx):
+            if foreign and f.severity is Severity.ERROR:
+                f.severity = Severity.WARNING
+            yield f
