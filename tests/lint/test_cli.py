@@ -173,3 +173,13 @@ def test_show_files_and_settings(project: Path, capsys: pytest.CaptureFixture[st
     rc, out, _ = lint(capsys, "--show-settings", "--ignore", "PK009")
     assert rc == 0 and "promptkit.toml" in out.splitlines()[0]
     assert '"PK009"' in out and "PK701" in out.splitlines()[-1] and " PK009" not in out.splitlines()[-1]
+
+
+def test_fix_keeps_bom_and_crlf(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = project / "prompts" / "windows.prompty"
+    body = GOOD.replace("in one sentence.", "in one sentence. {# noqa: PK701 #}").replace("\n", "\r\n")
+    p.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    lint(capsys, str(p), "--fix", "--ignore", "PK303")  # keep the CRLF rule out of it
+    data = p.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data[3:].decode() == GOOD.replace("\n", "\r\n")
