@@ -16,6 +16,7 @@ so the table shows the steady-state cost of a run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import resource
 import subprocess
@@ -96,6 +97,27 @@ def main() -> int:
             warm.run([CaseJob(case_run=cr, suite_path="warm", store=store) for cr in warm_suite.expand()])
             warm.close()
 
+            # reference: the same 1,000 calls through litellm alone (no templates, no
+            # assertions, no recordings): how much of the live run is litellm's own cost
+            litellm = _ensure_litellm()
+
+            async def raw_calls() -> None:
+                sem = asyncio.Semaphore(ns.concurrency)
+
+                async def one(i: int) -> None:
+                    async with sem:
+                        await litellm.acompletion(model="openai/bench", api_base=base, api_key="bench", max_retries=0,
+                                                  temperature=0, timeout=30,
+                                                  messages=[{"role": "system", "content": "Answer with the number."},
+                                                            {"role": "user", "content": f"Number {i}"}])
+
+                await asyncio.gather(*(one(i) for i in range(ns.cases)))
+
+            t0, c0 = time.perf_counter(), time.process_time()
+            asyncio.run(raw_calls())
+            rows.append(("litellm alone", time.perf_counter() - t0, time.process_time() - c0, ns.cases, 0, _rss_mb(),
+                         "reference, not promptkit"))
+
             for mode in (Mode.RECORD, Mode.REPLAY):
                 runner = Runner(RunConfig(mode=mode, api_base=base, concurrency=ns.concurrency, progress=False))
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -117,7 +139,7 @@ def main() -> int:
     print(f"litellm import: {import_s:.2f} s (once per process, not in the table)")
     print(f"load average before the run: {load[0]:.2f} (other processes share these {os.cpu_count()} CPUs)")
     print(f"{'phase':<14} {'wall s':>8} {'target s':>9} {'cpu s':>6} {'calls':>6} {'rec hits':>9} {'peak RSS MB':>12}  result")
-    targets = {"live (record)": 1.5 * floor, "replay": 1.5}
+    targets = {"litellm alone": 1.5 * floor, "live (record)": 1.5 * floor, "replay": 1.5}
     for label, wall, cpu, calls, hits, rss, result in rows:
         print(f"{label:<14} {wall:>8.2f} {targets[label]:>9.2f} {cpu:>6.2f} {calls:>6} {hits:>9} {rss:>12.0f}  {result}")
     print(f"live floor (cases x latency / concurrency): {floor:.2f} s")
