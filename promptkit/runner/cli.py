@@ -46,6 +46,7 @@ class TestCommand:
         parser.add_argument("--model", help="run every case on this litellm model id")
         parser.add_argument("--api-base", help="send calls to this OpenAI-compatible base URL (e.g. a local server)")
         parser.add_argument("--timeout", type=float, help="per-call timeout in seconds")
+        parser.add_argument("--retries", type=int, help="retries per call on 429/5xx/timeouts (default 3)")
         parser.add_argument("--results", metavar="FILE", help="write the results JSON here (default .promptkit/results.json)")
         parser.add_argument("--baseline", metavar="FILE", help="compare with this results file; regressions fail the run")
         parser.add_argument("--update-baseline", action="store_true", help="store this run's results as the baseline")
@@ -79,7 +80,8 @@ class TestCommand:
         out = [*files, "-p", "no:cacheprovider"]
         for flag, value in (("--promptkit-mode", args.mode), ("--promptkit-concurrency", args.concurrency),
                             ("--promptkit-model", args.model), ("--promptkit-api-base", args.api_base),
-                            ("--promptkit-timeout", args.timeout), ("--promptkit-results", args.results),
+                            ("--promptkit-timeout", args.timeout), ("--promptkit-retries", args.retries),
+                            ("--promptkit-results", args.results),
                             ("--promptkit-baseline", args.baseline), ("-k", args.keyword),
                             ("--junitxml", args.junitxml)):
             if value is not None:
