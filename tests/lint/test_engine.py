@@ -279,3 +279,37 @@ def test_a_runaway_rule_is_stopped_and_the_run_goes_on(monkeypatch: pytest.Monke
     diags = lint_template(loads(GOOD + "STOP SHOUTING\n", path="x.prompty"), LintConfig(), rules=[Backtracks, Shouting])
     assert [d.code for d in diags] == ["PK000", "PK990"]
     assert "rule PK996 crashed on this file: TimeoutError: stopped after 0.3 s" in diags[0].message
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_chunks_of_prompts = st.sampled_from([
+    "---\n", "name: x\n", "version: one # noqa: PK006\n", "system:\n", "user:\n", "{{ name }}", "{% if x %}",
+    "{% endif %}", "{# noqa #}", "{# noqa: PK701, PK9 #}", "<!-- promptkit: noqa -->", "{{! noqa }}", "[YOUR NAME]",
+    "the the", "```\n", "`code`", "# Heading\n", "<task>", "</task>", "\r\n", "\n", "\t", "\u200b", "\x00", "é",
+    "in order to", "TODO: x\n", "{FILL_ME}", "<!--", "-->", "{#", "#}",
+])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_chunks_of_prompts, st.text(max_size=8)), max_size=25),
+       st.sampled_from(["a.prompty", "a.j2", "a.md", "a.prompt", "a.poml", "a.txt"]))
+def test_the_engine_never_crashes_on_generated_files(parts: list[str], name: str) -> None:
+    """Whatever the file, every rule (built-in and packs), noqa handling, --add-noqa and
+    --fix run without an internal error, and every diagnostic points inside the file."""
+    from promptkit.lint.fixes import fix_template
+    from promptkit.lint.noqa import add_noqa
+
+    text = "".join(parts)
+    cfg = LintConfig(select=["ALL"], preview=True).resolve()
+    diags = lint_text(text, name, config=cfg)
+    assert not [d.format() for d in diags if d.code == "PK000"]
+    t = loads(text, path=name)
+    for d in diags:
+        if d.span is not None:
+            assert 0 <= d.span.start.offset <= d.span.end.offset <= len(t.text)
+    new, _ = add_noqa(t, diags)
+    assert not [d for d in lint_text(new, name, config=cfg) if d.code == "PK000"]
+    fixed = fix_template(t, cfg, unsafe=True)
+    assert not [d for d in fixed.diagnostics if d.code == "PK000"]
