@@ -281,8 +281,8 @@ def test_a_runaway_rule_is_stopped_and_the_run_goes_on(monkeypatch: pytest.Monke
     assert "rule PK996 crashed on this file: TimeoutError: stopped after 0.3 s" in diags[0].message
 
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 _chunks_of_prompts = st.sampled_from([
     "---\n", "name: x\n", "version: one # noqa: PK006\n", "system:\n", "user:\n", "{{ name }}", "{% if x %}",
