@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptkit.diagnostics import PromptkitError, Severity
+from promptkit.lint import globs
 from promptkit.lint.config import LintConfig, find_config, from_file, load_config
 from promptkit.lint.rule import REGISTRY
 
@@ -144,10 +147,7 @@ def test_settings_hash_changes_with_settings() -> None:
     assert a == LintConfig(exclude=["x/**"]).resolve().settings_hash()  # discovery only: same results
 
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from promptkit.lint import globs
 
 _name_chars = st.sampled_from(list("ab.-_x*?"))
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from promptkit.diagnostics import Severity
 from promptkit.lint import engine
@@ -281,8 +283,6 @@ def test_a_runaway_rule_is_stopped_and_the_run_goes_on(monkeypatch: pytest.Monke
     assert "rule PK996 crashed on this file: TimeoutError: stopped after 0.3 s" in diags[0].message
 
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 _chunks_of_prompts = st.sampled_from([
     "---\n", "name: x\n", "version: one # noqa: PK006\n", "system:\n", "user:\n", "{{ name }}", "{% if x %}",
