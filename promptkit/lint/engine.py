@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from promptkit.diagnostics import Diagnostic, Severity, Span
 from promptkit.lint import globs
 from promptkit.lint.config import LintConfig
-from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule
+from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule, to_diagnostic
 from promptkit.template.model import FileKind, PromptTemplate
 
 if TYPE_CHECKING:
@@ -149,18 +149,7 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
                 for finding in rule().check(ctx):
                     if not isinstance(finding, Finding) or not (finding.span is None or isinstance(finding.span, Span)):
                         raise TypeError(f"check() yielded {type(finding).__name__}, not a Finding with a Span")
-                    out.append(
-                        Diagnostic(
-                            path=path,
-                            message=finding.message,
-                            severity=_severity(rule, finding, config),
-                            code=rule.code,
-                            name=rule.name,
-                            span=finding.span,
-                            hint=finding.hint,
-                            fix=finding.fix,
-                        )
-                    )
+                    out.append(to_diagnostic(rule, finding, path, _severity(rule, finding, config)))
                 deadline.in_rule = False
             except RuleTimeout:
                 out.append(internal_error(rule, path, TimeoutError(

@@ -105,7 +105,12 @@ def text_segments(d: Diagnostic, lines: list[str] | None, *, show_source: bool =
     ]]
     if not show_source:
         return rows
-    if lines is not None and d.span is not None and 1 <= d.line <= len(lines):
+    if d.extra.get("sensitive"):
+        # The line holds a secret: never copy it into a terminal log or CI report.
+        rows.append([("  = ", "blue"), ("source line not shown: it contains a secret", "")])
+        if d.hint:
+            rows.append([("  = ", "blue"), ("hint: ", "bold"), (_safe(d.hint), "")])
+    elif lines is not None and d.span is not None and 1 <= d.line <= len(lines):
         end_col = d.span.end.column if d.span.end.line == d.line else len(lines[d.line - 1].rstrip("\r")) + 1
         shown, cstart, width = _excerpt(lines[d.line - 1], d.column, end_col)
         gutter = len(str(d.line))

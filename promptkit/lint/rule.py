@@ -96,6 +96,8 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     #: File kinds the rule applies to.
     kinds: ClassVar[frozenset[FileKind]] = ALL_KINDS
+    #: Findings point at secrets: reports must never show the source line they sit on.
+    sensitive: ClassVar[bool] = False
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -140,13 +142,16 @@ register = REGISTRY.register
 
 
 def to_diagnostic(rule: type[Rule], finding: Finding, path: str, severity: Severity | None = None) -> Diagnostic:
+    """The diagnostic for a rule's finding. ``severity``, when given, is the resolved one
+    (configuration already applied) and wins over the finding's and the rule's."""
     return Diagnostic(
         path=path,
         message=finding.message,
-        severity=finding.severity or severity or rule.severity,
+        severity=severity or finding.severity or rule.severity,
         code=rule.code,
         name=rule.name,
         span=finding.span,
         hint=finding.hint,
         fix=finding.fix,
+        extra={"sensitive": True} if rule.sensitive else {},
     )

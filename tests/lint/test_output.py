@@ -169,3 +169,21 @@ def test_gitlab_code_quality(sample: tuple[Path, list[Diagnostic]]) -> None:
     assert len(set(fps)) == 4  # the repeated finding gets its own fingerprint
     again = json.loads(render(diags + diags[:1], "gitlab"))
     assert [e["fingerprint"] for e in again] == fps  # stable across runs
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise", "json", "sarif", "github", "gitlab", "junit"])
+def test_a_detected_secret_never_reaches_any_report(tmp_path: Path, fmt: str) -> None:
+    """PK502/PK503 redact their message; the text excerpt must not print the line either,
+    also when the diagnostics come back from the cache."""
+    from promptkit.lint.engine import lint_paths
+
+    secret = "sk-proj-Q7mZp3KxW9vLr2TnB8cYh5FdJ6gSa4EuN1oVi0XwMqRtPl"
+    f = tmp_path / "leak.prompty"
+    f.write_text(f"---\nname: leak\nversion: 1.0.0\n---\nsystem:\nUse the key {secret} to call the API.\n")
+    for _ in range(2):  # cold, then from the cache
+        result = lint_paths([f])
+        diags = result.diagnostics if hasattr(result, "diagnostics") else result
+        assert any(d.code == "PK502" for d in diags)
+        out = io.StringIO()
+        emit(diags, fmt, out, files=1, paths=[str(f)])
+        assert secret[8:20] not in out.getvalue()

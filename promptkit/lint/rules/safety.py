@@ -320,6 +320,7 @@ class SecretInPrompt(Rule):
     code = "PK502"
     name = "secret-in-prompt"
     severity = Severity.ERROR
+    sensitive = True
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         text = ctx.text
@@ -402,6 +403,7 @@ class HardcodedCredential(Rule):
     code = "PK503"
     name = "hardcoded-credential"
     severity = Severity.ERROR
+    sensitive = True
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         t = ctx.template
