@@ -25,11 +25,11 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptkit.diagnostics import PromptkitError
 from promptkit.runner.client import ModelClient, RetryPolicy
@@ -44,6 +44,12 @@ from promptkit.runner.results import (
     SampleResult,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from promptkit.runner.assertions import AssertionContext
+    from promptkit.runner.assertions.spec import AssertionSpec
+    from promptkit.runner.suite import CaseRun, ModelTarget, Suite
+    from promptkit.template import PromptTemplate
 
 
 @dataclass
@@ -67,20 +73,22 @@ class RunConfig:
 class CaseJob:
     """One unit of work: a case run plus where its suite lives (for ids and recordings).
 
-    ``case_run`` is C1's ``CaseRun`` (``case``, ``model``, ``template_path``, ``vars``);
-    anything with those attributes works, which is how the Python API builds ad-hoc jobs.
+    ``template`` runs the case against an in-memory template instead of the file at
+    ``case_run.template_path`` (a perturbed or optimized variant, built with
+    ``template.with_body(...)``): nothing is written, results keep the case's id, and
+    recordings are keyed by the rendered messages, so a variant records and replays
+    like any other request.
     """
 
-    case_run: Any
+    case_run: CaseRun
     suite_path: str
     store: RecordingStore
-    judge_model: str | None = None
-    judge_params: dict[str, Any] = field(default_factory=dict)
     base_dir: str | None = None
+    template: PromptTemplate | None = None
 
     @property
     def case_id(self) -> str:
-        return str(self.case_run.case.id)
+        return self.case_run.case.id
 
     @property
     def model_label(self) -> str:
@@ -88,14 +96,12 @@ class CaseJob:
 
     @property
     def result_id(self) -> str:
-        rid = getattr(self.case_run, "id", None)
-        return rid if isinstance(rid, str) else f"{self.suite_path}::{self.case_id}[{self.model_label}]"
+        return self.case_run.id
 
 
-def model_label(target: Any) -> str:
-    if target is None:
-        return "default"
-    return str(getattr(target, "label", None) or getattr(target, "id", None) or target)
+def model_label(target: ModelTarget | None) -> str:
+    """What results show for a model target: its label, else its id."""
+    return "default" if target is None else target.name
 
 
 @functools.lru_cache(maxsize=1024)
@@ -122,7 +128,7 @@ class Runner:
             api_key=self.config.api_key,
         )
         self.recorder = Recorder(self.config.mode, self._call)
-        self._templates: dict[str, Any] = {}
+        self._templates: dict[str, PromptTemplate] = {}
         self._loop: _LoopThread | None = None
 
     async def _call(self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> ModelResponse:
@@ -191,7 +197,10 @@ class Runner:
         return bar, bar.add_task("cases", total=total)
 
     # ------------------------------------------------------------------ one case
-    def _template(self, path: str) -> Any:
+    def _template(self, job: CaseJob) -> PromptTemplate:
+        if job.template is not None:
+            return job.template
+        path = str(job.case_run.template_path)
         tpl = self._templates.get(path)
         if tpl is None:
             from promptkit.template import load
@@ -202,71 +211,52 @@ class Runner:
     async def run_case(self, job: CaseJob) -> CaseResult:
         cr = job.case_run
         case = cr.case
-        repeat = max(1, int(getattr(case, "repeat", None) or 1))
-        min_pass = int(getattr(case, "required_passes", None) or getattr(case, "min_pass", None) or repeat)
         base = CaseResult(
             id=job.result_id, suite=job.suite_path, case=job.case_id, model=job.model_label,
-            prompt=_display_path(cr.template_path) if cr.template_path else "", outcome=Outcome.ERROR,
-            repeat=repeat, min_pass=min_pass, flaky=bool(getattr(case, "flaky", False)), vars=dict(cr.vars or {}),
+            prompt=_display_path(cr.template_path), outcome=Outcome.ERROR,
+            repeat=case.repeat, min_pass=case.required_passes, flaky=case.flaky, vars=dict(cr.vars),
         )
         # 1. render
         try:
             from promptkit.template import render
 
-            template = self._template(str(cr.template_path))
-            rendered = render(template, dict(cr.vars or {}))
+            template = self._template(job)
+            rendered = render(template, dict(cr.vars))
         except PromptkitError as exc:
             return _finish(base, [SampleResult(outcome=Outcome.ERROR, error=exc.diagnostic.format(), hint=exc.diagnostic.hint or None)])
         messages = [{"role": m.role, "content": m.content} for m in rendered]
-        # 2. model and parameters: template's, then the suite's target, then the override
-        model_id, params = self._model_and_params(template, cr)
-        if not model_id:
-            return _finish(base, [SampleResult(outcome=Outcome.ERROR, error="no model: the suite lists no models and the template names none",
-                                               hint="add `models: [openai/gpt-4o-mini]` to the suite or pass --promptkit-model")])
-        base.model = job.model_label if self.config.model is None else self.config.model
-        timeout = getattr(case, "timeout_s", None)
-        if timeout:
-            params["timeout"] = float(timeout)
+        # 2. model and parameters: the case run's (template's, then the target's), then the override
+        model_id, params = self._model_and_params(job, template)
+        if self.config.model is not None:
+            base.model = self.config.model
+        if case.timeout_s:
+            params["timeout"] = float(case.timeout_s)
         # 3. samples
-        responses = await self.recorder.samples(job.store, model_id, messages, params, repeat,
+        responses = await self.recorder.samples(job.store, model_id, messages, params, case.repeat,
                                                 suite_path=job.suite_path, case_id=job.case_id)
         # 4. assertions, per sample
-        ctx = self._context(job, template, messages, model_id, params)
-        specs = list(getattr(cr, "assertions", None) or getattr(case, "assertions", None) or [])
-        threshold = getattr(cr, "threshold", None)
-        if threshold is None:
-            threshold = getattr(case, "threshold", None)
-        samples = await asyncio.gather(*(self._evaluate(specs, threshold, r, ctx) for r in responses))
+        ctx = self._context(job, messages, model_id)
+        samples = await asyncio.gather(*(self._evaluate(cr.assertions, cr.threshold, r, ctx) for r in responses))
         base.recordings_hit = sum(1 for r in responses if isinstance(r, ModelResponse) and r.from_recording)
         base.recordings_missed = sum(1 for r in responses if isinstance(r, ProviderError) and r.kind == "missing_recording") + \
             sum(1 for r in responses if isinstance(r, ModelResponse) and not r.from_recording)
         return _finish(base, list(samples))
 
-    def _model_and_params(self, template: Any, cr: Any) -> tuple[str | None, dict[str, Any]]:
-        params: dict[str, Any] = {}
-        spec = getattr(getattr(template, "front_matter", None), "model", None)
-        target = getattr(cr, "model", None)
-        if spec is not None:
-            params.update(spec.params)
-        model_id = spec.litellm_id if spec is not None else None
-        if target is not None:
-            model_id = getattr(target, "id", None) or model_id
-            params.update(dict(getattr(target, "params", None) or {}))
-        params.update(dict(getattr(cr, "params", None) or {}))  # already merged by Suite.expand
+    def _model_and_params(self, job: CaseJob, template: PromptTemplate) -> tuple[str, dict[str, Any]]:
+        cr = job.case_run
+        if job.template is None:
+            params = dict(cr.params)  # Suite.expand merged the template's parameters and the target's
+        else:  # a variant may change its own model parameters; the target's still win
+            spec = template.front_matter.model
+            params = {**(spec.params if spec is not None else {}), **cr.model.params}
         # Prompty's ${env:VAR} placeholders are connection settings, not call parameters
         params = {k: v for k, v in params.items() if not (isinstance(v, str) and v.startswith("${"))}
-        if self.config.model:
-            model_id = self.config.model
-        return model_id, params
+        return self.config.model or cr.model.id, params
 
-    def _context(self, job: CaseJob, template: Any, messages: list[dict[str, Any]], model_id: str, params: dict[str, Any]) -> Any:
-        from promptkit.runner.assertions import AssertionContext
-
-        judge_params = dict(job.judge_params)
-        judge_target = getattr(job.case_run, "judge", None)
-        judge_model = job.judge_model or getattr(judge_target, "id", None)
-        if judge_target is not None and not job.judge_params:
-            judge_params = dict(getattr(judge_target, "params", None) or {})
+    def _context(self, job: CaseJob, messages: list[dict[str, Any]], model_id: str) -> AssertionContext:
+        cr = job.case_run
+        judge_model = cr.judge.id if cr.judge is not None else None
+        judge_params = dict(cr.judge.params) if cr.judge is not None else {}
 
         async def judge(jmessages: list[dict[str, Any]], jmodel: str | None, jparams: dict[str, Any]) -> ModelResponse:
             use = jmodel or judge_model or model_id
@@ -277,20 +267,17 @@ class Runner:
                 raise first
             return first
 
-        return AssertionContext(
-            vars=dict(job.case_run.vars or {}), case=job.case_run.case, template_path=job.case_run.template_path,
-            messages=messages, judge=judge, baseline_output=self.config.baseline_outputs.get(job.result_id),
-            base_dir=job.base_dir or str(Path(job.suite_path).parent),
-            judge_model=judge_model, judge_params=judge_params,
-        )
+        ctx = cr.context(messages, judge=judge, baseline_output=self.config.baseline_outputs.get(job.result_id))
+        ctx.base_dir = job.base_dir or str(Path(job.suite_path).parent)
+        return ctx
 
-    async def _evaluate(self, specs: list[Any], threshold: float | None, response: ModelResponse | ProviderError,
-                        ctx: Any) -> SampleResult:
+    async def _evaluate(self, specs: Sequence[AssertionSpec], threshold: float | None,
+                        response: ModelResponse | ProviderError, ctx: AssertionContext) -> SampleResult:
         if isinstance(response, ProviderError):
             return SampleResult(outcome=Outcome.ERROR, error=str(response), hint=response.hint or None)
         from promptkit.runner.assertions import evaluate, verdict
 
-        results: list[AssertionResult] = await evaluate(specs, response, ctx)
+        results: list[AssertionResult] = await evaluate(list(specs), response, ctx)
         outcome, score = verdict(results, threshold)
         usage = response.usage
         for r in results:
@@ -323,7 +310,7 @@ def _finish(base: CaseResult, samples: list[SampleResult]) -> CaseResult:
 def _error_result(job: CaseJob, message: str, hint: str = "") -> CaseResult:
     cr = job.case_run
     return CaseResult(id=job.result_id, suite=job.suite_path, case=job.case_id, model=job.model_label,
-                      prompt=str(cr.template_path or ""), outcome=Outcome.ERROR, flaky=bool(getattr(cr.case, "flaky", False)),
+                      prompt=str(cr.template_path), outcome=Outcome.ERROR, flaky=cr.case.flaky,
                       samples=[SampleResult(outcome=Outcome.ERROR, error=message, hint=hint or None)])
 
 
@@ -358,51 +345,109 @@ class _LoopThread:
 # ---------------------------------------------------------------------- suites
 
 
-def jobs_for_suite(suite: Any, *, model_override: str | None = None) -> list[CaseJob]:
-    """Expand a loaded suite (C1's ``Suite``) into jobs. With a model override each case
-    runs once, on the override, instead of once per listed model."""
-    suite_path = _display_path(suite.path)
-    store = RecordingStore.for_suite(suite.path)
-    defaults = getattr(suite, "defaults", None)
-    judge = getattr(defaults, "judge", None)
-    judge_model = getattr(judge, "id", None) if judge is not None and not isinstance(judge, str) else judge
-    judge_params = dict(getattr(judge, "params", None) or {}) if judge is not None and not isinstance(judge, str) else {}
+def jobs_for_suite(
+    suite: Suite,
+    *,
+    model_override: str | None = None,
+    template: PromptTemplate | None = None,
+    store: RecordingStore | None = None,
+) -> list[CaseJob]:
+    """Expand a loaded suite into jobs. With a model override each case runs once, on the
+    override, instead of once per listed model.
+
+    With ``template`` (an in-memory variant of one of the suite's prompts), only the case
+    runs of the prompt it replaces are returned, and they run against the variant (see
+    :func:`replaced_prompt`). ``store`` overrides where recordings live (needed for a
+    suite built in Python without a path).
+    """
+    if store is None:
+        if suite.path is None:
+            raise ValueError("a suite built without a path needs an explicit RecordingStore (store=...)")
+        store = RecordingStore.for_suite(suite.path)
+    suite_path = suite.name
+    base_dir = str(suite.path.parent) if suite.path is not None else None
+    runs = suite.expand()
+    if template is not None:
+        target = replaced_prompt(suite, template, runs)
+        runs = [cr for cr in runs if _same_file(cr.template_path, target)]
     jobs: list[CaseJob] = []
     seen: set[str] = set()
-    for cr in suite.expand():
+    for cr in runs:
         if model_override:
             if cr.case.id in seen:
                 continue
             seen.add(cr.case.id)
-            cr = _with_model(cr, model_override)
-        jobs.append(CaseJob(case_run=cr, suite_path=suite_path, store=store, judge_model=judge_model,
-                            judge_params=judge_params, base_dir=str(Path(suite.path).parent)))
+            cr = cr.model_copy(update={"model": cr.model.model_copy(update={"id": model_override, "label": model_override})})
+        jobs.append(CaseJob(case_run=cr, suite_path=suite_path, store=store, base_dir=base_dir, template=template))
     return jobs
 
 
-def _with_model(cr: Any, model: str) -> Any:
-    target = cr.model
+def replaced_prompt(suite: Suite, template: PromptTemplate, runs: Sequence[CaseRun] | None = None) -> Path:
+    """Which of the suite's prompt files an in-memory ``template`` stands in for: the one
+    at ``template.path`` (a variant made with ``with_body`` keeps its original's path),
+    else the suite's only prompt. Raises :class:`PromptkitError` when that is ambiguous."""
+    prompts: list[Path] = []
+    for cr in runs if runs is not None else suite.expand():
+        if not any(_same_file(cr.template_path, p) for p in prompts):
+            prompts.append(cr.template_path)
+    for p in prompts:
+        if _same_file(p, Path(template.path)):
+            return p
+    if len(prompts) == 1:
+        return prompts[0]
+    from promptkit.diagnostics import Diagnostic
+
+    names = ", ".join(p.as_posix() for p in prompts) or "none"
+    raise PromptkitError(Diagnostic(
+        str(template.path), f"this template is not one of the prompts of {suite.name} ({names})",
+        code="PT004", name="missing-file",
+        hint="load the variant with the path of the prompt it replaces: loads(text, path=<prompt file>)"))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a == b:
+        return True
     try:
-        new_target = target.model_copy(update={"id": model, "label": model}) if target is not None else None
-    except AttributeError:
-        new_target = None
-    if new_target is None:
-        new_target = _Target(id=model, params=dict(getattr(target, "params", None) or {}), label=model)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def run_cases(
+    suite: Suite,
+    *,
+    template: PromptTemplate | None = None,
+    config: RunConfig | None = None,
+    runner: Runner | None = None,
+    case_ids: Collection[str] | None = None,
+    store: RecordingStore | None = None,
+) -> RunResults:
+    """Run a suite's cases, optionally against an in-memory ``template`` -- the hook for
+    perturbations and the optimizer, which try many variants of a prompt without writing
+    a file.
+
+    Pass a ``runner`` to reuse one client and event loop across many calls (it is left
+    open; close it when done); otherwise one is made from ``config`` and closed.
+    ``case_ids`` limits the run to those case ids. Result ids are the same as for the
+    original prompt, so a variant's results compare case by case with the original's
+    (:func:`promptkit.runner.baseline.compare`).
+    """
+    from promptkit._version import __version__
+
+    own = runner is None
+    run_with = runner if runner is not None else Runner(config)
+    jobs = jobs_for_suite(suite, model_override=run_with.config.model, template=template, store=store)
+    if case_ids is not None:
+        wanted = set(case_ids)
+        jobs = [j for j in jobs if j.case_id in wanted]
+    started = _now()
     try:
-        return cr.model_copy(update={"model": new_target})
-    except AttributeError:
-        import copy
-
-        out = copy.copy(cr)
-        out.model = new_target
-        return out
-
-
-@dataclass
-class _Target:
-    id: str
-    params: dict[str, Any] = field(default_factory=dict)
-    label: str | None = None
+        cases = run_with.run(jobs)
+    finally:
+        if own:
+            run_with.close()
+    return RunResults(started_at=started, finished_at=_now(), mode=run_with.config.mode.value,
+                      promptkit_version=__version__, cases=cases)
 
 
 def run_suites(paths: Iterable[str | Path], config: RunConfig | None = None) -> RunResults:
