@@ -25,9 +25,12 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from promptkit.runner.config import TestSettings
 
 SUITE_SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
 RESULTS_KEY = "promptkit_results"
@@ -59,9 +62,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "promptkit: a prompt regression test (collected from *.prompttest.yaml or "
                                        "using the prompt_runner fixture)")
-    if config.getoption("--promptkit-update-baseline") and not config.getoption("--promptkit-baseline"):
+    from promptkit.diagnostics import PromptkitError
+    from promptkit.runner.config import load_test_settings
+
+    try:
+        settings = load_test_settings(Path(config.invocation_params.dir))
+    except PromptkitError as exc:
+        raise pytest.UsageError(exc.diagnostic.format()) from None
+    env_mode = os.environ.get("PROMPTKIT_MODE")
+    if env_mode and env_mode.lower() not in ("live", "record", "replay", "auto"):
+        raise pytest.UsageError(f"PROMPTKIT_MODE={env_mode!r} is not a mode (use live, record, replay or auto)")
+    plugin = PromptkitPlugin(config, settings)
+    if config.getoption("--promptkit-update-baseline") and not plugin.baseline_path():
         raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
-    config.pluginmanager.register(PromptkitPlugin(config), "promptkit-session")
+    config.pluginmanager.register(plugin, "promptkit-session")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -91,8 +105,12 @@ def _is_worker(config: pytest.Config) -> bool:
 class PromptkitPlugin:
     """Per-session state: one runner, cached batch results, collected case results."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, settings: TestSettings | None = None) -> None:
+        from promptkit.runner.config import TestSettings
+
         self.config = config
+        #: ``[tool.promptkit.test]``: defaults for every ``--promptkit-*`` option not given
+        self.settings = settings or TestSettings()
         self._runner: Any = None
         self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
         self.reported: list[Any] = []  # CaseResults this process reported, in run order
@@ -105,21 +123,30 @@ class PromptkitPlugin:
         self._baseline_cache: dict[str, str] | None = None
 
     # -- configuration
+    def baseline_path(self) -> str | None:
+        """``--promptkit-baseline``, else the config's ``baseline``."""
+        return self.config.getoption("--promptkit-baseline") or self.settings.baseline_path()
+
     def run_config(self) -> Any:
+        """Options win over ``PROMPTKIT_*`` variables, which win over ``[tool.promptkit.test]``."""
         from promptkit.runner.engine import RunConfig
         from promptkit.runner.recordings import Mode, default_mode
 
         opt = self.config.getoption
-        mode = opt("--promptkit-mode")
-        cfg = RunConfig(mode=Mode(mode) if mode else default_mode())
-        if opt("--promptkit-concurrency"):
-            cfg.concurrency = max(1, int(opt("--promptkit-concurrency")))
+        st = self.settings
+        mode = opt("--promptkit-mode") or os.environ.get("PROMPTKIT_MODE") or st.mode
+        cfg = RunConfig(mode=Mode(mode.lower()) if mode else default_mode())
+        concurrency = opt("--promptkit-concurrency") or st.concurrency
+        if concurrency:
+            cfg.concurrency = max(1, int(concurrency))
         cfg.model = opt("--promptkit-model") or os.environ.get("PROMPTKIT_MODEL") or None
         cfg.api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE") or None
-        if opt("--promptkit-timeout"):
-            cfg.timeout_s = float(opt("--promptkit-timeout"))
-        if opt("--promptkit-retries") is not None:
-            cfg.retry.max_retries = max(0, int(opt("--promptkit-retries")))
+        timeout = opt("--promptkit-timeout") or st.timeout
+        if timeout:
+            cfg.timeout_s = float(timeout)
+        retries = opt("--promptkit-retries") if opt("--promptkit-retries") is not None else st.retries
+        if retries is not None:
+            cfg.retry.max_retries = max(0, int(retries))
         cfg.progress = False  # pytest owns the terminal; its own progress is per item
         cfg.baseline_outputs = self._baseline_outputs()
         return cfg
@@ -128,7 +155,7 @@ class PromptkitPlugin:
         """Outputs of the baseline run, for ``pairwise`` assertions (empty when none)."""
         if self._baseline_cache is None:
             self._baseline_cache = {}
-            path = self.config.getoption("--promptkit-baseline")
+            path = self.baseline_path()
             if path and Path(path).is_file():
                 from promptkit.diagnostics import PromptkitError
                 from promptkit.runner.baseline import baseline_outputs, load_results
@@ -215,9 +242,10 @@ class PromptkitPlugin:
         final.mode = mode
         final.started_at = self.started_at
         self.final = final
-        path = Path(self.config.getoption("--promptkit-results") or Path(self.config.rootpath) / DEFAULT_RESULTS)
+        path = Path(self.config.getoption("--promptkit-results") or self.settings.results_path()
+                    or Path(self.config.rootpath) / DEFAULT_RESULTS)
         self.results_path = write_results(final, path)
-        baseline = self.config.getoption("--promptkit-baseline")
+        baseline = self.baseline_path()
         if baseline:
             self._compare(session, final, Path(baseline))
             if self.config.getoption("--promptkit-update-baseline"):
@@ -239,6 +267,8 @@ class PromptkitPlugin:
         from promptkit.runner import baseline as baseline_mod
 
         tol = self.config.getoption("--promptkit-tolerance")
+        if tol is None:
+            tol = self.settings.tolerance
         kwargs = {"tolerance": tol} if tol is not None else {}
         self.comparison = baseline_mod.compare(base, final, **kwargs)
         if getattr(self.comparison, "regressions", None) and not self.config.getoption("--promptkit-update-baseline"):

@@ -7,13 +7,15 @@ and translates its options into the plugin's ``--promptkit-*`` options.
 
 Paths: files are passed as given; directories are searched for ``*.prompttest.yaml``
 (hidden folders, virtual environments and ``__recordings__`` skipped), so Python tests in
-the same folders are not collected by accident. With no path, the current directory is
-searched.
+the same folders are not collected by accident. With no path, the ``paths`` of
+``[tool.promptkit.test]`` are run (see :mod:`promptkit.runner.config`), else the current
+directory is searched.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 from collections.abc import Iterator
@@ -39,7 +41,7 @@ class TestCommand:
     __test__ = False  # not a pytest test class
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("paths", nargs="*", metavar="PATH", help="suite files or folders to search (default: .)")
+        parser.add_argument("paths", nargs="*", metavar="PATH", help="suite files or folders to search (default: [tool.promptkit.test] paths, else .)")
         parser.add_argument("--mode", choices=["live", "record", "replay", "auto"],
                             help="record/replay mode (default: replay when CI is set, else auto)")
         parser.add_argument("--concurrency", type=int, help="model calls in flight at once (default 8)")
@@ -62,19 +64,28 @@ class TestCommand:
     def pytest_args(self, args: argparse.Namespace) -> list[str]:
         """Translate the options into a pytest command line (exposed for tests)."""
         from promptkit.diagnostics import Diagnostic, PromptkitError
+        from promptkit.runner.config import load_test_settings
 
+        settings = load_test_settings()
+        from_config = not args.paths and settings.source is not None
         files: list[str] = []
-        for raw in args.paths or ["."]:
+        for raw in args.paths or settings.test_paths():
             p = Path(raw)
             if p.is_dir():
                 files.extend(str(f) for f in find_suites(p))
             elif p.exists() or "::" in raw:
                 files.append(raw)
             else:
+                if from_config:  # point at the setting, not at a path the user never typed
+                    from promptkit.lint.config import _located
+
+                    d = _located(settings.source, ("test", "paths"), f"test path '{raw}': no such file or directory",
+                                 "fix 'paths' in [tool.promptkit.test] (relative to this file's folder)")
+                    raise PromptkitError(dataclasses.replace(d, code="PT004", name="missing-file"))
                 raise PromptkitError(Diagnostic(raw, "no such file or directory", code="PT004", name="missing-file",
                                                 hint="pass a *.prompttest.yaml file or a folder containing some"))
         if not files:
-            where = ", ".join(args.paths or ["."])
+            where = ", ".join(args.paths or settings.test_paths())
             raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code="PT004", name="missing-file",
                                             hint="write one (see docs/testing.md) or pass its path"))
         out = [*files, "-p", "no:cacheprovider"]
@@ -87,7 +98,7 @@ class TestCommand:
             if value is not None:
                 out += [flag, str(value)]
         if args.update_baseline:
-            if not args.baseline:
+            if not args.baseline and not settings.baseline:
                 raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",
                                                 code="PT004", hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
             out.append("--promptkit-update-baseline")
