@@ -73,8 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if env_mode and env_mode.lower() not in ("live", "record", "replay", "auto"):
         raise pytest.UsageError(f"PROMPTKIT_MODE={env_mode!r} is not a mode (use live, record, replay or auto)")
     plugin = PromptkitPlugin(config, settings)
-    if config.getoption("--promptkit-update-baseline") and not plugin.baseline_path():
-        raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
+    plugin.check_files()
     config.pluginmanager.register(plugin, "promptkit-session")
 
 
@@ -120,9 +119,40 @@ class PromptkitPlugin:
         self.comparison: Any = None
         self.results_path: Path | None = None
         self.baseline_error: str | None = None
+        self.write_errors: list[str] = []  # results/baseline files that could not be written
         self._baseline_cache: dict[str, str] | None = None
 
     # -- configuration
+    def check_files(self) -> None:
+        """Refuse, before any (paid) model call, a baseline that is missing or unreadable
+        and a results path that cannot be a file: one line each, pytest exits 4
+        (``promptkit test``: 2)."""
+        from promptkit.diagnostics import PromptkitError
+        from promptkit.runner.baseline import load_results
+
+        update = self.config.getoption("--promptkit-update-baseline")
+        baseline = self.baseline_path()
+        flag = "--promptkit-baseline" if self.config.getoption("--promptkit-baseline") else "baseline in [tool.promptkit.test]"
+        if update and not baseline:
+            raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
+        if baseline and not update:
+            if not Path(baseline).exists():
+                raise pytest.UsageError(f"{baseline}: baseline file not found ({flag}); create it with "
+                                        f"--promptkit-update-baseline (promptkit test --update-baseline)")
+            try:
+                base = load_results(baseline)
+            except PromptkitError as exc:
+                raise pytest.UsageError(exc.diagnostic.format()) from None
+            from promptkit.runner.baseline import baseline_outputs
+
+            self._baseline_cache = baseline_outputs(base)
+        for what, value in (("results", self.config.getoption("--promptkit-results") or self.settings.results_path()),
+                            ("baseline", baseline if update else None)):
+            if value:
+                problem = _not_writable(Path(value))
+                if problem:
+                    raise pytest.UsageError(f"{value}: cannot write the {what} file here: {problem}")
+
     def baseline_path(self) -> str | None:
         """``--promptkit-baseline``, else the config's ``baseline``."""
         return self.config.getoption("--promptkit-baseline") or self.settings.baseline_path()
@@ -196,9 +226,10 @@ class PromptkitPlugin:
                 if (seen_self and isinstance(other, CaseItem) and other.parent is item.parent
                         and other.nodeid not in self.results):
                     batch.append(other)
-        out = self.runner.run([i.job for i in batch])
-        for it, res in zip(batch, out):
-            self.results[it.nodeid] = res
+        def keep(index: int, result: Any) -> None:  # as each case finishes: Ctrl-C keeps them
+            self.results[batch[index].nodeid] = result
+
+        self.runner.run([i.job for i in batch], on_result=keep)
         return self.results.pop(item.nodeid)
 
     def record(self, result: Any) -> None:
@@ -226,6 +257,10 @@ class PromptkitPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._runner is not None:
             self._runner.close()
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if interrupted:  # Ctrl-C: cases that finished in a batch but were not reported yet
+            self.reported.extend(self.results.values())
+            self.results.clear()
         if not self.reported and not self.worker_parts:
             return
         from promptkit._version import __version__
@@ -234,34 +269,47 @@ class PromptkitPlugin:
 
         mode = self.run_config().mode.value
         own = RunResults(started_at=self.started_at, finished_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-                         mode=mode, promptkit_version=__version__, cases=list(self.reported))
+                         mode=mode, promptkit_version=__version__, cases=list(self.reported), interrupted=interrupted)
         if _is_worker(self.config):
             self.config.workeroutput[RESULTS_KEY] = own.to_json()  # type: ignore[attr-defined]
             return
         final = merge([*self.worker_parts, own] if self.reported else self.worker_parts)
         final.mode = mode
         final.started_at = self.started_at
+        final.interrupted = interrupted or final.interrupted
         self.final = final
         path = Path(self.config.getoption("--promptkit-results") or self.settings.results_path()
                     or Path(self.config.rootpath) / DEFAULT_RESULTS)
-        self.results_path = write_results(final, path)
+        try:
+            self.results_path = write_results(final, path)
+        except OSError as exc:  # the run's outcome still stands; say what was not kept
+            self.write_errors.append(f"{path}: results not written: {exc.strerror or exc}")
         baseline = self.baseline_path()
-        if baseline:
+        if baseline and interrupted:
+            self.baseline_error = "not compared (the run was interrupted; the baseline is unchanged)"
+        elif baseline:
             self._compare(session, final, Path(baseline))
             if self.config.getoption("--promptkit-update-baseline"):
-                write_results(final, baseline)
+                try:
+                    write_results(final, baseline)
+                except OSError as exc:
+                    self.write_errors.append(f"{baseline}: baseline not written: {exc.strerror or exc}")
+        if self.write_errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _compare(self, session: pytest.Session, final: Any, baseline: Path) -> None:
-        from promptkit.runner.results import RunResults
 
         if not baseline.is_file():
             if not self.config.getoption("--promptkit-update-baseline"):
                 self.baseline_error = f"{baseline}: baseline file not found (create it with --promptkit-update-baseline)"
             return
+        from promptkit.diagnostics import PromptkitError
+        from promptkit.runner.baseline import load_results
+
         try:
-            base = RunResults.from_json(baseline.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            self.baseline_error = f"{baseline}: not a promptkit results file ({str(exc).splitlines()[0]})"
+            base = load_results(baseline)
+        except PromptkitError as exc:  # changed since the run started
+            self.baseline_error = exc.diagnostic.format()
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
         from promptkit.runner import baseline as baseline_mod
@@ -275,7 +323,7 @@ class PromptkitPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.final is None and self.baseline_error is None:
+        if self.final is None and self.baseline_error is None and not self.write_errors:
             return
         from promptkit.runner.report import format_summary
 
@@ -290,10 +338,26 @@ class PromptkitPlugin:
                 tr.write_line(f"results: {self.results_path}")
         if self.baseline_error:
             tr.write_line(f"baseline: {self.baseline_error}", red=True)
+        for problem in self.write_errors:
+            tr.write_line(problem, red=True)
         if self.comparison is not None:
             text = self.comparison.format() if hasattr(self.comparison, "format") else str(self.comparison)
             if text:
                 tr.write_line(text)
+
+
+def _not_writable(path: Path) -> str:
+    """Why ``path`` cannot become a file ("" when it can, as far as can be told up front)."""
+    if path.is_dir():
+        return "it is a folder (give a file name, e.g. results.json)"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return f"no permission to write in {parent}"
+            return ""
+    return ""
 
 
 def _plugin(config: pytest.Config) -> PromptkitPlugin:

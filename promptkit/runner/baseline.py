@@ -22,15 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from promptkit.diagnostics import Diagnostic, PromptkitError
+from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 from promptkit.runner.results import CaseResult, Outcome, RunResults
 
 __all__ = [
@@ -256,6 +257,20 @@ def load_results(path: str | Path) -> RunResults:
                                         name="invalid-results", hint="run the tests first; they write the results file")) from None
     try:
         return RunResults.from_json(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        detail = f"{where}: {err['msg']}" if where else err["msg"]
+        span = None
+        m = re.search(r"at line (\d+) column (\d+)", detail)
+        if m and err["type"] == "json_invalid":
+            idx = LineIndex(text)
+            pos = idx.position_at(int(m.group(1)), max(1, int(m.group(2))))
+            span = idx.span(pos.offset, pos.offset)
+            detail = detail[: m.start()].strip()
+        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {detail}", code="PT006",
+                                        name="invalid-results", span=span,
+                                        hint="pass a results.json written by promptkit test")) from None
     except ValueError as exc:
         first = str(exc).splitlines()[0]
         raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {first}", code="PT006",

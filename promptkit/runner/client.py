@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -98,12 +99,25 @@ def _retry_after(exc: BaseException) -> float | None:
     return None
 
 
+#: How SDKs say that no API key was given. litellm reports a missing OpenAI key as an
+#: ``InternalServerError`` (a 500), which would otherwise be retried as a server failure.
+_MISSING_KEY = re.compile(r"missing credentials|api[_ ]key (client option )?must be set|no api[_ ]key|"
+                          r"api[_ ]key (is )?(not set|missing|required)|set the `?[A-Z0-9_]*API_KEY", re.IGNORECASE)
+_ENV_KEY = re.compile(r"\b([A-Z][A-Z0-9_]*_API_KEY)\b")
+#: litellm's wording for a model id without a provider prefix it knows.
+_NO_PROVIDER = "LLM Provider NOT provided"
+#: Exception class names litellm/openai repeat at the front of their messages.
+_NOISE = re.compile(r"^(litellm\.)?\w+(Error|Exception)(: | - )|^\w+Exception - ")
+
+
 def classify(exc: BaseException) -> tuple[str, int | None]:
     """Map an exception from litellm/openai/httpx to ``(kind, http status)``."""
     chain = _chain(exc)
     names = {type(e).__name__ for e in chain}
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
+    if any(_MISSING_KEY.search(str(e)) for e in chain):
+        return "auth", status
     if any(isinstance(e, (json.JSONDecodeError,)) for e in chain) or "JSONDecodeError" in names:
         return "malformed", status
     if isinstance(exc, asyncio.TimeoutError) or names & {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutException"}:
@@ -131,8 +145,18 @@ def _redact(text: str, params: Mapping[str, Any]) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The message's first line without the class names SDKs stack in front of it
+    (``litellm.InternalServerError: InternalServerError: OpenAIException - ...``)."""
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text[0]
+    for _ in range(4):
+        cleaned = _NOISE.sub("", line, count=1)
+        if cleaned == line:
+            break
+        line = cleaned
+    return line.strip()[:300] or type(exc).__name__
 
 
 class ModelClient:
@@ -210,7 +234,8 @@ class ModelClient:
                     msg = _redact(_first_line(exc), params)
                     if kind == "timeout":
                         msg = f"timed out after {timeout:g} s"
-                    last = ProviderError(f"{model}: {kind.replace('_', ' ')}: {msg}", kind=kind, status=status)
+                    last = ProviderError(f"{model}: {kind.replace('_', ' ')}: {msg}", kind=kind, status=status,
+                                         hint=_hint(kind, msg, local=bool(self.api_base)))
                     wait = self.retry.backoff(attempt, _retry_after(exc) if kind == "rate_limit" else None, self._rng)
                     retryable = kind in _RETRYABLE
             if last is not None and retryable:
@@ -220,9 +245,9 @@ class ModelClient:
                     last = None
                     continue
                 raise ProviderError(f"{last} (after {attempt + 1} attempts)", kind=last.kind, status=last.status,
-                                    hint=_hint(last.kind))
+                                    hint=last.hint)
             if last is not None:
-                raise ProviderError(str(last), kind=last.kind, status=last.status, hint=_hint(last.kind))
+                raise last
             return self._response(litellm, raw, model, latency)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -263,7 +288,18 @@ class ModelClient:
         )
 
 
-def _hint(kind: str) -> str:
+def _hint(kind: str, message: str = "", *, local: bool = False) -> str:
+    """What the user can do about a failure of ``kind`` (``message`` and whether calls go
+    to an ``--api-base`` server sharpen it)."""
+    if kind == "auth":
+        env = _ENV_KEY.search(message)
+        if env:
+            return f"set {env.group(1)} in the environment (never in the test file), or run offline with --mode replay"
+    if kind == "bad_request" and _NO_PROVIDER in message:
+        return ("litellm model ids start with their provider: openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+                "ollama/llama3 (see https://docs.litellm.ai/docs/providers)")
+    if kind == "connection" and local:
+        return "nothing answered at --api-base: is the server running on that host and port?"
     return {
         "rate_limit": "the provider kept rate-limiting; lower --promptkit-concurrency or retry later",
         "server": "the provider kept failing (5xx); retry later or use recordings (--promptkit-mode replay)",

@@ -25,7 +25,7 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     from promptkit.runner.assertions.spec import AssertionSpec
     from promptkit.runner.suite import CaseRun, ModelTarget, Suite
     from promptkit.template import PromptTemplate
+
+
+#: Called with (job index, result) as each case of a batch finishes.
+ResultCallback = Callable[[int, CaseResult], None]
 
 
 @dataclass
@@ -135,8 +139,10 @@ class Runner:
         return await self.client.complete(model, messages, params)
 
     # ------------------------------------------------------------------ public API
-    def run(self, jobs: Sequence[CaseJob]) -> list[CaseResult]:
-        """Run ``jobs`` to completion (sync wrapper). Results come back in job order.
+    def run(self, jobs: Sequence[CaseJob], on_result: ResultCallback | None = None) -> list[CaseResult]:
+        """Run ``jobs`` to completion (sync wrapper). Results come back in job order;
+        ``on_result(index, result)`` is also called as each case finishes (from the loop's
+        thread), so a caller interrupted by Ctrl-C still has every finished case.
 
         Every batch of one runner runs on the same event loop (a background thread):
         litellm and httpx cache connection pools per loop, and a fresh ``asyncio.run``
@@ -145,7 +151,7 @@ class Runner:
         """
         if self._loop is None:
             self._loop = _LoopThread()
-        return self._loop.run(self.run_async(jobs))
+        return self._loop.run(self.run_async(jobs, on_result))
 
     def close(self) -> None:
         """Stop the background loop (idempotent)."""
@@ -153,11 +159,11 @@ class Runner:
             self._loop.stop()
             self._loop = None
 
-    async def run_async(self, jobs: Sequence[CaseJob]) -> list[CaseResult]:
+    async def run_async(self, jobs: Sequence[CaseJob], on_result: ResultCallback | None = None) -> list[CaseResult]:
         case_sem = asyncio.Semaphore(max(4, self.config.concurrency * 2))
         progress = self._progress(len(jobs))
 
-        async def one(job: CaseJob) -> CaseResult:
+        async def one(index: int, job: CaseJob) -> CaseResult:
             async with case_sem:
                 try:
                     result = await self.run_case(job)
@@ -165,6 +171,8 @@ class Runner:
                     raise
                 except Exception as exc:  # noqa: BLE001 - one broken case never loses the others
                     result = _error_result(job, f"internal error: {type(exc).__name__}: {exc}", "please report this")
+            if on_result is not None:
+                on_result(index, result)
             if progress is not None:
                 progress[0].advance(progress[1])
             return result
@@ -172,7 +180,7 @@ class Runner:
         try:
             if progress is not None:
                 progress[0].start()
-            return list(await asyncio.gather(*(one(j) for j in jobs)))
+            return list(await asyncio.gather(*(one(i, j) for i, j in enumerate(jobs))))
         finally:
             if progress is not None:
                 progress[0].stop()
@@ -323,7 +331,12 @@ class _LoopThread:
         self.thread.start()
 
     def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:  # Ctrl-C while waiting: stop the batch (its calls) too
+            future.cancel()
+            raise
 
     def stop(self) -> None:
         """Cancel what is left (litellm starts background logging tasks), then stop."""

@@ -79,7 +79,7 @@ def merge(parts: Iterable[RunResults]) -> RunResults:
     mode = parts[0].mode if parts else "replay"
     version = parts[0].promptkit_version if parts else ""
     return RunResults(started_at=started, finished_at=finished, mode=mode, promptkit_version=version,
-                      cases=[cases[k] for k in sorted(cases)])
+                      cases=[cases[k] for k in sorted(cases)], interrupted=any(p.interrupted for p in parts))
 
 
 def write_results(results: RunResults, path: str | Path) -> Path:

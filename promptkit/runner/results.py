@@ -126,6 +126,8 @@ class RunResults(BaseModel):
     mode: str = "replay"
     promptkit_version: str = ""
     cases: list[CaseResult] = Field(default_factory=list)
+    #: The run was stopped (Ctrl-C) before every case ran: ``cases`` holds those that finished.
+    interrupted: bool = False
 
     def by_id(self) -> dict[str, CaseResult]:
         return {c.id: c for c in self.cases}
