@@ -141,6 +141,13 @@ def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, An
                 out.update(resolved)
             elif resolved != fm_sample:
                 raise ReferenceError_("sample file must hold a mapping of input names to values")
+            else:
+                raise _error(template.path, "sample must be a mapping of input names to values, or a ${file:...} reference",
+                             span=template.span_of("sample"),
+                             hint="write e.g. sample: {ticket: My order is late}, or sample: ${file:sample.json}")
+        elif fm_sample is not None and not isinstance(fm_sample, dict):
+            raise _error(template.path, f"sample must be a mapping of input names to values, not a {type(fm_sample).__name__}",
+                         span=template.span_of("sample"), hint="write e.g. sample: {ticket: My order is late}")
         for name in skip:  # given explicitly: its sample is not used
             out.pop(name, None)
         for key, kind, target in references(out):

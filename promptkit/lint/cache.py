@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,8 @@ class LintCache:
         if path not in self._entries and path not in self._new:
             return None
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return None  # opening a FIFO would block
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError:

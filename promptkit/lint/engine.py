@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,8 +203,9 @@ def load_file(path: str | Path) -> tuple[PromptTemplate, bytes | None]:
 
     p = Path(path)
     try:
-        if p.stat().st_size > MAX_BYTES:
-            return load(p), None
+        st = p.stat()
+        if st.st_size > MAX_BYTES or not stat.S_ISREG(st.st_mode):
+            return load(p), None  # the loader explains (too big, a FIFO that would block...)
         data = p.read_bytes()
     except OSError:
         return load(p), None
@@ -269,10 +271,7 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
                 out.files.append(p)
             continue
         if not p.is_dir():
-            out.missing.append(
-                Diagnostic(str(p), "no such file or directory", code="PK001", name="unreadable-file",
-                           hint="check the path passed to promptkit lint")
-            )
+            out.missing.append(_not_lintable(p))
             continue
         base = _prefix(p, root) or ""
         top = str(p)
@@ -292,6 +291,30 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
         walked = [f for f in walked if str(f) not in ignored]
     out.files.extend(walked)
     return out
+
+
+def _not_lintable(p: Path) -> Diagnostic:
+    """Why a path given on the command line is neither a file nor a directory: a FIFO
+    or a symlink loop is not "missing", and saying so sends the user looking elsewhere."""
+    import errno
+
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Diagnostic(str(p), "symbolic link loop: the link points (through other links) back to itself",
+                              code="PK001", name="unreadable-file", hint="fix or remove the link")
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and p.is_symlink():
+            return Diagnostic(str(p), "broken symbolic link: its target does not exist", code="PK001",
+                              name="unreadable-file", hint="fix or remove the link")
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return Diagnostic(str(p), f"cannot read: {exc.strerror or exc}", code="PK001", name="unreadable-file",
+                              hint="check the path's permissions")
+        return Diagnostic(str(p), "no such file or directory", code="PK001", name="unreadable-file",
+                          hint="check the path passed to promptkit lint")
+    what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return Diagnostic(str(p), f"not a regular file ({what}); only files and directories are linted",
+                      code="PK001", name="unreadable-file", hint="pass prompt files or directories")
 
 
 def git_ignored(files: Sequence[Path]) -> set[str]:

@@ -113,15 +113,43 @@ def _quote_lenient(src: str) -> str:
     return "\n".join(out)
 
 
-def _walk(node: yaml.Node, path: tuple[Any, ...], index: LineIndex, base: int, spans: dict) -> None:
+def _walk(node: yaml.Node, path: tuple[Any, ...], index: LineIndex, base: int, spans: dict,
+          duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]] | None = None) -> None:
     spans[path] = index.span(base + node.start_mark.index, base + node.end_mark.index)
     if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, yaml.Node] = {}
         for k, v in node.value:
             key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark.index)
-            _walk(v, (*path, key), index, base, spans)
+            if duplicates is not None and isinstance(k, yaml.ScalarNode):
+                if key in seen:
+                    duplicates.append(((*path, key), seen[key], k))
+                seen[key] = k
+            _walk(v, (*path, key), index, base, spans, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), index, base, spans)
+            _walk(item, (*path, i), index, base, spans, duplicates)
+
+
+def _duplicate_diagnostics(path: str, index: LineIndex, base: int,
+                           duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]]) -> list[Diagnostic]:
+    """PyYAML silently keeps the last of two equal keys (YAML forbids them): an edit to
+    the first ``model:`` block then has no effect, which is hard to see in review."""
+    out = []
+    for keys, first, again in duplicates:
+        dotted = ".".join(str(k) for k in keys)
+        line = index.position(base + first.start_mark.index).line
+        out.append(
+            Diagnostic(
+                path,
+                f"duplicate key '{dotted}' in front matter (first on line {line}); YAML keeps only this last value",
+                severity=Severity.WARNING,
+                code="PK003",
+                name="lenient-front-matter",
+                span=index.span(base + again.start_mark.index, base + again.end_mark.index),
+                hint="remove one of the two, or merge their values",
+            )
+        )
+    return out
 
 
 def _load(src: str) -> tuple[Any, yaml.Node | None]:
@@ -183,7 +211,9 @@ def parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
         )
     out = Parsed(data)
     if node is not None:
-        _walk(node, (), index, base, out.spans)
+        duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]] = []
+        _walk(node, (), index, base, out.spans, duplicates)
+        out.diagnostics += _duplicate_diagnostics(path, index, base, duplicates)
     return out
 
 
@@ -370,7 +400,7 @@ def validate(
         except ValidationError as exc:
             dropped = False
             for err in exc.errors():
-                loc = err["loc"]
+                loc = _clean_loc(err["loc"], spans)
                 top = loc[0] if loc else None
                 if top is None or top not in norm:
                     continue
@@ -392,6 +422,21 @@ def validate(
             if not dropped:
                 break
     return FrontMatter.model_construct(), diags
+
+
+#: Names pydantic puts into an error's location for the member of a union that failed
+#: (``sample.dict[str,any]``): they are not keys the user wrote.
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "is-instance", "function-after",
+                         "function-before", "function-plain", "function-wrap", "tagged-union", "literal"})
+
+
+def _clean_loc(loc: tuple[Any, ...], spans: dict[tuple[Any, ...], Span]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for x in loc:
+        if isinstance(x, str) and (x.endswith("]") and "[" in x or x in _UNION_TAGS) and (*out, x) not in spans:
+            continue
+        out.append(x)
+    return tuple(out)
 
 
 def _span_for(spans: dict[tuple[Any, ...], Span], loc: tuple[Any, ...]) -> Span | None:

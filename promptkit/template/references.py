@@ -2,7 +2,7 @@
 
 ``${env:NAME}`` / ``${env:NAME:default}`` read an environment variable; ``${file:path}``
 reads a file relative to the prompt file (JSON and YAML files are parsed, anything else
-is returned as text). References are resolved only when a value is needed (rendering with
+is returned as text); the file must lie inside the project (see :func:`resolve`). References are resolved only when a value is needed (rendering with
 samples, calling a model) and never at load time, so the linter never reads secrets into
 memory and a report never contains one.
 """
@@ -16,7 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REF = re.compile(r"^\$\{(env|file):([^}:]+)(?::([^}]*))?\}$")
+from promptkit.diagnostics import Severity
+
+REF = re.compile(r"^\$\{(env|file):([^}:]*)(?::([^}]*))?\}$")
+
+#: Files that mark the top of a project: ``${file:}`` may not reach above it.
+_ROOT_MARKERS = (".git", "pyproject.toml", "promptkit.toml")
 
 
 class ReferenceError_(ValueError):
@@ -43,27 +48,64 @@ def references(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, .
     return out
 
 
-def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None = None) -> Any:
+def project_root(start: str | Path) -> Path:
+    """The nearest folder at or above ``start`` holding ``.git``, ``pyproject.toml`` or
+    ``promptkit.toml``; ``start`` itself when there is none."""
+    here = Path(start).resolve()
+    for d in (here, *here.parents):
+        if any((d / m).exists() for m in _ROOT_MARKERS):
+            return d
+    return here
+
+
+def _read_referenced(target: str, ref: str, base_dir: Path, root: Path | None) -> tuple[Path, str]:
+    """Read the file a ``${file:}`` reference names, inside the project only.
+
+    A prompt file arrives in a pull request; its samples are rendered, printed and sent
+    to models. If ``${file:../../etc/passwd}`` or ``${file:~/.aws/credentials}`` were
+    followed, reviewing a prompt would leak the reviewer's files. So a reference is a
+    relative path that must stay (symlinks resolved) inside the project root."""
+    from promptkit.template.source import read
+
+    if Path(target).is_absolute() or target.startswith("~"):
+        raise ReferenceError_(f"{ref} is an absolute path; references must be relative to the prompt file")
+    file = base_dir / target
+    top = (root or project_root(base_dir)).resolve()
+    try:
+        real = file.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on older Pythons
+        raise ReferenceError_(f"cannot read {target} (referenced as {ref}): {exc}") from None
+    if real != top and top not in real.parents:
+        raise ReferenceError_(f"{ref} points outside the project ({top}); references may only read files inside it")
+    src = read(file)
+    if not src.ok:
+        d = next(d for d in src.diagnostics if d.severity is Severity.ERROR)
+        raise ReferenceError_(f"cannot read {target} (referenced as {ref}): {d.message.removeprefix('cannot read file: ')}")
+    return file, src.text
+
+
+def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None = None, *,
+            root: str | Path | None = None) -> Any:
     """Return ``data`` with every reference replaced by its value.
 
-    Raises :class:`ReferenceError_` naming the variable or file that is missing."""
+    ``${file:}`` paths are relative to ``base_dir`` and may not leave ``root`` (default:
+    :func:`project_root` of ``base_dir``). Raises :class:`ReferenceError_` naming the
+    variable or file that is missing, unreadable or out of bounds."""
     env = os.environ if environ is None else environ
     if isinstance(data, str):
         m = REF.match(data.strip())
         if not m:
             return data
         kind, target, default = m.groups()
+        if not target:
+            raise ReferenceError_(f"empty reference {data.strip()}: name a {'variable' if kind == 'env' else 'file'}")
         if kind == "env":
             if target in env:
                 return env[target]
             if default is not None:
                 return default
             raise ReferenceError_(f"environment variable {target} is not set (referenced as {data.strip()})")
-        file = Path(base_dir) / target
-        try:
-            content = file.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise ReferenceError_(f"cannot read {target} (referenced as {data.strip()}): {exc.strerror or exc}") from None
+        file, content = _read_referenced(target, data.strip(), Path(base_dir), Path(root) if root else None)
         if file.suffix.lower() == ".json":
             try:
                 return json.loads(content)
@@ -78,7 +120,7 @@ def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None =
                 raise ReferenceError_(f"{target}: invalid YAML: {exc}") from None
         return content
     if isinstance(data, Mapping):
-        return {k: resolve(v, base_dir, env) for k, v in data.items()}
+        return {k: resolve(v, base_dir, env, root=root) for k, v in data.items()}
     if isinstance(data, list):
-        return [resolve(v, base_dir, env) for v in data]
+        return [resolve(v, base_dir, env, root=root) for v in data]
     return data

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,15 +26,121 @@ from promptkit.template import structure
 from promptkit.template.model import ROLES, FileKind, PromptTemplate, RenderedMessage
 
 
+#: Most characters one render may produce, and the largest string or list a template
+#: expression may build. A prompt is far below this; a template over it is a mistake
+#: (or an attack: ``{{ 'a' * 10**10 }}`` would otherwise eat 10 GB before failing).
+MAX_RENDER_CHARS = 10 * 1024 * 1024
+#: Most ``range()`` items one render may create, all loops together. Jinja's sandbox caps
+#: one range at 100,000, but two nested loops then still run 10**10 times.
+MAX_RANGE_ITEMS = 1_000_000
+#: Largest integer ``**`` may build, in bits (``10**10**10`` would compute for hours).
+_MAX_POW_BITS = 100_000
+
+#: Range items left in the render running in this context (None outside render()).
+_RANGE_BUDGET: ContextVar[list[int] | None] = ContextVar("promptkit_range_budget", default=None)
+
+
+class RenderLimitError(Exception):
+    """A template exceeded a resource limit (output size, loop count, value size)."""
+
+
+def _budgeted_range(*args: int) -> range:
+    from jinja2.sandbox import safe_range
+
+    r = safe_range(*args)
+    budget = _RANGE_BUDGET.get()
+    if budget is not None:
+        budget[0] -= len(r)
+        if budget[0] < 0:
+            raise RenderLimitError(
+                f"loops over range() ran more than {MAX_RANGE_ITEMS:,} times in one render"
+            )
+    return r
+
+
+def _sized(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) else 0
+
+
+#: A width or precision of 8+ digits in a %- or {}-format string (``'%999999999s'``).
+_HUGE_FORMAT_WIDTH = re.compile(r"(?:%[^a-zA-Z%]*?|\{[^{}]*?:[^{}]*?)\d{8,}")
+#: str methods (and the filters built on them) whose int argument is an output width.
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs", "indent"})
+
+
+def _check_call(name: str, owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Refuse the calls that build one huge string from small inputs: ``'a'.center(10**9)``,
+    ``'%999999999s'|format(x)``, ``s.replace('a', long)`` on a long ``s``. Checked before
+    the call, because after it the memory is already gone."""
+    if not isinstance(owner, str):
+        return
+    if name in _WIDTH_METHODS:
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and a > MAX_RENDER_CHARS:
+                raise RenderLimitError(f"{name}({a:,}) would build a string over {MAX_RENDER_CHARS:,} characters")
+    elif name in ("format", "format_map") and _HUGE_FORMAT_WIDTH.search(owner):
+        raise RenderLimitError("the format string asks for a field width over 9,999,999 characters")
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        grow = len(args[1]) - len(args[0])
+        if grow > 0 and args[0] and len(owner) + owner.count(args[0]) * grow > MAX_RENDER_CHARS:
+            raise RenderLimitError(f"replace() would build a string over {MAX_RENDER_CHARS:,} characters")
+
+
+def _guarded_filter(name: str, fn: Any) -> Any:
+    """Wrap a built-in filter (``center``, ``indent``, ``format``, ``replace``) with
+    :func:`_check_call`: filters are called directly, not through ``Sandbox.call``."""
+    import functools
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not hasattr(a, "environment")]  # drop the eval context
+        if values:
+            _check_call(name, str(values[0]) if name == "format" else values[0], tuple(values[1:]), kwargs)
+        return fn(*args, **kwargs)
+
+    return guarded
+
+
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    """The shared sandboxed Jinja2 environment (strict undefined, no autoescape)."""
+    """The shared sandboxed Jinja2 environment (strict undefined, no autoescape), with
+    resource limits: templates are code from a pull request, and rendering one must
+    end, quickly, whatever it says."""
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, auto_reload=False
-    )
+    class _Environment(ImmutableSandboxedEnvironment):  # type: ignore[misc]
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                n = right if isinstance(right, int) else left if isinstance(left, int) else 0
+                if n > 0 and (_sized(left) or _sized(right)) * n > MAX_RENDER_CHARS:
+                    raise RenderLimitError(
+                        f"'*' would build a value of {(_sized(left) or _sized(right)) * n:,} items "
+                        f"(limit {MAX_RENDER_CHARS:,})"
+                    )
+            elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+                if abs(left) > 1 and max(abs(left).bit_length() - 1, 1) * right > _MAX_POW_BITS:
+                    raise RenderLimitError(f"'{left} ** {right}' is too large a number to compute")
+            return super().call_binop(context, operator, left, right)
+
+        def wrap_str_format(self, value: Any) -> Any:
+            # Jinja replaces str.format / format_map on attribute access: check there.
+            wrapped = super().wrap_str_format(value)
+            if wrapped is not None:
+                _check_call("format", value.__self__, (), {})
+            return wrapped
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            _check_call(getattr(__obj, "__name__", ""), getattr(__obj, "__self__", None), args, kwargs)
+            return super().call(__context, __obj, *args, **kwargs)
+
+    env = _Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, auto_reload=False)
+    env.globals["range"] = _budgeted_range
+    for name in ("center", "indent", "format", "replace"):
+        env.filters[name] = _guarded_filter(name, env.filters[name])
+    return env
 
 
 def parse_body(template: PromptTemplate) -> tuple[Any, Diagnostic | None]:
@@ -46,6 +153,22 @@ def parse_body(template: PromptTemplate) -> tuple[Any, Diagnostic | None]:
         return environment().parse(template.body), None
     except TemplateSyntaxError as exc:
         return None, _syntax_diagnostic(template, exc)
+    except RecursionError:
+        return None, _too_deep(template)
+
+
+def _too_deep(template: PromptTemplate) -> Diagnostic:
+    """Jinja's parser and compiler recurse once per nesting level: a few hundred nested
+    blocks or parentheses exhaust Python's stack. That is the template's problem, not
+    an internal error."""
+    return Diagnostic(
+        template.path,
+        "Jinja syntax error: the template nests blocks or expressions too deeply to parse",
+        code="PK100",
+        name="jinja-syntax-error",
+        span=template.index.line_span(template.body_line),
+        hint="flatten the nesting: split deep {% if %} chains with {% elif %}, or move logic into inputs",
+    )
 
 
 _BLOCK_TAGS = frozenset({"for", "if", "block", "macro", "call", "filter", "with", "raw", "autoescape", "trans"})
@@ -234,8 +357,21 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         nonce, compiled = _compiled(template)
     except TemplateSyntaxError as exc:
         raise RenderError(_syntax_diagnostic(template, exc)) from None
+    except RecursionError:
+        raise RenderError(_too_deep(template)) from None
+    token = _RANGE_BUDGET.set([MAX_RANGE_ITEMS])
     try:
-        out = compiled.render(values)
+        out = _generate(compiled, values)
+    except RenderLimitError as exc:
+        raise RenderError(_runtime(template, exc, f"render limit exceeded: {exc}",
+                                   "prompts are small: bound the loop or value (slice inputs, use smaller ranges)",
+                                   "PK024", "render-error")) from None
+    except RecursionError as exc:
+        raise RenderError(_runtime(template, exc, "render recursed too deeply (a macro that calls itself without end?)",
+                                   "give the recursion a base case that stops it", "PK024", "render-error")) from None
+    except MemoryError as exc:
+        raise RenderError(_runtime(template, exc, "render ran out of memory building a value",
+                                   "check for values multiplied or padded to huge sizes", "PK024", "render-error")) from None
     except UndefinedError as exc:
         raise RenderError(_runtime(template, exc, f"undefined variable: {exc.message}",
                                    "declare it in inputs and pass a value, or guard it with {% if x is defined %}",
@@ -256,7 +392,22 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         raise RenderError(_runtime(template, exc, f"{type(exc).__name__} while rendering: {exc}",
                                    "check the expression and the type of the values passed",
                                    "PK024", "render-error")) from None
+    finally:
+        _RANGE_BUDGET.reset(token)
     return _split(template, out, nonce)
+
+
+def _generate(compiled: Any, values: Mapping[str, Any]) -> str:
+    """Render piece by piece, stopping once the output passes :data:`MAX_RENDER_CHARS`
+    (instead of building gigabytes and failing afterwards)."""
+    parts: list[str] = []
+    total = 0
+    for piece in compiled.generate(values):
+        total += len(piece)
+        if total > MAX_RENDER_CHARS:
+            raise RenderLimitError(f"the rendered prompt passed {MAX_RENDER_CHARS:,} characters")
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _engine_label(template: PromptTemplate) -> str:

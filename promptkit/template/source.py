@@ -7,6 +7,8 @@ diagnostic and the caller decides whether to go on.
 
 from __future__ import annotations
 
+import errno
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,16 +106,32 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES) -> SourceText:
     """Read and decode a file. I/O errors become a ``PK001`` diagnostic."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            return _too_big(str(path), size, max_bytes)
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # Opening a FIFO blocks until a writer appears (forever, in CI), and a
+            # device may never end: only regular files are read.
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device)"
+            return _unreadable(str(path), f"cannot read file: {what}",
+                               "pass a prompt file; directories are walked by promptkit lint and tokens")
+        if st.st_size > max_bytes:
+            return _too_big(str(path), st.st_size, max_bytes)
         data = p.read_bytes()
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return SourceText(
-            "",
-            diagnostics=[
-                Diagnostic(str(path), f"cannot read file: {reason}", code="PK001", name="unreadable-file")
-            ],
-        )
+        return _unreadable(str(path), f"cannot read file: {exc.strerror or exc}", _HINTS.get(exc.errno or 0))
     return decode(data, str(path), max_bytes=max_bytes)
+
+
+#: errno -> how to fix it, for the I/O errors a user can do something about.
+_HINTS = {
+    errno.ENOENT: "check the path (it is relative to the current directory)",
+    errno.EACCES: "make the file readable (chmod a+r), or exclude it",
+    errno.EPERM: "make the file readable (chmod a+r), or exclude it",
+    errno.ELOOP: "the path is a symbolic link that points (through other links) back to itself; fix or remove it",
+    errno.EISDIR: "pass a prompt file, not a directory",
+}
+
+
+def _unreadable(path: str, message: str, hint: str | None) -> SourceText:
+    return SourceText(
+        "", diagnostics=[Diagnostic(path, message, code="PK001", name="unreadable-file", hint=hint)]
+    )

@@ -1,0 +1,167 @@
+"""A new user's bad input to the template layer: files that are not files, templates that
+would never finish rendering, duplicate YAML keys, ``${file:}`` references that leave the
+project. Each ends in one diagnostic that says where and how to fix it, never a hang or a
+traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptkit.diagnostics import RenderError, Severity
+from promptkit.template import load, render
+from promptkit.template.references import ReferenceError_, project_root, resolve
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "template"
+LIMITS = FIXTURES / "limits"
+REFS = FIXTURES / "refs"
+
+# --------------------------------------------------------------------------- render limits
+
+#: fixture -> (code, what the message says, line of the file it points at or None)
+_LIMITED = {
+    "nested_ranges": ("PK024", "loops over range() ran more than 1,000,000 times", 7),
+    "string_times": ("PK024", "'*' would build a value of 10,000,000,000 items", 7),
+    "list_times": ("PK024", "'*' would build a value of 1,000,000,000 items", 7),
+    "center_filter": ("PK024", "center(1,000,000,000) would build a string", 7),
+    "center_method": ("PK024", "center(1,000,000,000) would build a string", 7),
+    "percent_format": ("PK024", "field width over 9,999,999", 7),
+    "str_format": ("PK024", "field width over 9,999,999", 7),
+    "replace_growth": ("PK024", "replace() would build a string", 7),
+    "indent_filter": ("PK024", "indent(1,000,000,000) would build a string", 8),
+    "huge_output": ("PK024", "the rendered prompt passed 10,485,760 characters", None),
+    "endless_macro": ("PK024", "render recursed too deeply", 7),
+    "deep_blocks": ("PK100", "nests blocks or expressions too deeply", 5),
+    "deep_expression": ("PK100", "nests blocks or expressions too deeply", 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LIMITED))
+def test_runaway_templates_stop_with_a_clear_error(name: str) -> None:
+    code, message, line = _LIMITED[name]
+    with pytest.raises(RenderError) as info:
+        render(load(LIMITS / f"{name}.prompty"))
+    d = info.value.diagnostic
+    assert (d.code, d.severity) == (code, Severity.ERROR)
+    assert message in d.message
+    assert d.hint
+    if line is not None:
+        assert d.span is not None and d.span.start.line == line, d.format()
+
+
+def test_the_guards_leave_normal_sizes_alone() -> None:
+    (msg,) = render(load(LIMITS / "within_limits.prompty"))
+    assert msg.content == "You summarize.\n  ab  |    x|c b|  x|a-  b|ababab|1024|q\n  r"
+
+
+def test_the_range_budget_is_per_render() -> None:
+    """Each render gets the whole budget: a template that loops 600,000 times renders
+    again and again (the runner renders one template thousands of times)."""
+    from promptkit.template import loads
+
+    t = loads("---\nname: t\n---\n{% for i in range(100000) %}{% endfor %}" * 6 + "done", path="t.prompty")
+    for _ in range(3):
+        assert render(t)[0].content.endswith("done")
+
+
+def test_deep_nesting_is_a_lint_finding_not_a_crash() -> None:
+    from promptkit.lint.config import LintConfig
+    from promptkit.lint.engine import lint_file
+
+    _, diags = lint_file(LIMITS / "deep_blocks.prompty", LintConfig())
+    codes = {d.code for d in diags}
+    assert "PK100" in codes and "PK000" not in codes, [d.format() for d in diags]
+
+
+# --------------------------------------------------------------------------- files that are not files
+
+
+def _special(tmp_path: Path, kind: str) -> Path:
+    p = tmp_path / "x.prompty"
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "directory":
+        p.mkdir()
+    elif kind == "symlink loop":
+        (tmp_path / "y.prompty").symlink_to(p)
+        p.symlink_to(tmp_path / "y.prompty")
+    return p
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and symlinks are POSIX")
+@pytest.mark.parametrize(
+    ("kind", "message", "hint"),
+    [
+        ("fifo", "not a regular file (a FIFO, socket or device)", "pass a prompt file"),
+        ("directory", "a directory", "pass a prompt file"),
+        ("symlink loop", "Too many levels of symbolic links", "points (through other links) back to itself"),
+        ("missing", "No such file or directory", "check the path"),
+    ],
+)
+def test_paths_that_are_not_prompt_files_are_pk001(tmp_path: Path, kind: str, message: str, hint: str) -> None:
+    t = load(_special(tmp_path, kind))  # a FIFO must not block here
+    (d,) = t.diagnostics
+    assert d.code == "PK001" and message in d.message and hint in (d.hint or "")
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def test_duplicate_keys_are_a_warning_at_the_second_key() -> None:
+    t = load(FIXTURES / "bad_input" / "duplicate_keys.prompty")
+    dups = sorted((d.span.start.line, d.message) for d in t.diagnostics if d.code == "PK003")
+    assert dups == [
+        (7, "duplicate key 'model.parameters.temperature' in front matter (first on line 6); "
+            "YAML keeps only this last value"),
+        (8, "duplicate key 'name' in front matter (first on line 2); YAML keeps only this last value"),
+    ]
+    assert all(d.severity is Severity.WARNING for d in t.diagnostics)
+    assert t.front_matter.name == "other"  # the file still loads, as YAML reads it
+
+
+def test_union_type_tags_stay_out_of_field_names() -> None:
+    t = load(FIXTURES / "bad_input" / "sample_list.prompty")
+    (d,) = [d for d in t.diagnostics if d.code == "PK006"]
+    assert d.message == "front matter field 'sample': Input should be a valid dictionary"
+    assert d.span is not None and d.span.start.line == 6
+
+
+# --------------------------------------------------------------------------- ${file:} references
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("${file:ok.json}", None),
+        ("${file:../outside.txt}", "points outside the project"),
+        ("${file:/etc/passwd}", "is an absolute path"),
+        ("${file:~/.netrc}", "is an absolute path"),
+        ("${file:image.json}", "binary file"),
+        ("${file:}", "empty reference ${file:}"),
+        ("${env:}", "empty reference ${env:}"),
+        ("${file:nothing.json}", "No such file or directory"),
+    ],
+)
+def test_file_references_stay_inside_the_project(ref: str, message: str | None) -> None:
+    base = REFS / "prompts"
+    if message is None:
+        assert resolve(ref, base, {}, root=base) == {"question": "fine"}
+        return
+    with pytest.raises(ReferenceError_) as info:
+        resolve(ref, base, {}, root=base)
+    assert message in str(info.value)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks")
+def test_a_symlink_out_of_the_project_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "link.txt").symlink_to(REFS / "outside.txt")
+    assert project_root(tmp_path / "prompts") == tmp_path.resolve()
+    with pytest.raises(ReferenceError_, match="points outside the project"):
+        resolve("${file:link.txt}", tmp_path / "prompts", {})
+    (tmp_path / "prompts" / "in.txt").write_text("inside")
+    assert resolve("${file:../prompts/in.txt}", tmp_path / "prompts", {}) == "inside"
