@@ -85,8 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc.diagnostic.format(), file=sys.stderr)
             return 2
         if isinstance(exc, OSError):
-            where = exc.filename or "promptkit"
-            print(f"{where}: error: {exc.strerror or exc}", file=sys.stderr)
+            from promptkit.diagnostics import Diagnostic
+
+            if exc.filename:  # the usual path:line:col form, so editors can jump to it
+                print(Diagnostic(str(exc.filename), exc.strerror or str(exc)).format(), file=sys.stderr)
+            else:
+                print(f"promptkit: error: {exc.strerror or exc}", file=sys.stderr)
             return 2
         if os.environ.get("PROMPTKIT_DEBUG"):
             raise

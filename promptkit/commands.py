@@ -156,10 +156,19 @@ def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, An
                 raise _error(template.path, f"sample of '{key[0]}' reads environment variable {target}; "
                              "samples never read the environment", span=span or template.span_of("sample"),
                              hint=f"pass the value with --var {key[0]}=..., or write a literal sample")
-        return resolve(out, base)
     except ReferenceError_ as exc:
         raise _error(template.path, f"cannot resolve sample: {exc}", span=template.span_of("sample"),
                      hint="fix the reference, or pass --no-samples and give every input with --var") from None
+    resolved_values: dict[str, Any] = {}
+    for name, value in out.items():  # one at a time, so an error points at its own sample
+        try:
+            resolved_values[name] = resolve(value, base)
+        except ReferenceError_ as exc:
+            span = (template.span_of("inputs", name, "sample") or template.span_of("sample", name)
+                    or template.span_of("sample"))
+            raise _error(template.path, f"cannot resolve sample: {exc}", span=span,
+                         hint=f"fix the reference, or pass the value with --var {name}=...") from None
+    return resolved_values
 
 
 def template_vars(template: PromptTemplate, var_args: Sequence[str] = (), vars_files: Sequence[str] = (),
@@ -430,26 +439,46 @@ class _Init:
         if root.exists() and not root.is_dir():
             raise _error(str(root), "not a directory", hint="give the project folder to initialize")
         report: list[tuple[str, str]] = []
-        if not root.exists():
-            root.mkdir(parents=True)
-            report.append(("created", f"{root}/"))
-        name = "summarize"
-        example = (bundled_templates_dir() / f"{name}.prompty").read_text(encoding="utf-8")
-        for rel, text in ((f"prompts/{name}.prompty", example),
-                          (f"tests/prompts/{name}.prompttest.yaml", _SUITE.format(name=name))):
-            target = root / rel
-            if target.exists():
-                report.append(("skipped", f"{target} (already exists)"))
-            else:
-                _write_new(target, text)
-                report.append(("created", str(target)))
-        report.append(self._config(root))
-        report.append(self._precommit(root))
-        width = max(len(action) for action, _ in report)
-        for action, what in report:
-            print(f"{action:<{width}}  {what}")
+        try:
+            if not root.exists():
+                root.mkdir(parents=True)
+                report.append(("created", f"{root}/"))
+            name = "summarize"
+            example = (bundled_templates_dir() / f"{name}.prompty").read_text(encoding="utf-8")
+            for rel, text in ((f"prompts/{name}.prompty", example),
+                              (f"tests/prompts/{name}.prompttest.yaml", _SUITE.format(name=name))):
+                target = root / rel
+                if target.exists():
+                    report.append(("skipped", f"{target} (already exists)"))
+                else:
+                    _write_new(target, text)
+                    report.append(("created", str(target)))
+            report.append(self._config(root))
+            report.append(self._precommit(root))
+        except OSError as exc:
+            # Say what was already created before the one error line, so a second run
+            # (after fixing permissions) is not a surprise.
+            self._print(report)
+            where = str(exc.filename or root)
+            raise _error(where, f"cannot write: {exc.strerror or exc}",
+                         hint="check that the folder is writable; files already created are kept") from None
+        self._print(report)
         print("next: promptkit render prompts/summarize.prompty && promptkit lint prompts && promptkit test tests/prompts")
         return 0
+
+    @staticmethod
+    def _print(report: list[tuple[str, str]]) -> None:
+        width = max((len(action) for action, _ in report), default=0)
+        for action, what in report:
+            print(f"{action:<{width}}  {what}")
+
+    @staticmethod
+    def _read_text(path: Path) -> str | None:
+        """A config file's text, or None when it is not UTF-8 (it is then left alone)."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def _config(self, root: Path) -> tuple[str, str]:
         pyproject = root / "pyproject.toml"
@@ -459,7 +488,9 @@ class _Init:
                 return "skipped", f"{standalone} (already exists)"
             _write_new(standalone, _CONFIG_KEYS)
             return "created", f"{standalone} (no pyproject.toml here)"
-        text = pyproject.read_text(encoding="utf-8")
+        text = self._read_text(pyproject)
+        if text is None:
+            return "skipped", f"{pyproject} (not UTF-8 text; add a [tool.promptkit] table by hand)"
         try:
             data = _toml_loads(text)
         except ValueError as exc:
@@ -482,10 +513,12 @@ class _Init:
             return "created", str(config)
         import yaml
 
-        text = config.read_text(encoding="utf-8")
+        manual = f"{config} (add this entry under repos: by hand:\n{_PRECOMMIT_HOOK.rstrip()})"
+        text = self._read_text(config)
+        if text is None:
+            return "skipped", manual
         if "promptkit" in text:
             return "skipped", f"{config} (already runs promptkit)"
-        manual = f"{config} (add this entry under repos: by hand:\n{_PRECOMMIT_HOOK.rstrip()})"
         try:
             before = yaml.safe_load(text)
         except yaml.YAMLError:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -151,6 +152,23 @@ def test_render_bad_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     binary = tmp_path / "image.prompty"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     cases.append((["render", str(binary)], f"{binary}:", "PK001"))
+    scalar = FIXTURES / "bad_input" / "sample_scalar.prompty"
+    cases.append((["render", str(scalar)], f"{scalar}:6:9:", "sample must be a mapping of input names to values"))
+    runaway = FIXTURES / "limits" / "nested_ranges.prompty"
+    cases.append((["render", str(runaway)], f"{runaway}:7:1:", "PK024 render limit exceeded"))
+    cases.append((["tokens", str(runaway)], f"{runaway}:7:1:", "PK024 render limit exceeded"))
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe.prompty"
+        os.mkfifo(fifo)
+        cases.append((["render", str(fifo)], f"{fifo}:1:1:", "not a regular file"))
+        cases.append((["tokens", str(fifo)], f"{fifo}:1:1:", "not a regular file"))
+    project = tmp_path / "project"
+    (project / "prompts").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    (tmp_path / "secret.txt").write_text("not for prompts")
+    leak = project / "prompts" / "leak.prompty"
+    leak.write_text("---\nname: leak\ninputs:\n  q:\n    type: string\n    sample: ${file:../../secret.txt}\n---\n{{ q }}\n")
+    cases.append((["render", str(leak)], f"{leak}:6:13:", "points outside the project"))
     for argv, where, what in cases:
         code, out, err = run(capsys, *argv)
         if argv[-1] == "yaml":  # argparse usage error: exit 2, usage text, no traceback
@@ -282,6 +300,47 @@ def test_init_never_rewrites_what_it_cannot_append_safely(capsys: pytest.Capture
     assert code == 0, err
     assert precommit.read_text() == text and "add this entry under repos: by hand" in out
     assert pyproject.read_text() == "[project\nname = 'broken'\n" and "not valid TOML" in out
+
+
+def test_init_in_an_unwritable_folder_keeps_what_it_made(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permissions cannot be tested as root (CI containers), so the second write fails
+    the way a read-only folder makes it fail."""
+    import promptkit.commands as commands
+
+    real = commands._write_new
+
+    def write(path: Path, text: str) -> None:
+        if "tests" in path.parts:
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, text)
+
+    monkeypatch.setattr(commands, "_write_new", write)
+    code, out, err = run(capsys, "init", str(tmp_path))
+    suite = tmp_path / "tests" / "prompts" / "summarize.prompttest.yaml"
+    assert_bad_input(code, err, f"{suite}:1:1: error: cannot write: Permission denied")
+    assert f"created  {tmp_path / 'prompts' / 'summarize.prompty'}" in out
+
+
+def test_init_leaves_non_utf8_config_files_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(b"[project]\nname = 'caf\xe9'\n")
+    (tmp_path / ".pre-commit-config.yaml").write_bytes(b"repos: [] # caf\xe9\n")
+    code, out, err = run(capsys, "init", str(tmp_path))
+    assert code == 0, err
+    assert "pyproject.toml (not UTF-8 text; add a [tool.promptkit] table by hand)" in out
+    assert "add this entry under repos: by hand" in out
+    assert (tmp_path / "pyproject.toml").read_bytes() == b"[project]\nname = 'caf\xe9'\n"
+
+
+def test_os_errors_are_one_located_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import promptkit.commands as commands
+
+    def boom(_args: object) -> int:
+        raise IsADirectoryError(21, "Is a directory", "some/dir")
+
+    monkeypatch.setattr(commands.RENDER, "run", boom)
+    code, _, err = run(capsys, "render", "x.prompty")
+    assert_bad_input(code, err, "some/dir:1:1: error: Is a directory")
 
 
 def test_init_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -101,7 +101,12 @@ class LintCache:
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             return {}
         entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        if not isinstance(entries, dict):
+            return {}
+        # A hand-edited or truncated-then-repaired file may hold anything: keep only
+        # entries of the shape written above, [digest, [rows]]; the rest are misses.
+        return {k: v for k, v in entries.items()
+                if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], list)}
 
     def __len__(self) -> int:
         return len(self._entries) + len(self._new)
@@ -113,7 +118,7 @@ class LintCache:
             return None
         try:
             return [decode(key, row) for row in entry[1]]
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None  # a damaged entry is a miss, never an error
 
     def get_file(self, path: str) -> list[Diagnostic] | None:

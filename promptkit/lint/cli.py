@@ -173,7 +173,11 @@ class LintCommand:
                     continue
                 text, n = add_noqa(template, items)
                 if n and text != template.text:
-                    write_text_atomic(path, text, like=data)
+                    try:
+                        write_text_atomic(path, text, like=data)
+                    except OSError as exc:
+                        print(_not_written(path, exc, "noqa directives").format(), file=sys.stderr)
+                        continue
                     total += n
             print(f"Added {total} noqa directive{'s' if total != 1 else ''}.", file=sys.stderr)
             return diags, 0, 0
@@ -198,7 +202,12 @@ class LintCommand:
                 diffs.append(result.diff())
                 remaining.extend(items)
             else:
-                write_text_atomic(path, result.text, like=data)
+                try:
+                    write_text_atomic(path, result.text, like=data)
+                except OSError as exc:  # read-only, changed meanwhile, disk full: keep going
+                    remaining.append(_not_written(path, exc, "fixes"))
+                    remaining.extend(items)
+                    continue
                 fixed += sum(result.fixed.values())
                 remaining.extend(result.diagnostics)
         if args.diff:
@@ -208,6 +217,21 @@ class LintCommand:
             return diags, 0, (1 if n and not args.exit_zero else 0)
         remaining.sort(key=lambda d: (d.path, d.line, d.column, d.code))
         return remaining, fixed, None
+
+
+def _not_written(path: str, exc: OSError, what: str) -> Diagnostic:
+    """The finding for a file whose fixes could not be written back (its other findings
+    are reported unfixed; the other files are still fixed)."""
+    from promptkit.lint.fixes import FileChangedError
+
+    if isinstance(exc, FileChangedError):
+        hint = "run promptkit lint --fix again on the saved file"
+    elif isinstance(exc, PermissionError):
+        hint = "make the file and its folder writable (chmod u+w), or exclude the file"
+    else:
+        hint = "check the disk and the folder's permissions"
+    return Diagnostic(path, f"{what} not written: {exc.strerror or exc}", code="PK001", name="unreadable-file",
+                      hint=hint)
 
 
 class FormatCommand:
@@ -228,7 +252,7 @@ class FormatCommand:
         found = discover(args.paths, cfg)
         for d in found.missing:
             print(d.format(), file=sys.stderr)
-        changed = 0
+        changed = failed = 0
         for f in found.files:
             template, data = load_file(f)
             if data is None or not template.text:
@@ -242,11 +266,16 @@ class FormatCommand:
             elif args.check:
                 print(f"Would reformat: {f}")
             else:
-                write_text_atomic(f, result.text, like=data)
+                try:
+                    write_text_atomic(f, result.text, like=data)
+                except OSError as exc:
+                    print(_not_written(str(f), exc, "formatting").format(), file=sys.stderr)
+                    failed += 1
+                    changed -= 1
         n, total = changed, len(found.files)
         verb = "would be reformatted" if (args.check or args.diff) else "reformatted"
         print(f"{n} file{'s' if n != 1 else ''} {verb}, {total - n} left unchanged", file=sys.stderr)
-        if found.missing:
+        if found.missing or failed:
             return 2
         return 1 if changed and (args.check or args.diff) else 0
 

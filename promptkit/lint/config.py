@@ -406,6 +406,20 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+#: pydantic error type -> how to write the value in TOML (a user reading "Input should
+#: be a valid list" still has to guess the syntax).
+_TYPE_HINTS = {
+    "list_type": 'write a list in brackets, e.g. select = ["PK1", "PK301"]',
+    "bool_type": "write true or false (no quotes)",
+    "bool_parsing": "write true or false (no quotes)",
+    "int_type": "write a whole number (no quotes), e.g. token-budget = 4000",
+    "int_parsing": "write a whole number (no quotes), e.g. token-budget = 4000",
+    "greater_than": "use a number above zero",
+    "string_type": 'write a quoted string, e.g. default-model = "openai/gpt-4o-mini"',
+    "dict_type": 'write a table, e.g. [tool.promptkit.per-file-ignores] "prompts/legacy/*" = ["PK2"]',
+}
+
+
 def from_file(path: Path) -> LintConfig:
     """Read and validate one config file."""
     path = Path(path)
@@ -424,7 +438,7 @@ def from_file(path: Path) -> LintConfig:
             hint = ""
         else:
             msg = f"'{'.'.join(str(x) for x in loc)}': {msg}"
-            hint = ""
+            hint = _TYPE_HINTS.get(err["type"], "")
         raise PromptkitError(_located(path, loc, msg, hint, text)) from None
     cfg._root = path.parent.resolve()
     cfg._source = path.resolve()

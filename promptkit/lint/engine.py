@@ -132,6 +132,24 @@ def internal_error(rule: type[Rule] | str, path: str, exc: BaseException) -> Dia
     )
 
 
+def timeout_error(rule: type[Rule], path: str, limit: float) -> Diagnostic:
+    """A rule stopped by the time limit. For a rule-pack rule that is almost always the
+    pack's own regular expression backtracking, so the hint names the pack, not a bug."""
+    pack = getattr(rule, "pack_path", None)
+    hint = (f"look for nested quantifiers such as (a+)+ in the patterns of {rule.code} in {pack}"
+            if pack else f"ignore {rule.code} for this file in per-file-ignores, and please report it")
+    return Diagnostic(
+        path,
+        f"rule {rule.code} ran longer than {limit:g} s on this file and was stopped "
+        "(PROMPTKIT_RULE_TIMEOUT sets the limit)",
+        severity=Severity.ERROR,
+        code=INTERNAL_ERROR_CODE,
+        name=INTERNAL_ERROR_NAME,
+        hint=hint,
+        extra={"rule": rule.code},
+    )
+
+
 def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type[Rule]]) -> list[Diagnostic]:
     """Run ``rules`` on ``template``; no suppression, no sorting."""
     ctx = LintContext(template, config)
@@ -153,8 +171,7 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
                     out.append(to_diagnostic(rule, finding, path, _severity(rule, finding, config)))
                 deadline.in_rule = False
             except RuleTimeout:
-                out.append(internal_error(rule, path, TimeoutError(
-                    f"stopped after {limit:g} s (PROMPTKIT_RULE_TIMEOUT sets the limit)")))
+                out.append(timeout_error(rule, path, limit))
                 deadline.rearm()
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
                 deadline.in_rule = False

@@ -15,6 +15,7 @@ so an interrupted run never leaves half a prompt behind.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import tempfile
@@ -163,10 +164,24 @@ def encoding_of(data: bytes) -> tuple[bytes, str]:
     return b"", "utf-8"
 
 
+class FileChangedError(OSError):
+    """The file's bytes changed between reading it and writing the fixes back (an editor
+    saved it, or another ``promptkit lint --fix`` ran): the fixes were computed for text
+    that no longer exists, so they are not written."""
+
+
 def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None) -> None:
     """Write ``text`` to ``path`` atomically, with the BOM/encoding of ``like`` (the
-    file's previous bytes; read from disk when not given). Keeps the file mode."""
+    file's previous bytes; read from disk when not given). Keeps the file mode.
+
+    When ``like`` is given it is also what the file must still hold: if the file changed
+    meanwhile, :class:`FileChangedError` is raised and nothing is written (unless it
+    already holds exactly the new text, as when two runs fix the same file at once). A
+    file without write permission is never replaced (``PermissionError``), although the
+    rename used for atomicity would allow it: read-only means "do not edit" (Perforce
+    checkouts, generated files)."""
     p = Path(path)
+    expect = like
     if like is None:
         try:
             like = p.read_bytes()
@@ -178,6 +193,8 @@ def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None)
         mode = os.stat(p).st_mode & 0o7777
     except OSError:
         mode = None
+    if mode is not None and not mode & 0o222:
+        raise PermissionError(errno.EACCES, "the file is read-only", str(p))
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -186,6 +203,16 @@ def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None)
             os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
+        if expect is not None:
+            try:
+                now = p.read_bytes()
+            except FileNotFoundError:
+                now = None
+            if now == data:
+                os.unlink(tmp)
+                return
+            if now != expect:
+                raise FileChangedError(errno.EAGAIN, "the file changed while it was being fixed", str(p))
         os.replace(tmp, p)
     except BaseException:
         try:

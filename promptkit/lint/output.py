@@ -140,8 +140,10 @@ def summary(diags: Sequence[Diagnostic], files: int, *, fixed: int = 0, unsafe_h
     parts = [f"{sev[s]} {s.value}{'s' if sev[s] != 1 and s is not Severity.INFO else ''}"
              for s in (Severity.ERROR, Severity.WARNING, Severity.INFO) if sev[s]]
     n = len(diags)
+    with_problems = len({d.path for d in diags})
+    files = max(files, with_problems)  # a named path that could not be read is a file too ("2 of 1" reads as a bug)
     out.append(f"Found {n} problem{'s' if n != 1 else ''} ({', '.join(parts)}) in "
-               f"{len({d.path for d in diags})} of {files} file{'s' if files != 1 else ''}.")
+               f"{with_problems} of {files} file{'s' if files != 1 else ''}.")
     safe = sum(1 for d in diags if d.fix is not None and d.fix.safe)
     unsafe = sum(1 for d in diags if d.fix is not None and not d.fix.safe)
     if safe:

@@ -76,7 +76,12 @@ def test_corrupt_or_foreign_cache_is_a_miss_not_an_error(tmp_path: Path) -> None
     cfg = _config(tmp_path)
     lint_files(files, cfg)
     cache_file = next((tmp_path / "cache").glob("lint-*.json"))
-    for junk in ("{not json", json.dumps({"format": 1, "entries": {str(files[0]): ["x", [["bad"]]]}}), "[]"):
+    keys = list(json.loads(cache_file.read_text())["entries"])
+    wrong_shapes = [5, None, "x", [], ["digest"], [1, 2], {"a": 1}, ["d", 5], ["d", [5]], ["d", [[1, 2]]]]
+    junks = ["{not json", json.dumps({"format": 1, "entries": {str(files[0]): ["x", [["bad"]]]}}), "[]", "\x00\xff",
+             json.dumps({"format": 1, "entries": []})]
+    junks += [json.dumps({"format": 1, "entries": dict.fromkeys(keys, w)}) for w in wrong_shapes]
+    for junk in junks:
         cache_file.write_text(junk)
         r = lint_files(files, cfg)
         assert r.linted + r.cached == 2

@@ -280,7 +280,26 @@ def test_a_runaway_rule_is_stopped_and_the_run_goes_on(monkeypatch: pytest.Monke
     monkeypatch.setenv("PROMPTKIT_RULE_TIMEOUT", "0.3")
     diags = lint_template(loads(GOOD + "STOP SHOUTING\n", path="x.prompty"), LintConfig(), rules=[Backtracks, Shouting])
     assert [d.code for d in diags] == ["PK000", "PK990"]
-    assert "rule PK996 crashed on this file: TimeoutError: stopped after 0.3 s" in diags[0].message
+    assert "rule PK996 ran longer than 0.3 s on this file and was stopped" in diags[0].message
+    assert diags[0].hint == "ignore PK996 for this file in per-file-ignores, and please report it"
+
+
+def test_a_runaway_pack_rule_names_its_pack_not_a_bug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A catastrophic pattern in a team's own rule pack is their regular expression to fix,
+    not a promptkit crash to report."""
+    import threading
+
+    from promptkit.lint.packs import load_pack_file
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(__import__("signal"), "setitimer"):
+        pytest.skip("the time limit needs SIGALRM in the main thread")
+    monkeypatch.setenv("PROMPTKIT_RULE_TIMEOUT", "0.3")
+    pack = FIXTURES / "packs" / "backtracking.yaml"
+    rules = load_pack_file(pack)
+    diags = lint_template(loads(GOOD + "a" * 40 + "b\n", path="x.prompty"), LintConfig(), rules=rules)
+    (d,) = [d for d in diags if d.code == "PK000"]
+    assert "rule BT01 ran longer than 0.3 s" in d.message and "please report" not in d.message
+    assert d.hint == f"look for nested quantifiers such as (a+)+ in the patterns of BT01 in {pack}"
 
 
 

@@ -33,7 +33,8 @@ class UnreadableFile(_Forward):
 
     ## What it does
     Reports files that are not valid UTF-8 (or UTF-16 with a BOM), contain NUL bytes,
-    cannot be opened, or are over the 10 MB limit for prompt files.
+    cannot be opened (or, with `--fix`, written back), or are over the 10 MB limit for
+    prompt files.
 
     ## Why is this bad?
     Nothing else can be checked in a file that cannot be decoded, and a model would be

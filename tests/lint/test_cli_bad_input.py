@@ -1,0 +1,145 @@
+"""`promptkit lint` / `format` given what a new user gives it: paths that are not files,
+files that cannot be written back, files edited during ``--fix``, broken config values.
+Every case is one clear line; the other files' results are kept."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from promptkit.cli import main
+from promptkit.lint import fixes
+
+FIXABLE = "---\nname: greet\nversion: 1.0.0\n---\nsystem:\nYou greet people warmly.  \n"
+FIXED = FIXABLE.replace("warmly.  \n", "warmly.\n")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "promptkit.toml").write_text("# defaults\n")
+    (tmp_path / "prompts").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "prompts" / f"{name}.prompty").write_text(FIXABLE)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return rc, out, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and symlinks are POSIX")
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("fifo", "not a regular file (a FIFO); only files and directories are linted"),
+        ("symlink loop", "symbolic link loop: the link points (through other links) back to itself"),
+        ("broken symlink", "broken symbolic link: its target does not exist"),
+        ("missing", "no such file or directory"),
+    ],
+)
+def test_named_paths_that_are_not_files_say_what_they_are(
+    project: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str
+) -> None:
+    p = project / "x.prompty"
+    if kind == "fifo":
+        os.mkfifo(p)
+    elif kind == "symlink loop":
+        (project / "y.prompty").symlink_to(p)
+        p.symlink_to(project / "y.prompty")
+    elif kind == "broken symlink":
+        p.symlink_to(project / "nowhere.prompty")
+    rc, out, _ = run(capsys, "lint", "--no-cache", "--output-format", "concise", "x.prompty", "prompts")
+    assert rc == 1
+    assert f"x.prompty:1:1: PK001 {message}" in out
+    assert "prompts/a.prompty:6:25: PK300" in out  # the other files are still linted
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_inside_a_walked_directory_does_not_block(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(project / "prompts" / "pipe.prompty")
+    result: list[tuple[int, str, str]] = []
+    t = threading.Thread(target=lambda: result.append(run(capsys, "lint", "--output-format", "concise", "prompts")),
+                         daemon=True)
+    t.start()
+    t.join(60)
+    assert result, "promptkit lint blocked on a FIFO"
+    rc, out, _ = result[0]
+    assert "prompts/pipe.prompty:1:1: PK001 cannot read file: not a regular file" in out
+
+
+def test_fix_skips_a_read_only_file_and_fixes_the_rest(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ro = project / "prompts" / "a.prompty"
+    ro.chmod(0o444)
+    try:
+        rc, out, _ = run(capsys, "lint", "--no-cache", "--fix", "--output-format", "concise", "prompts")
+        assert rc == 1
+        assert "prompts/a.prompty:1:1: PK001 fixes not written: the file is read-only" in out
+        assert "prompts/a.prompty:6:25: PK300" in out  # its findings are kept, unfixed
+        assert ro.read_text() == FIXABLE and (project / "prompts" / "b.prompty").read_text() == FIXED
+        rc, _, err = run(capsys, "format", "prompts")
+        assert rc == 2 and "a.prompty:1:1: error: PK001 formatting not written: the file is read-only" in err
+    finally:
+        ro.chmod(0o644)
+
+
+def test_fix_never_overwrites_an_edit_made_during_the_run(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixes were computed for the old text: writing them would lose the edit."""
+    edited = FIXABLE.replace("warmly", "kindly")
+    real = fixes.fix_template
+
+    def fix_then_someone_saves(template, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(template, *args, **kwargs)
+        if template.path.endswith("a.prompty"):
+            Path(template.path).write_text(edited)
+        return result
+
+    monkeypatch.setattr(fixes, "fix_template", fix_then_someone_saves)
+    rc, out, _ = run(capsys, "lint", "--no-cache", "--fix", "--output-format", "concise", "prompts")
+    assert rc == 1
+    assert "prompts/a.prompty:1:1: PK001 fixes not written: the file changed while it was being fixed" in out
+    assert (project / "prompts" / "a.prompty").read_text() == edited
+    assert (project / "prompts" / "b.prompty").read_text() == FIXED
+    assert not list((project / "prompts").glob(".*.tmp"))
+
+
+def test_two_runs_writing_the_same_fix_both_succeed(tmp_path: Path) -> None:
+    """Concurrent ``lint --fix`` runs compute the same fix: the second finds it written."""
+    p = tmp_path / "a.prompty"
+    p.write_text(FIXED)
+    fixes.write_text_atomic(p, FIXED, like=FIXABLE.encode())  # the file already holds the new text
+    assert p.read_text() == FIXED
+
+
+@pytest.mark.parametrize(
+    ("setting", "hint"),
+    [
+        ('select = "PK1"', 'write a list in brackets, e.g. select = ["PK1", "PK301"]'),
+        ('token-budget = "lots"', "write a whole number (no quotes), e.g. token-budget = 4000"),
+        ("token-budget = -3", "use a number above zero"),
+        ('per-file-ignores = "x"', "write a table"),
+    ],
+)
+def test_wrongly_typed_settings_say_how_to_write_them(
+    project: Path, capsys: pytest.CaptureFixture[str], setting: str, hint: str
+) -> None:
+    (project / "promptkit.toml").write_text(f"# team settings\n{setting}\n")
+    rc, out, err = run(capsys, "lint", "prompts")
+    assert rc == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"{project / 'promptkit.toml'}:2:1: error: PK010 ")
+    assert f"(hint: {hint}" in line
+
+
+def test_the_summary_counts_an_unreadable_named_path_as_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "lint", "--no-cache", "missing.prompty", "prompts/a.prompty")
+    assert rc == 1 and "Found 2 problems (1 error, 1 info) in 2 of 2 files." in out
