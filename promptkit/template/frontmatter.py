@@ -396,7 +396,8 @@ def validate(
     norm = normalize({str(k): v for k, v in data.items()})
     for _ in range(8):  # each round drops the fields that failed
         try:
-            return FrontMatter.model_validate(norm), diags
+            fm = FrontMatter.model_validate(norm)
+            return fm, diags + _unknown_input_types(fm, path, spans)
         except ValidationError as exc:
             dropped = False
             for err in exc.errors():
@@ -428,6 +429,38 @@ def validate(
 #: (``sample.dict[str,any]``): they are not keys the user wrote.
 _UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "is-instance", "function-after",
                          "function-before", "function-plain", "function-wrap", "tagged-union", "literal"})
+
+
+#: Input types promptkit knows: Prompty's, their Python spellings, Prompty v2's
+#: ``thread``/``image``/``audio``/``file``, and Picoschema's ``any``/``null``.
+KNOWN_INPUT_TYPES = frozenset({"string", "str", "number", "float", "integer", "int", "boolean", "bool", "list",
+                               "array", "object", "dict", "thread", "image", "audio", "file", "any", "null"})
+
+
+def _unknown_input_types(fm: Any, path: str, spans: dict[tuple[Any, ...], Span]) -> list[Diagnostic]:
+    """``type: banana`` (or ``type: strng``) silently turns off the input's type check at
+    render time: say so, with the nearest known type."""
+    import difflib
+
+    out = []
+    for name, spec in fm.inputs.items():
+        t = str(spec.type)
+        if t.lower() in KNOWN_INPUT_TYPES:
+            continue
+        close = difflib.get_close_matches(t.lower(), sorted(KNOWN_INPUT_TYPES), n=1)
+        out.append(
+            Diagnostic(
+                path,
+                f"input '{name}' has unknown type '{t}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
+                severity=Severity.WARNING,
+                code="PK006",
+                name="front-matter-schema",
+                span=spans.get(("inputs", name, "type")) or spans.get(("inputs", name, "kind"))
+                or spans.get(("inputs", name)),
+                hint="use string, number, integer, boolean, array or object; values of an unknown type are not checked",
+            )
+        )
+    return out
 
 
 def _clean_loc(loc: tuple[Any, ...], spans: dict[tuple[Any, ...], Span]) -> tuple[Any, ...]:

@@ -165,3 +165,25 @@ def test_a_symlink_out_of_the_project_is_refused(tmp_path: Path) -> None:
         resolve("${file:link.txt}", tmp_path / "prompts", {})
     (tmp_path / "prompts" / "in.txt").write_text("inside")
     assert resolve("${file:../prompts/in.txt}", tmp_path / "prompts", {}) == "inside"
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ("banana", "input 'q' has unknown type 'banana'"),
+        ("strng", "input 'q' has unknown type 'strng' (did you mean 'string'?)"),
+        ("Integer", None),
+        ("thread", None),
+    ],
+)
+def test_unknown_input_types_are_a_warning_at_the_type(declared: str, message: str | None) -> None:
+    from promptkit.template import loads
+
+    t = loads(f"---\nname: t\ninputs:\n  q:\n    type: {declared}\n---\n{{{{ q }}}}\n", path="t.prompty")
+    found = [d for d in t.diagnostics if d.code == "PK006"]
+    if message is None:
+        assert found == []
+        return
+    (d,) = found
+    assert d.message == message and d.severity is Severity.WARNING
+    assert d.span is not None and (d.span.start.line, d.span.start.column) == (5, 11)
