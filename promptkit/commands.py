@@ -62,6 +62,9 @@ def load_vars_file(path: str | Path) -> dict[str, Any]:
     """Variables from a JSON or YAML file holding one mapping. Errors carry file:line:col."""
     p = Path(path)
     spath = str(path)
+    if p.exists() and not p.is_file() and not p.is_dir():  # a FIFO would block the read
+        raise _error(spath, "vars file is not a regular file (a FIFO, socket or device)",
+                     hint="pass a .json or .yaml file to --vars")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -162,6 +162,7 @@ def test_render_bad_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         os.mkfifo(fifo)
         cases.append((["render", str(fifo)], f"{fifo}:1:1:", "not a regular file"))
         cases.append((["tokens", str(fifo)], f"{fifo}:1:1:", "not a regular file"))
+        cases.append((["render", good, "--vars", str(fifo)], f"{fifo}:1:1:", "vars file is not a regular file"))
     project = tmp_path / "project"
     (project / "prompts").mkdir(parents=True)
     (project / "pyproject.toml").write_text("")

@@ -140,9 +140,21 @@ class LintCommand:
         data = sys.stdin.buffer.read()
         template = loads(data, path=name)
         if args.fix:
-            result = fix_template(template, cfg, unsafe=bool(args.unsafe_fixes))
-            sys.stdout.write(result.text)
-            diags = result.diagnostics
+            from promptkit.lint.fixes import encoding_of
+
+            if any(d.code == "PK001" for d in template.diagnostics):
+                # Not decodable: an editor replaces the buffer with our stdout, so echo
+                # the bytes unchanged rather than the empty text the loader kept.
+                out_bytes = data
+                diags = lint_template(template, cfg)
+            else:
+                result = fix_template(template, cfg, unsafe=bool(args.unsafe_fixes))
+                bom, enc = encoding_of(data)  # same BOM and encoding as came in
+                out_bytes = bom + result.text.encode(enc)
+                diags = result.diagnostics
+            sys.stdout.flush()
+            sys.stdout.buffer.write(out_bytes)
+            sys.stdout.buffer.flush()
             emit(diags, "concise", sys.stderr, files=1, show_summary=False)
         else:
             diags = lint_template(template, cfg)

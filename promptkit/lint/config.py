@@ -356,11 +356,9 @@ def _toml_load(text: str) -> dict[str, Any]:
 
 def _read_table(path: Path) -> tuple[dict[str, Any] | None, str]:
     """The promptkit table of a config file (None when a pyproject has none)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PromptkitError(Diagnostic(str(path), f"cannot read config file: {exc}", code="PK010",
-                                        name="invalid-config")) from None
+    from promptkit.template.source import read_text
+
+    text = read_text(path, "config file", code="PK010", name="invalid-config")
     try:
         data = _toml_load(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 7)"

@@ -622,11 +622,9 @@ def read_pack(path: Path) -> tuple[Pack, str]:
     """Parse and validate one pack file."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PromptkitError(Diagnostic(str(path), f"cannot read rule pack: {exc}", code="PK010",
-                                        name="invalid-config")) from None
+    from promptkit.template.source import read_text
+
+    text = read_text(path, "rule pack", code="PK010", name="invalid-config")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

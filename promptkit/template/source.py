@@ -55,7 +55,7 @@ def _too_big(path: str, size: int, max_bytes: int) -> SourceText:
     )
 
 
-def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES) -> SourceText:
+def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES, what: str = "prompt template") -> SourceText:
     """Decode file bytes to text. Never raises; problems come back as diagnostics
     (code ``PK001``), with the text empty when nothing usable could be decoded."""
     if len(data) > max_bytes:
@@ -72,7 +72,7 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES) -> SourceText:
             diagnostics=[
                 Diagnostic(
                     path,
-                    "binary file (contains NUL bytes), not a prompt template",
+                    f"binary file (contains NUL bytes), not a {what}",
                     code="PK001",
                     name="unreadable-file",
                     hint="exclude it from linting, or check that the right file was committed",
@@ -102,7 +102,7 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES) -> SourceText:
     return SourceText(text, had_bom)
 
 
-def read(path: str | Path, *, max_bytes: int = MAX_BYTES) -> SourceText:
+def read(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "prompt template") -> SourceText:
     """Read and decode a file. I/O errors become a ``PK001`` diagnostic."""
     p = Path(path)
     try:
@@ -118,7 +118,26 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES) -> SourceText:
         data = p.read_bytes()
     except OSError as exc:
         return _unreadable(str(path), f"cannot read file: {exc.strerror or exc}", _HINTS.get(exc.errno or 0))
-    return decode(data, str(path), max_bytes=max_bytes)
+    return decode(data, str(path), max_bytes=max_bytes, what=what)
+
+
+def read_text(path: str | Path, what: str, *, code: str = "", name: str = "") -> str:
+    """The text of a file the user named (a config file, a rule pack, a sample), or a
+    :class:`~promptkit.diagnostics.PromptkitError` whose one line says why not: missing,
+    a directory or FIFO (never opened, so never blocking), binary, not UTF-8 (with the
+    line and column of the first bad byte), too large."""
+    from promptkit.diagnostics import PromptkitError
+
+    src = read(path, what=what)
+    for d in src.diagnostics:
+        if d.severity is Severity.ERROR:
+            reason = d.message.removeprefix("cannot read file: ")
+            hint = d.hint
+            if hint and ("prompt" in hint or "lint" in hint):  # advice for prompt files, not this one
+                hint = f"check that the path names the {what} you meant"
+            raise PromptkitError(Diagnostic(str(path), f"cannot read {what}: {reason}", code=code, name=name,
+                                            span=d.span, hint=hint))
+    return src.text
 
 
 #: errno -> how to fix it, for the I/O errors a user can do something about.

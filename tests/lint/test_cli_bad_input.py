@@ -143,3 +143,56 @@ def test_wrongly_typed_settings_say_how_to_write_them(
 def test_the_summary_counts_an_unreadable_named_path_as_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "lint", "--no-cache", "missing.prompty", "prompts/a.prompty")
     assert rc == 1 and "Found 2 problems (1 error, 1 info) in 2 of 2 files." in out
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),  # undecodable: echoed
+        (b"caf\xe9 au lait\n", b"caf\xe9 au lait\n"),  # Latin-1: echoed, never blanked
+        (b"\xef\xbb\xbf" + FIXABLE.encode(), b"\xef\xbb\xbf" + FIXED.encode()),  # BOM kept
+        ("\ufeff".encode("utf-16-le") + FIXABLE.encode("utf-16-le"),
+         "\ufeff".encode("utf-16-le") + FIXED.encode("utf-16-le")),  # UTF-16 stays UTF-16
+    ],
+)
+def test_stdin_fix_never_blanks_or_re_encodes_the_editor_buffer(
+    project: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch,
+    given: bytes, expected: bytes
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(given)))
+    main(["lint", "--no-cache", "-", "--stdin-filename", "prompts/x.prompty", "--fix"])
+    out, _ = capsysbinary.readouterr()
+    assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        ("missing", "cannot read config file: No such file or directory"),
+        ("directory", "cannot read config file: a directory"),
+        ("fifo", "cannot read config file: not a regular file (a FIFO, socket or device)"),
+        ("latin-1", "cannot read config file: not valid UTF-8: byte 0xe9"),
+        ("pack fifo", "cannot read rule pack: not a regular file (a FIFO, socket or device)"),
+        ("pack binary", "cannot read rule pack: binary file (contains NUL bytes), not a rule pack"),
+    ],
+)
+def test_unreadable_config_and_packs_are_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], make: str, message: str
+) -> None:
+    cfg = project / "team.toml"
+    if make == "directory":
+        cfg.mkdir()
+    elif make == "fifo":
+        os.mkfifo(cfg)
+    elif make == "latin-1":
+        cfg.write_bytes(b'select = ["caf\xe9"]\n')
+    elif make.startswith("pack"):
+        cfg.write_text('rule-packs = ["pack.yaml"]\n')
+        pack = project / "pack.yaml"
+        os.mkfifo(pack) if make == "pack fifo" else pack.write_bytes(b"\x89PNG\x00\x00")
+    rc, out, err = run(capsys, "lint", "--config", str(cfg), "prompts")
+    assert rc == 2 and out == ""
+    (line,) = err.splitlines()
+    assert ": error: PK010 " + message in line and "(hint: " in line
