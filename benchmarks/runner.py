@@ -91,17 +91,12 @@ def main() -> int:
             _ensure_litellm()  # sets LITELLM_LOCAL_MODEL_COST_MAP first: no network at import
 
             import_s = time.perf_counter() - t0
-            # warm-up: first call pays litellm's lazy initialisation
-            warm = Runner(RunConfig(mode=Mode.LIVE, api_base=base, concurrency=ns.concurrency))
-            warm_suite = Suite.from_cases(tpl, [{"id": "warm", "vars": {"n": -1}}], name="warm")
-            warm.run([CaseJob(case_run=cr, suite_path="warm", store=store) for cr in warm_suite.expand()])
-            warm.close()
-
             # reference: the same 1,000 calls through litellm alone (no templates, no
-            # assertions, no recordings): how much of the live run is litellm's own cost
+            # assertions, no recordings) with litellm's default settings, measured before
+            # promptkit's client touches them: how much of the live run is litellm's own cost
             litellm = _ensure_litellm()
 
-            async def raw_calls() -> None:
+            async def raw_calls(n: int) -> None:
                 sem = asyncio.Semaphore(ns.concurrency)
 
                 async def one(i: int) -> None:
@@ -111,12 +106,19 @@ def main() -> int:
                                                   messages=[{"role": "system", "content": "Answer with the number."},
                                                             {"role": "user", "content": f"Number {i}"}])
 
-                await asyncio.gather(*(one(i) for i in range(ns.cases)))
+                await asyncio.gather(*(one(i) for i in range(n)))
 
+            asyncio.run(raw_calls(20))  # warm-up: the first calls pay litellm's lazy initialisation
             t0, c0 = time.perf_counter(), time.process_time()
-            asyncio.run(raw_calls())
+            asyncio.run(raw_calls(ns.cases))
             rows.append(("litellm alone", time.perf_counter() - t0, time.process_time() - c0, ns.cases, 0, _rss_mb(),
                          "reference, not promptkit"))
+
+            # warm-up: first call pays litellm's lazy initialisation
+            warm = Runner(RunConfig(mode=Mode.LIVE, api_base=base, concurrency=ns.concurrency))
+            warm_suite = Suite.from_cases(tpl, [{"id": "warm", "vars": {"n": -1}}], name="warm")
+            warm.run([CaseJob(case_run=cr, suite_path="warm", store=store) for cr in warm_suite.expand()])
+            warm.close()
 
             for mode in (Mode.RECORD, Mode.REPLAY):
                 runner = Runner(RunConfig(mode=mode, api_base=base, concurrency=ns.concurrency, progress=False))

@@ -151,3 +151,21 @@ def test_rule_table_and_echo() -> None:
         assert _call(client, [{"role": "user", "content": "capital of Peru?"}]).text == "The capital of Peru is unknown."
         assert _call(client, [{"role": "user", "content": "just echo me"}]).text == "just echo me"
     assert not server.running
+
+
+def test_unpriced_models_are_priced_zero_once_known_ones_keep_their_price(openai_server: OpenAIServer,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A model litellm has no price for is registered at 0 (litellm then skips its slow
+    search for a price on every call); litellm's known prices are left alone."""
+    from promptkit.runner.client import _PRICE_CHECKED, _ensure_litellm
+
+    litellm = _ensure_litellm()
+    openai_server.add_rule(reply="pong")
+    _PRICE_CHECKED.discard("openai/unpriced-local-model")
+    r = asyncio.run(_client(openai_server).complete("openai/unpriced-local-model", MESSAGES, {}))
+    assert r.usage.cost_usd == 0.0 and "openai/unpriced-local-model" in _PRICE_CHECKED
+    assert litellm.get_model_info("openai/unpriced-local-model")["input_cost_per_token"] == 0.0
+    known = litellm.get_model_info("openai/gpt-4o-mini")["input_cost_per_token"]
+    asyncio.run(_client(openai_server).complete("openai/gpt-4o-mini", MESSAGES, {}))
+    assert litellm.get_model_info("openai/gpt-4o-mini")["input_cost_per_token"] == known > 0
+    assert "WARNING" not in capsys.readouterr().err  # registering says nothing to the user
