@@ -204,17 +204,21 @@ def _unclosed_block(source: str) -> tuple[str, int] | None:
 def _syntax_diagnostic(template: PromptTemplate, exc: Any) -> Diagnostic:
     line = template.body_line + (exc.lineno or 1) - 1
     message = exc.message or str(exc)
+    opened = None
     if message.startswith("Unexpected end of template"):
         opened = _unclosed_block(template.body)
         if opened is not None:
             line = template.body_line + opened[1] - 1
             message = f"{{% {opened[0]} %}} is never closed (expected {{% end{opened[0]} %}} before the end of the template)"
+    span = _narrow(template, line, message)
+    if opened is not None and message.endswith("before the end of the template)"):
+        span = _narrow(template, line, "", rf"\{{%-?\s*{opened[0]}\b[^%]*%\}}") or span
     return Diagnostic(
         template.path,
         f"Jinja syntax error: {message}",
         code="PK100",
         name="jinja-syntax-error",
-        span=template.index.line_span(line),
+        span=span,
         hint="close every {% block %} with its {% end... %} tag and balance {{ }} and {% %}",
     )
 
@@ -439,9 +443,38 @@ def _no_loader(template: PromptTemplate) -> Diagnostic:
     )
 
 
+_QUOTED = re.compile(r"'([^'\n]{1,80})'")
+
+
+def _narrow(template: PromptTemplate, line: int, message: str, pattern: str | None = None) -> Span:
+    """The span of what ``message`` names on ``line`` (``'frobnicate'`` in "unknown tag
+    'frobnicate'", ``x`` in "'x' is undefined"), inside a ``{{ }}``/``{% %}`` where
+    possible; the whole line when it names nothing found there. Jinja reports lines
+    only, and an editor jumping to column 1 of a long line helps nobody."""
+    index = template.index
+    start, end = index.line_start(line), index.line_end(line)
+    text = template.text[start:end]
+    candidates = [pattern] if pattern else [
+        rx
+        for q in _QUOTED.findall(message)
+        # a variable first (not after a dot), then an attribute, then any text
+        for rx in ((rf"(?<![\w.]){re.escape(q)}(?!\w)", rf"(?<!\w){re.escape(q)}(?!\w)") if q.isidentifier()
+                   else (re.escape(q),))
+    ]
+    for rx in candidates:
+        hits = list(re.finditer(rx, text))
+        if not hits:
+            continue
+        tags = [(m.start(), m.end()) for m in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", text)]
+        inside = [h for h in hits if any(a <= h.start() < b for a, b in tags)]
+        h = (inside or hits)[0]
+        return index.span(start + h.start(), start + h.end())
+    return index.line_span(line)
+
+
 def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, code: str, name: str) -> Diagnostic:
     rel = _template_line(exc)
-    span = template.index.line_span(template.body_line + rel - 1) if rel else None
+    span = _narrow(template, template.body_line + rel - 1, msg) if rel else None
     return Diagnostic(template.path, msg, code=code, name=name, span=span, hint=hint)
 
 

@@ -187,3 +187,27 @@ def test_unknown_input_types_are_a_warning_at_the_type(declared: str, message: s
     (d,) = found
     assert d.message == message and d.severity is Severity.WARNING
     assert d.span is not None and (d.span.start.line, d.span.start.column) == (5, 11)
+
+
+# --------------------------------------------------------------------------- error columns
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "column"),
+    [
+        ("Hi {{ name }} {{ missing_var }}", "PK022", 18),  # the undefined name, not column 1
+        ("Hi {% frobnicate %}", "PK100", 7),  # the unknown tag
+        ("Hi {% if x %} open", "PK100", 4),  # the {% if %} never closed
+        ("Hi {{ name.__class__ }}", "PK023", 12),  # the attribute the sandbox blocks
+        ("Hi {{ name }} {{ user.address.city }}", "PK022", 31),  # the missing attribute, after its dot
+    ],
+)
+def test_jinja_errors_point_at_the_column_of_what_they_name(line: str, code: str, column: int) -> None:
+    from promptkit.template import loads
+
+    t = loads(f"---\nname: t\n---\nsystem:\n{line}\n", path="t.prompty")
+    with pytest.raises(RenderError) as info:
+        render(t, {"name": "Ada", "user": {"address": {}}})
+    d = info.value.diagnostic
+    assert d.code == code, d.format()
+    assert d.span is not None and (d.span.start.line, d.span.start.column) == (5, column), d.format()
