@@ -19,6 +19,8 @@ import pytest
 from promptkit.diagnostics import PromptkitError
 from promptkit.runner.baseline import load_results
 from promptkit.runner.client import ModelClient, RetryPolicy, classify
+from promptkit.runner.engine import RunConfig, run_suites
+from promptkit.runner.recordings import Mode
 from promptkit.runner.results import Outcome, ProviderError, RunResults
 from pytest_promptkit.server import OpenAIServer
 
@@ -89,21 +91,20 @@ def test_classify_messages(message: str, kind: str) -> None:
 
 
 def test_unknown_model_and_unreachable_api_base_are_errors_with_hints(project: Path) -> None:
-    (project / "ok.prompttest.yaml").write_text(SUITE.replace("prompts:", "models: [gpt-nonesuch-9]\nprompts:"),
-                                                encoding="utf-8")
-    proc = _test(project, "--mode", "live", "--retries", "0")
-    out = _clean(proc)
-    assert proc.returncode == 1
-    assert "ERROR (not a failure of the prompt)" in out and "LLM Provider NOT provided" in out
-    assert "litellm model ids start with their provider: openai/gpt-4o-mini" in out
+    """In process (the CLI shows a case's ERROR and hint as the plugin tests check)."""
+    fast = RetryPolicy(max_retries=1, base_s=0.01, max_backoff_s=0.02)
+    suite = project / "ok.prompttest.yaml"
+    suite.write_text(SUITE.replace("prompts:", "models: [gpt-nonesuch-9]\nprompts:"), encoding="utf-8")
+    [case] = run_suites([suite], RunConfig(mode=Mode.LIVE, retry=fast)).cases
+    assert case.outcome is Outcome.ERROR
+    assert "bad request: LLM Provider NOT provided" in (case.samples[0].error or "")
+    assert "litellm model ids start with their provider: openai/gpt-4o-mini" in (case.samples[0].hint or "")
 
-    (project / "ok.prompttest.yaml").write_text(SUITE, encoding="utf-8")
-    proc = _test(project, "--mode", "live", "--retries", "1", "--api-base", "http://127.0.0.1:9/v1")
-    out = _clean(proc)
-    assert proc.returncode == 1
-    assert "connection: Connection error. (after 2 attempts)" in out
-    assert "nothing answered at --api-base" in out
-    assert len(RunResults.from_json((project / ".promptkit" / "results.json").read_text()).cases) == 1
+    suite.write_text(SUITE, encoding="utf-8")
+    [case] = run_suites([suite], RunConfig(mode=Mode.LIVE, retry=fast, api_base="http://127.0.0.1:9/v1")).cases
+    assert case.outcome is Outcome.ERROR
+    assert (case.samples[0].error or "").endswith("connection: Connection error. (after 2 attempts)")
+    assert "nothing answered at --api-base" in (case.samples[0].hint or "")
 
 
 # ---------------------------------------------------------------------- files
@@ -112,7 +113,8 @@ def test_unknown_model_and_unreachable_api_base_are_errors_with_hints(project: P
 def test_corrupt_recording_is_an_error_naming_the_file(project: Path) -> None:
     with OpenAIServer() as server:
         server.add_rule(reply="Paris.")
-        assert _test(project, "--mode", "record", "--api-base", server.base_url).returncode == 0
+        run = run_suites([project / "ok.prompttest.yaml"], RunConfig(mode=Mode.RECORD, api_base=server.base_url))
+        assert run.cases[0].outcome is Outcome.PASS
     [rec] = (project / "__recordings__" / "ok").glob("*.json")
     rec.write_text(rec.read_text()[:40], encoding="utf-8")  # truncated by a crash or a bad merge
     proc = _test(project, "--mode", "replay")
