@@ -171,6 +171,14 @@ def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, An
                     or template.span_of("sample"))
             raise _error(template.path, f"cannot resolve sample: {exc}", span=span,
                          hint=f"fix the reference, or pass the value with --var {name}=...") from None
+        from promptkit.template.render import input_type_error
+
+        sample_span = template.span_of("inputs", name, "sample") or template.span_of("sample", name)
+        problem = input_type_error(template, name, resolved_values[name], what="sample of input")
+        if problem is not None and sample_span is not None:  # point at the sample: that is what to fix
+            problem.span = sample_span
+            problem.hint = f"give '{name}' a sample of type {template.inputs[name].type}, or pass it with --var {name}=..."
+            raise PromptkitError(problem)
     return resolved_values
 
 

@@ -253,23 +253,30 @@ def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[st
                 )
             else:
                 continue
-        want = _PY_TYPES.get(spec.type.lower())
-        value = out[name]
-        if want is None or value is None:
-            continue
-        bad = not isinstance(value, want) or (isinstance(value, bool) and bool not in want)
-        if bad:
-            raise RenderError(
-                Diagnostic(
-                    template.path,
-                    f"input '{name}' must be {spec.type}, got {type(value).__name__} {_short(value)}",
-                    code="PK021",
-                    name="input-type-mismatch",
-                    span=template.span_of("inputs", name),
-                    hint=f"pass a value of type {spec.type}, or change the declared type of '{name}'",
-                )
-            )
+        problem = input_type_error(template, name, out[name])
+        if problem is not None:
+            raise RenderError(problem)
     return out
+
+
+def input_type_error(template: PromptTemplate, name: str, value: Any, *, what: str = "input") -> Diagnostic | None:
+    """The ``PK021`` diagnostic when ``value`` does not fit the declared type of input
+    ``name`` (None when it does, or the type is unknown). ``what`` names where the value
+    came from ("sample of"), for callers that know better than the input declaration."""
+    spec = template.inputs.get(name)
+    want = _PY_TYPES.get(spec.type.lower()) if spec is not None else None
+    if spec is None or want is None or value is None:
+        return None
+    if isinstance(value, want) and not (isinstance(value, bool) and bool not in want):
+        return None
+    return Diagnostic(
+        template.path,
+        f"{what} '{name}' must be {spec.type}, got {type(value).__name__} {_short(value)}",
+        code="PK021",
+        name="input-type-mismatch",
+        span=template.span_of("inputs", name),
+        hint=f"pass a value of type {spec.type}, or change the declared type of '{name}'",
+    )
 
 
 def _short(value: Any) -> str:
