@@ -298,7 +298,9 @@ class _Tokens:
         notes: list[str] = []
         if args.no_render or not template.engine.renders:
             if not template.engine.renders and not args.no_render:
-                notes.append(f"{template.engine.value} body is not rendered; counted as written")
+                what = (f"a {template.kind.value} file has no template language"
+                        if template.engine.value == "none" else f"{template.engine.value} body is not rendered")
+                notes.append(f"{what}; counted as written")
             messages: list[Any] = [{"role": m.role, "content": m.content.strip()} for m in template.messages]
         else:
             values = template_vars(template, args.var, args.vars, samples=not args.no_samples)
