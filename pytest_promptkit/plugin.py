@@ -130,6 +130,18 @@ class PromptkitPlugin:
         from promptkit.diagnostics import PromptkitError
         from promptkit.runner.baseline import load_results
 
+        opt = self.config.getoption
+        for flag, value, ok, want in (
+            ("--promptkit-concurrency", opt("--promptkit-concurrency"), lambda v: v >= 1, "a whole number >= 1"),
+            ("--promptkit-timeout", opt("--promptkit-timeout"), lambda v: v > 0, "a number of seconds > 0"),
+            ("--promptkit-retries", opt("--promptkit-retries"), lambda v: v >= 0, "a whole number >= 0"),
+        ):
+            if value is not None and not ok(value):
+                raise pytest.UsageError(f"{flag} {value}: must be {want}")
+        api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE")
+        if api_base and not api_base.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--promptkit-api-base {api_base!r}: not a URL (write it as "
+                                    f"http://{api_base.removeprefix('//')}/v1 or https://...)")
         update = self.config.getoption("--promptkit-update-baseline")
         baseline = self.baseline_path()
         flag = "--promptkit-baseline" if self.config.getoption("--promptkit-baseline") else "baseline in [tool.promptkit.test]"

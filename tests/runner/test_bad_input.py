@@ -179,6 +179,18 @@ def test_broken_suite_and_broken_prompt(project: Path) -> None:
     assert proc.returncode == 1 and "broken.prompty:4:1: error: PK002 invalid YAML in front matter" in out
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["--api-base", "localhost:8000"], "'localhost:8000': not a URL (write it as http://localhost:8000/v1"),
+    (["--concurrency", "0"], "--promptkit-concurrency 0: must be a whole number >= 1"),
+    (["--timeout", "0"], "--promptkit-timeout 0.0: must be a number of seconds > 0"),
+    (["--retries", "-1"], "--promptkit-retries -1: must be a whole number >= 0"),
+])
+def test_bad_options_are_refused_before_any_call(project: Path, args: list[str], words: str) -> None:
+    proc = _test(project, "--mode", "replay", *args)
+    out = _clean(proc)
+    assert proc.returncode == 2 and words in out
+
+
 def test_bad_promptkit_mode_variable(project: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "promptkit.cli", "test"], cwd=project,
                           env={**_env(), "PROMPTKIT_MODE": "offline"}, capture_output=True, text=True, timeout=60,
