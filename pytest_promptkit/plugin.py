@@ -124,9 +124,13 @@ class PromptkitPlugin:
 
     # -- configuration
     def check_files(self) -> None:
-        """Refuse, before any (paid) model call, a baseline that is missing or unreadable
-        and a results path that cannot be a file: one line each, pytest exits 4
-        (``promptkit test``: 2)."""
+        """Refuse, before any (paid) model call, bad option values, a ``--promptkit-baseline``
+        that is missing or unreadable and a ``--promptkit-results`` path that cannot be a
+        file: one line each, pytest exits 4 (``promptkit test``: 2).
+
+        The same files named in ``[tool.promptkit.test]`` are checked when they are used
+        (a missing configured baseline is reported, not fatal): the table applies to every
+        pytest run in the project, and one without prompt suites must not fail over them."""
         from promptkit.diagnostics import PromptkitError
         from promptkit.runner.baseline import load_results
 
@@ -143,13 +147,12 @@ class PromptkitPlugin:
             raise pytest.UsageError(f"--promptkit-api-base {api_base!r}: not a URL (write it as "
                                     f"http://{api_base.removeprefix('//')}/v1 or https://...)")
         update = self.config.getoption("--promptkit-update-baseline")
-        baseline = self.baseline_path()
-        flag = "--promptkit-baseline" if self.config.getoption("--promptkit-baseline") else "baseline in [tool.promptkit.test]"
-        if update and not baseline:
+        if update and not self.baseline_path():
             raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
+        baseline = self.config.getoption("--promptkit-baseline")
         if baseline and not update:
             if not Path(baseline).exists():
-                raise pytest.UsageError(f"{baseline}: baseline file not found ({flag}); create it with "
+                raise pytest.UsageError(f"{baseline}: baseline file not found; create it with "
                                         f"--promptkit-update-baseline (promptkit test --update-baseline)")
             try:
                 base = load_results(baseline)
@@ -158,7 +161,7 @@ class PromptkitPlugin:
             from promptkit.runner.baseline import baseline_outputs
 
             self._baseline_cache = baseline_outputs(base)
-        for what, value in (("results", self.config.getoption("--promptkit-results") or self.settings.results_path()),
+        for what, value in (("results", self.config.getoption("--promptkit-results")),
                             ("baseline", baseline if update else None)):
             if value:
                 problem = _not_writable(Path(value))

@@ -122,3 +122,17 @@ def test_invalid_table_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "pyproject.toml:5:1: error: PK010" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_configured_files_never_break_runs_without_prompt_suites(tmp_path: Path) -> None:
+    """The table applies to every pytest run in the project: a unit-test run must not fail
+    over a baseline not created yet; a prompt run reports it and goes on."""
+    root = _project(tmp_path, 'paths = ["suites"]\nmode = "replay"\nbaseline = "base.json"\n')
+    (root / "test_unit.py").write_text("def test_one():\n    assert 1 + 1 == 2\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
+    unit = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_unit.py"], cwd=root,
+                          env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert unit.returncode == 0, unit.stdout + unit.stderr
+    proc = _run(root)
+    assert proc.returncode == 1  # the case's missing recording, not the baseline
+    assert "base.json: baseline file not found (create it with --promptkit-update-baseline)" in proc.stdout
