@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -89,8 +90,6 @@ def _check_call(name: str, owner: Any, args: tuple[Any, ...], kwargs: Mapping[st
 def _guarded_filter(name: str, fn: Any) -> Any:
     """Wrap a built-in filter (``center``, ``indent``, ``format``, ``replace``) with
     :func:`_check_call`: filters are called directly, not through ``Sandbox.call``."""
-    import functools
-
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         values = [a for a in args if not hasattr(a, "environment")]  # drop the eval context
@@ -107,10 +106,26 @@ def environment() -> Any:
     resource limits: templates are code from a pull request, and rendering one must
     end, quickly, whatever it says."""
     from jinja2 import StrictUndefined
+    from jinja2.compiler import CodeGenerator
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    class _CodeGenerator(CodeGenerator):  # type: ignore[misc]
+        def visit_Concat(self, node: Any, frame: Any) -> None:
+            # `~` is not a sandbox-intercepted operator: wrap its result in a size check,
+            # or `{% set y = x ~ x ~ x %}` repeated grows exponentially.
+            self.write("environment.checked_size(")
+            super().visit_Concat(node, frame)
+            self.write(")")
+
     class _Environment(ImmutableSandboxedEnvironment):  # type: ignore[misc]
-        intercepted_binops = frozenset({"*", "**"})
+        intercepted_binops = frozenset({"*", "**", "+"})
+        code_generator_class = _CodeGenerator
+
+        @staticmethod
+        def checked_size(value: Any) -> Any:
+            if _sized(value) > MAX_RENDER_CHARS:
+                raise RenderLimitError(f"a value of {_sized(value):,} items was built (limit {MAX_RENDER_CHARS:,})")
+            return value
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "*":
@@ -123,6 +138,8 @@ def environment() -> Any:
             elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
                 if abs(left) > 1 and max(abs(left).bit_length() - 1, 1) * right > _MAX_POW_BITS:
                     raise RenderLimitError(f"'{left} ** {right}' is too large a number to compute")
+            if operator == "+":  # one step past the limit at most: then it stops
+                return self.checked_size(super().call_binop(context, operator, left, right))
             return super().call_binop(context, operator, left, right)
 
         def wrap_str_format(self, value: Any) -> Any:
@@ -140,6 +157,8 @@ def environment() -> Any:
     env.globals["range"] = _budgeted_range
     for name in ("center", "indent", "format", "replace"):
         env.filters[name] = _guarded_filter(name, env.filters[name])
+    join = env.filters["join"]
+    env.filters["join"] = functools.wraps(join)(lambda *a, **k: env.checked_size(join(*a, **k)))
     return env
 
 

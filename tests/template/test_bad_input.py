@@ -32,6 +32,9 @@ _LIMITED = {
     "str_format": ("PK024", "field width over 9,999,999", 7),
     "replace_growth": ("PK024", "replace() would build a string", 7),
     "indent_filter": ("PK024", "indent(1,000,000,000) would build a string", 8),
+    "tilde_growth": ("PK024", "a value of 50,000,000 items was built", 7),
+    "plus_growth": ("PK024", "a value of 20,000,000 items was built", 7),
+    "join_growth": ("PK024", "a value of 50,000,000 items was built", 7),
     "huge_output": ("PK024", "the rendered prompt passed 10,485,760 characters", None),
     "endless_macro": ("PK024", "render recursed too deeply", 7),
     "deep_blocks": ("PK100", "nests blocks or expressions too deeply", 5),
@@ -54,7 +57,7 @@ def test_runaway_templates_stop_with_a_clear_error(name: str) -> None:
 
 def test_the_guards_leave_normal_sizes_alone() -> None:
     (msg,) = render(load(LIMITS / "within_limits.prompty"))
-    assert msg.content == "You summarize.\n  ab  |    x|c b|  x|a-  b|ababab|1024|q\n  r"
+    assert msg.content == "You summarize.\n  ab  |    x|c b|  x|a-  b|ababab|1024|a3|x-y|q\n  r"
 
 
 def test_the_range_budget_is_per_render() -> None:
