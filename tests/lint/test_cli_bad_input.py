@@ -196,3 +196,34 @@ def test_unreadable_config_and_packs_are_one_line(
     assert rc == 2 and out == ""
     (line,) = err.splitlines()
     assert ": error: PK010 " + message in line and "(hint: " in line
+
+
+def test_concurrent_fix_runs_leave_valid_files_and_cache(tmp_path: Path) -> None:
+    """Three `promptkit lint --fix` processes on one tree at once (pre-commit in two
+    terminals, an editor on save): every file ends fixed, no temporary file is left, and
+    the cache stays valid JSON that a later run can use."""
+    import json
+    import subprocess
+
+    (tmp_path / "promptkit.toml").write_text("# defaults\n")
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for i in range(24):
+        (prompts / f"p{i}.prompty").write_bytes(FIXABLE.replace("\n", "\r\n" if i % 3 == 0 else "\n").encode())
+    exe = Path(sys.executable).with_name("promptkit")
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "promptkit.cli"]
+    procs = [subprocess.Popen([*argv, "lint", "--fix", "-q", "--ignore", "PK303", "prompts"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, results):
+        assert p.returncode in (0, 1), err.decode()
+        assert b"Traceback" not in out + err and b"not written" not in out + err
+    for i in range(24):
+        nl = "\r\n" if i % 3 == 0 else "\n"
+        assert (prompts / f"p{i}.prompty").read_bytes() == FIXED.replace("\n", nl).encode()
+    assert not [p for p in prompts.iterdir() if p.suffix == ".tmp"]
+    for cache in (tmp_path / ".promptkit_cache").glob("lint-*.json"):
+        json.loads(cache.read_text())
+    rerun = subprocess.run([*argv, "lint", "-q", "--ignore", "PK303", "prompts"], cwd=tmp_path, capture_output=True,
+                           timeout=60)
+    assert rerun.returncode == 0 and b"PK300" not in rerun.stdout
