@@ -241,7 +241,8 @@ class Runner:
             params["timeout"] = float(case.timeout_s)
         # 3. samples
         responses = await self.recorder.samples(job.store, model_id, messages, params, case.repeat,
-                                                suite_path=job.suite_path, case_id=job.case_id)
+                                                suite_path=job.suite_path, case_id=job.case_id,
+                                                record_hint=_VARIANT_HINT if job.template is not None else None)
         # 4. assertions, per sample
         ctx = self._context(job, messages, model_id)
         samples = await asyncio.gather(*(self._evaluate(cr.assertions, cr.threshold, r, ctx) for r in responses))
@@ -293,6 +294,10 @@ class Runner:
         errors = [r.reason for r in results if r.error]
         return SampleResult(outcome=outcome, output=response.text, score=score, assertions=results, usage=usage,
                             from_recording=response.from_recording, error="; ".join(errors) or None)
+
+
+#: A variant's requests are not the file's: `promptkit test --mode record` would not record them.
+_VARIANT_HINT = "this is an in-memory variant: run it once with RunConfig(mode=Mode.AUTO) or Mode.RECORD to record it"
 
 
 def _finish(base: CaseResult, samples: list[SampleResult]) -> CaseResult:

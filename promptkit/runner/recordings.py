@@ -218,14 +218,16 @@ class Recorder:
         *,
         suite_path: str | None = None,
         case_id: str | None = None,
+        record_hint: str | None = None,
     ) -> list[ModelResponse | ProviderError]:
         """``n`` responses (or the error each sample ended in), in sample order."""
         key = recording_key(model, messages, params)
         async with self._lock(f"{store.directory}/{key}"):
-            return await self._samples(store, key, model, messages, params, n, suite_path, case_id)
+            return await self._samples(store, key, model, messages, params, n, suite_path, case_id, record_hint)
 
     async def _samples(self, store: RecordingStore, key: str, model: str, messages: Sequence[Mapping[str, Any]],
                        params: Mapping[str, Any], n: int, suite_path: str | None, case_id: str | None,
+                       record_hint: str | None = None,
                        ) -> list[ModelResponse | ProviderError]:
         existing: Recording | None = None
         if self.mode in (Mode.REPLAY, Mode.AUTO):
@@ -250,7 +252,7 @@ class Recorder:
                     out.append(ProviderError(
                         f"{what} for this request ({store.path_for(key)}) and --promptkit-mode is replay",
                         kind="missing_recording",
-                        hint=f"record it: {record_command(suite_path, case_id)}",
+                        hint=record_hint or f"record it: {record_command(suite_path, case_id)}",
                     ))
             return out
         # live, record, or auto with too few samples: call for what is missing

@@ -78,6 +78,15 @@ def test_variant_render_error_is_a_case_error(project: Path) -> None:
     assert "questoin" in (run.cases[0].samples[0].error or "")
 
 
+def test_unrecorded_variant_in_replay_says_how_to_record_it(project: Path) -> None:
+    suite = load_suite(project / "suites" / "answer.prompttest.yaml")
+    variant = load(project / "prompts" / "answer.prompty").with_body(FRENCH_BODY)
+    run = run_cases(suite, template=variant, config=RunConfig(mode=Mode.REPLAY), case_ids=["france"])
+    [case] = run.cases
+    assert case.outcome is Outcome.ERROR and case.recordings_missed == 1
+    assert "in-memory variant" in (case.samples[0].hint or "") and "Mode.AUTO" in (case.samples[0].hint or "")
+
+
 def test_variant_of_one_prompt_in_a_multi_prompt_suite(project: Path) -> None:
     suite = load_suite(project / "suites" / "two.prompttest.yaml")
     shout = load(project / "prompts" / "shout.prompty")
