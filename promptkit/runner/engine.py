@@ -72,6 +72,15 @@ class RunConfig:
     #: case id -> the baseline run's output, for the ``pairwise`` assertion
     baseline_outputs: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Accept the mode as written in config files and on the command line ("replay").
+        if not isinstance(self.mode, Mode):
+            try:
+                self.mode = Mode(str(self.mode).lower())
+            except ValueError:
+                choices = ", ".join(m.value for m in Mode)
+                raise ValueError(f"unknown mode {self.mode!r}: use one of {choices}") from None
+
 
 @dataclass
 class CaseJob:

@@ -193,3 +193,13 @@ def test_progress_bar_does_not_disturb_results(openai_server: OpenAIServer, tmp_
     run = run_suites([_suite(tmp_path)], RunConfig(mode=Mode.LIVE, api_base=openai_server.base_url, progress=True))
     assert len(run.cases) == 5
     assert capsys.readouterr().out == ""  # the bar draws on stderr only
+
+
+@pytest.mark.parametrize("written", ["replay", "REPLAY", Mode.REPLAY])
+def test_run_config_takes_the_mode_as_written_in_config(written: object) -> None:
+    assert RunConfig(mode=written).mode is Mode.REPLAY  # type: ignore[arg-type]
+
+
+def test_run_config_rejects_an_unknown_mode_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="use one of live, record, replay, auto"):
+        RunConfig(mode="playback")  # type: ignore[arg-type]
