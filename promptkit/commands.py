@@ -87,8 +87,10 @@ def load_vars_file(path: str | Path) -> dict[str, Any]:
     elif suffix in (".yaml", ".yml"):
         import yaml
 
+        from promptkit.template.frontmatter import safe_load
+
         try:
-            data = yaml.safe_load(text)
+            data = safe_load(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             span = None

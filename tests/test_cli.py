@@ -170,6 +170,8 @@ def test_render_bad_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     leak = project / "prompts" / "leak.prompty"
     leak.write_text("---\nname: leak\ninputs:\n  q:\n    type: string\n    sample: ${file:../../secret.txt}\n---\n{{ q }}\n")
     cases.append((["render", str(leak)], f"{leak}:6:13:", "points outside the project"))
+    bomb = FIXTURES / "bad_input" / "alias_bomb.yaml"
+    cases.append((["render", good, "--vars", str(bomb)], f"{bomb}:1:1:", "expands to over 100,000 values"))
     typed = project / "prompts" / "typed.prompty"
     typed.write_text("---\nname: typed\ninputs:\n  n:\n    type: integer\n    sample: lots\n---\n{{ n }}\n")
     cases.append((["render", str(typed)], f"{typed}:6:13:", "PK021 sample of input 'n' must be integer, got str 'lots'"))

@@ -624,9 +624,11 @@ def read_pack(path: Path) -> tuple[Pack, str]:
 
     from promptkit.template.source import read_text
 
+    from promptkit.template.frontmatter import safe_load
+
     text = read_text(path, "rule pack", code="PK010", name="invalid-config")
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = None

@@ -152,10 +152,58 @@ def _duplicate_diagnostics(path: str, index: LineIndex, base: int,
     return out
 
 
+#: Most values the front matter may expand to through YAML aliases. Aliases share
+#: nodes, so nine lines of ``&a [*b, *b, ...]`` describe 10**9 values ("billion laughs"):
+#: walking them for spans, references or validation would never end.
+MAX_YAML_VALUES = 100_000
+
+
+class _AliasBomb(yaml.YAMLError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"it expands to over {MAX_YAML_VALUES:,} values through aliases (&anchor / *alias)")
+        self.size = size
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` expands to, counting shared (aliased) nodes at each use;
+    computed once per distinct node, and stopping early past the limit."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > 500:
+            return MAX_YAML_VALUES + 1
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_YAML_VALUES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item, depth + 1)
+                if total > MAX_YAML_VALUES:
+                    break
+        sizes[id(node)] = total
+        return total
+
+    return size(root, 0)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` that refuses alias bombs (raises a ``yaml.YAMLError``): for every
+    YAML file a user hands promptkit (``--vars``, ``${file:x.yaml}``, rule packs)."""
+    return _load(text)[0]
+
+
 def _load(src: str) -> tuple[Any, yaml.Node | None]:
     node = yaml.compose(src, Loader=_Loader)
     if node is None:
         return None, None
+    if "*" in src and _expanded_size(node) > MAX_YAML_VALUES:  # no alias, no bomb
+        raise _AliasBomb(MAX_YAML_VALUES)
     loader = _Loader(src)
     try:
         data = loader.construct_document(node)
@@ -168,6 +216,10 @@ def parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
     """Parse front-matter YAML that starts at character ``base`` of the file."""
     try:
         data, node = _load(src)
+    except _AliasBomb as exc:
+        return Parsed(None, diagnostics=[Diagnostic(
+            path, f"invalid YAML in front matter: {exc}", code="PK002", name="invalid-front-matter",
+            span=index.span(base, base), hint="write the values out, or nest fewer aliases")])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = index.span(base + mark.index, base + mark.index) if mark else index.span(base, base)

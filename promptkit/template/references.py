@@ -114,8 +114,10 @@ def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None =
         if file.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
+            from promptkit.template.frontmatter import safe_load
+
             try:
-                return yaml.safe_load(content)
+                return safe_load(content)
             except yaml.YAMLError as exc:
                 raise ReferenceError_(f"{target}: invalid YAML: {exc}") from None
         return content

@@ -214,3 +214,30 @@ def test_jinja_errors_point_at_the_column_of_what_they_name(line: str, code: str
     d = info.value.diagnostic
     assert d.code == code, d.format()
     assert d.span is not None and (d.span.start.line, d.span.start.column) == (5, column), d.format()
+
+
+# --------------------------------------------------------------------------- YAML alias bombs
+
+
+def test_an_alias_bomb_in_front_matter_is_pk002_not_a_hang() -> None:
+    t = load(FIXTURES / "bad_input" / "alias_bomb.prompty")  # 9**9 values if expanded
+    (d,) = [d for d in t.diagnostics if d.severity is Severity.ERROR]
+    assert d.code == "PK002" and "expands to over 100,000 values through aliases" in d.message
+    assert t.raw_front_matter == {}
+
+
+def test_an_alias_bomb_in_a_referenced_yaml_file_is_refused() -> None:
+    from promptkit.template.references import ReferenceError_, resolve
+
+    with pytest.raises(ReferenceError_, match="expands to over 100,000 values"):
+        resolve("${file:alias_bomb.yaml}", FIXTURES / "bad_input", {}, root=FIXTURES)
+
+
+def test_ordinary_aliases_and_merge_keys_still_load() -> None:
+    from promptkit.template import loads
+
+    t = loads("---\nname: t\nbase: &p {temperature: 0.2}\nmodel:\n  id: openai/gpt-4o-mini\n"
+              "  parameters:\n    <<: *p\n    max_tokens: 50\n---\nhi\n", path="t.prompty")
+    assert [d for d in t.diagnostics if d.severity is Severity.ERROR] == []
+    assert t.front_matter.model is not None
+    assert t.front_matter.model.params == {"temperature": 0.2, "max_tokens": 50}
