@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 from promptkit.runner.results import CaseResult, Outcome, RunResults
 
@@ -282,16 +281,7 @@ def store_baseline(results: RunResults | str | Path, dest: str | Path) -> Path:
     written to a temporary file in the same folder, then renamed over ``dest``."""
     data = results if isinstance(results, RunResults) else load_results(results)
     target = Path(dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(data.to_json())
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data.to_json() + "\n")
     return target
 
 

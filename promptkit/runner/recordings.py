@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import shlex
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
@@ -44,6 +43,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from promptkit.atomic import write_atomic
 from promptkit.runner.client import SECRET_PARAMS, TRANSPORT_PARAMS
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
 
@@ -163,24 +163,10 @@ class RecordingStore:
         return rec
 
     def save(self, rec: Recording) -> Path:
-        """Write atomically (temp file in the same dir + os.replace)."""
-        if not self.directory.is_dir():
-            self.directory.mkdir(parents=True, exist_ok=True)
+        """Write atomically and durably (see :mod:`promptkit.atomic`)."""
         path = self.path_for(rec.key)
         data = json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{rec.key}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, data, durable=True)
         return path
 
 

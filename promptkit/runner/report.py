@@ -14,12 +14,11 @@ merges the parts (:func:`merge`) and writes one file.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promptkit.atomic import write_atomic
 from promptkit.runner.results import CaseResult, Outcome, RunResults, Usage
 
 
@@ -85,18 +84,7 @@ def merge(parts: Iterable[RunResults]) -> RunResults:
 def write_results(results: RunResults, path: str | Path) -> Path:
     """Write ``results`` as pretty JSON, atomically (temp file + ``os.replace``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(results.to_json() + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, results.to_json() + "\n")
     return path
 
 
