@@ -80,6 +80,9 @@ def load_vars_file(path: str | Path) -> dict[str, Any]:
     if suffix == ".json":
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _error(spath, "invalid JSON: it nests arrays or objects too deeply to read",
+                         hint="flatten the structure") from None
         except json.JSONDecodeError as exc:
             pos = index.position(exc.pos)
             raise _error(spath, f"invalid JSON: {exc.msg}", span=Span(pos, pos),

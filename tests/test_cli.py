@@ -172,6 +172,12 @@ def test_render_bad_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     cases.append((["render", str(leak)], f"{leak}:6:13:", "points outside the project"))
     bomb = FIXTURES / "bad_input" / "alias_bomb.yaml"
     cases.append((["render", good, "--vars", str(bomb)], f"{bomb}:1:1:", "expands to over 100,000 values"))
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text('{"text": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    cases.append((["render", good, "--vars", str(deep_json)], f"{deep_json}:1:1:", "nests arrays or objects too deeply"))
+    deep_yaml = tmp_path / "deep.yaml"
+    deep_yaml.write_text("text: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    cases.append((["render", good, "--vars", str(deep_yaml)], f"{deep_yaml}:1:1:", "nests lists or mappings too deeply"))
     typed = project / "prompts" / "typed.prompty"
     typed.write_text("---\nname: typed\ninputs:\n  n:\n    type: integer\n    sample: lots\n---\n{{ n }}\n")
     cases.append((["render", str(typed)], f"{typed}:6:13:", "PK021 sample of input 'n' must be integer, got str 'lots'"))

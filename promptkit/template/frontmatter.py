@@ -193,12 +193,37 @@ def _expanded_size(root: yaml.Node) -> int:
 
 
 def safe_load(text: str) -> Any:
-    """``yaml.safe_load`` that refuses alias bombs (raises a ``yaml.YAMLError``): for every
-    YAML file a user hands promptkit (``--vars``, ``${file:x.yaml}``, rule packs)."""
-    return _load(text)[0]
+    """``yaml.safe_load`` that refuses alias bombs and nesting too deep for Python's
+    stack (raising a ``yaml.YAMLError``): for every YAML file a user hands promptkit
+    (``--vars``, ``${file:x.yaml}``, rule packs)."""
+    try:
+        return _load(text)[0]
+    except RecursionError:
+        raise yaml.YAMLError(_TOO_DEEP) from None
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+#: Deepest ``[``/``{`` nesting read. libyaml's C parser overflows the C stack (a
+#: segfault, killing a whole lint run) somewhere past 20,000 levels, and Python's own
+#: recursion limit stops construction near 1,000 anyway.
+MAX_FLOW_DEPTH = 500
+
+
+def _flow_too_deep(src: str) -> bool:
+    depth = 0
+    for m in _BRACKETS.finditer(src):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return True
+        elif depth:
+            depth -= 1
+    return False
 
 
 def _load(src: str) -> tuple[Any, yaml.Node | None]:
+    if _flow_too_deep(src):
+        raise RecursionError("flow collections nested too deeply")
     node = yaml.compose(src, Loader=_Loader)
     if node is None:
         return None, None
@@ -214,6 +239,18 @@ def _load(src: str) -> tuple[Any, yaml.Node | None]:
 
 def parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
     """Parse front-matter YAML that starts at character ``base`` of the file."""
+    try:
+        return _parse_yaml(src, path, index, base)
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        return Parsed(None, diagnostics=[Diagnostic(
+            path, f"invalid YAML in front matter: {_TOO_DEEP}", code="PK002", name="invalid-front-matter",
+            span=index.span(base, base), hint="flatten the structure")])
+
+
+_TOO_DEEP = "it nests lists or mappings too deeply to read"
+
+
+def _parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
     try:
         data, node = _load(src)
     except _AliasBomb as exc:

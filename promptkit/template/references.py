@@ -109,6 +109,8 @@ def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None =
         if file.suffix.lower() == ".json":
             try:
                 return json.loads(content)
+            except RecursionError:
+                raise ReferenceError_(f"{target}: invalid JSON: it nests arrays or objects too deeply to read") from None
             except json.JSONDecodeError as exc:
                 raise ReferenceError_(f"{target}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
         if file.suffix.lower() in (".yaml", ".yml"):

@@ -299,7 +299,9 @@ def input_type_error(template: PromptTemplate, name: str, value: Any, *, what: s
 
 
 def _short(value: Any) -> str:
-    r = repr(value)
+    import reprlib  # bounded in depth and length: a value may be huge or nested 5,000 deep
+
+    r = reprlib.repr(value)
     return r if len(r) <= 40 else r[:37] + "..."
 
 

@@ -241,3 +241,19 @@ def test_ordinary_aliases_and_merge_keys_still_load() -> None:
     assert [d for d in t.diagnostics if d.severity is Severity.ERROR] == []
     assert t.front_matter.model is not None
     assert t.front_matter.model.params == {"temperature": 0.2, "max_tokens": 50}
+
+
+@pytest.mark.parametrize("depth", [600, 50_000])  # 50,000: libyaml itself would crash the process
+def test_front_matter_nested_too_deeply_is_pk002(depth: int) -> None:
+    from promptkit.template import loads
+
+    t = loads(f"---\nname: t\nx: {'[' * depth}{']' * depth}\n---\nhi\n", path="t.prompty")
+    (d,) = [d for d in t.diagnostics if d.severity is Severity.ERROR]
+    assert d.code == "PK002" and "nests lists or mappings too deeply" in d.message
+
+
+def test_nesting_within_the_limit_still_loads() -> None:
+    from promptkit.template import loads
+
+    t = loads(f"---\nname: t\nx: {'[' * 100}1{']' * 100}\n---\nhi\n", path="t.prompty")
+    assert [d for d in t.diagnostics if d.severity is Severity.ERROR] == []
