@@ -157,6 +157,7 @@ def find_components(text: str, start: int, end: int, index: LineIndex) -> list[C
     """Headings and XML-style tag blocks in ``text[start:end]``, in order, with parents."""
     headings: list[tuple[int, int, int, str, int]] = []  # (start, title_start, title_end, title, level)
     tags: list[tuple[int, int, int, int, str]] = []  # (start, open_end, close_start, close_end, name)
+    closes: dict[str, list[int]] = {}  # tag name -> offsets of its closing tags (found once per name)
     fence: str | None = None
     for pos, line in _lines(text, start, end):
         fm = _FENCE.match(line)
@@ -179,16 +180,24 @@ def find_components(text: str, start: int, end: int, index: LineIndex) -> list[C
             tm = _OPEN_TAG.match(line)
             if tm and tm.group(1).lower() not in _HTML_TAGS:
                 name = tm.group(1)
-                close = text.find(f"</{name}>", pos + tm.end(), end)
+                close = _next_close(text, name, pos + tm.end(), end, closes)
                 if close != -1:
                     tags.append((pos + tm.start(1) - 1, pos + tm.end(), close, close + len(name) + 3, name))
+    # Each heading runs to the next heading of the same or a higher level: found for all
+    # headings in one backward pass with a stack (a forward search per heading is
+    # quadratic, minutes for a generated file with 100,000 headings).
+    stops = [end] * len(headings)
+    pending: list[tuple[int, int]] = []  # (level, start) of later headings
+    for i in range(len(headings) - 1, -1, -1):
+        level = headings[i][4]
+        while pending and pending[-1][0] > level:
+            pending.pop()
+        if pending:
+            stops[i] = pending[-1][1]
+        pending.append((level, headings[i][0]))
     comps: list[tuple[int, int, Component]] = []
     for i, (h0, t0, t1, title, level) in enumerate(headings):
-        stop = end
-        for h in headings[i + 1 :]:
-            if h[4] <= level:
-                stop = h[0]
-                break
+        stop = stops[i]
         line_end = text.find("\n", t1, end)
         content_start = end if line_end == -1 else line_end + 1
         key = normalize_key(title)
@@ -228,26 +237,49 @@ def find_components(text: str, start: int, end: int, index: LineIndex) -> list[C
         )
     comps.sort(key=lambda c: (c[0], c[1]))
     result: list[Component] = []
+    tag_depth: list[int] = []  # tags among each component and its ancestors
+    # The innermost earlier component containing this one: the candidates form a stack
+    # (components come in start order; one that does not contain this component ends
+    # before it, so it contains no later component that this one does not).
+    enclosing: list[int] = []
     for _, _, comp in comps:
-        parent = None
-        for j in range(len(result) - 1, -1, -1):
-            p = result[j]
-            if p.span.start.offset <= comp.span.start.offset and comp.span.end.offset <= p.span.end.offset and p.span != comp.span:
-                parent = j
-                break
+        while enclosing and not _contains(result[enclosing[-1]], comp):
+            enclosing.pop()
+        parent = enclosing[-1] if enclosing else None
         if parent is not None or comp.style == "tag":
-            depth = 1
-            j = parent
-            while j is not None:
-                if result[j].style == "tag":
-                    depth += 1
-                j = result[j].parent
             updates: dict[str, object] = {"parent": parent}
             if comp.style == "tag":
-                updates["level"] = depth
+                updates["level"] = 1 + (tag_depth[parent] if parent is not None else 0)
             comp = comp.model_copy(update=updates)
+        tag_depth.append((comp.style == "tag") + (tag_depth[parent] if parent is not None else 0))
         result.append(comp)
+        enclosing.append(len(result) - 1)
     return result
+
+
+def _contains(p: Component, c: Component) -> bool:
+    return (p.span.start.offset <= c.span.start.offset and c.span.end.offset <= p.span.end.offset
+            and p.span != c.span)
+
+
+def _next_close(text: str, name: str, start: int, end: int, closes: dict[str, list[int]]) -> int:
+    """Offset of the first ``</name>`` in ``text[start:end]``, or -1: all closing tags of a
+    name are found once, then bisected (a scan per opening tag is quadratic when many
+    tags are never closed)."""
+    import bisect
+
+    found = closes.get(name)
+    if found is None:
+        needle = f"</{name}>"
+        found = closes[name] = []
+        i = text.find(needle, 0, end)
+        while i != -1:
+            found.append(i)
+            i = text.find(needle, i + 1, end)
+    k = bisect.bisect_left(found, start)
+    if k < len(found) and found[k] + len(name) + 3 <= end:
+        return found[k]
+    return -1
 
 
 def _rstrip_to(text: str, start: int, stop: int) -> int:
