@@ -473,7 +473,7 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
         new = LintConfig.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise PromptkitError(Diagnostic("promptkit", f"invalid option {'.'.join(map(str, err['loc']))}: {err['msg']}",
+        raise PromptkitError(Diagnostic("<command line>", f"invalid option {'.'.join(map(str, err['loc']))}: {err['msg']}",
                                         code="PK010", name="invalid-config")) from None
     new._root, new._source = cfg._root, cfg._source
     # a bad selector given on the command line is reported as such, not at the config file
@@ -487,7 +487,7 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
         for s in given or []:
             if s not in own and not any(_score(s.strip(), r) is not None for r in rules):
                 raise PromptkitError(Diagnostic(
-                    "promptkit", f"unknown rule selector {s!r} in --{_kebab(key)}", code="PK010",
+                    "<command line>", f"unknown rule selector {s!r} in --{_kebab(key)}", code="PK010",
                     name="invalid-config", hint="`promptkit rule --all` lists the rule codes and names"))
     return new
 

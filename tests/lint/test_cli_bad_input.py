@@ -227,3 +227,9 @@ def test_concurrent_fix_runs_leave_valid_files_and_cache(tmp_path: Path) -> None
     rerun = subprocess.run([*argv, "lint", "-q", "--ignore", "PK303", "prompts"], cwd=tmp_path, capture_output=True,
                            timeout=60)
     assert rerun.returncode == 0 and b"PK300" not in rerun.stdout
+
+
+def test_a_bad_flag_value_is_reported_at_the_command_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(capsys, "lint", "--select", "PK999", "prompts")
+    assert rc == 2 and out == ""
+    assert err.startswith("<command line>:1:1: error: PK010 unknown rule selector 'PK999' in --select (hint: ")
