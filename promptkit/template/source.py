@@ -66,7 +66,7 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES, what: str = "p
         if data.startswith(bom):
             data, had_bom, encoding = data[len(bom) :], True, enc
             break
-    if encoding == "utf-8" and b"\x00" in data[:8192]:
+    if encoding == "utf-8" and b"\x00" in data:  # memchr: a whole 10 MB file in ~1 ms
         return SourceText(
             "",
             diagnostics=[

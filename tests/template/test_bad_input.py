@@ -257,3 +257,12 @@ def test_nesting_within_the_limit_still_loads() -> None:
 
     t = loads(f"---\nname: t\nx: {'[' * 100}1{']' * 100}\n---\nhi\n", path="t.prompty")
     assert [d for d in t.diagnostics if d.severity is Severity.ERROR] == []
+
+
+def test_a_nul_byte_anywhere_makes_a_binary_file() -> None:
+    """Not only in the first 8 KiB: a NUL past it was rendered into the prompt."""
+    from promptkit.template import loads
+
+    t = loads(b"---\nname: x\n---\nsystem:\n" + b"a" * 9000 + b"\x00b\n", path="x.prompty")
+    (d,) = t.diagnostics
+    assert d.code == "PK001" and d.message.startswith("binary file (contains NUL bytes)")
