@@ -478,8 +478,9 @@ class _Init:
             # (after fixing permissions) is not a surprise.
             self._print(report)
             where = str(exc.filename or root)
-            raise _error(where, f"cannot write: {exc.strerror or exc}",
-                         hint="check that the folder is writable; files already created are kept") from None
+            raise _error(where, f"promptkit init stopped: {exc.strerror or exc}",
+                         hint="fix this path (permissions, or a folder where a file belongs) and run init again; "
+                              "files already created are kept and skipped") from None
         self._print(report)
         print("next: promptkit render prompts/summarize.prompty && promptkit lint prompts && promptkit test tests/prompts")
         return 0

@@ -330,7 +330,7 @@ def test_init_in_an_unwritable_folder_keeps_what_it_made(capsys: pytest.CaptureF
     monkeypatch.setattr(commands, "_write_new", write)
     code, out, err = run(capsys, "init", str(tmp_path))
     suite = tmp_path / "tests" / "prompts" / "summarize.prompttest.yaml"
-    assert_bad_input(code, err, f"{suite}:1:1: error: cannot write: Permission denied")
+    assert_bad_input(code, err, f"{suite}:1:1: error: promptkit init stopped: Permission denied")
     assert f"created  {tmp_path / 'prompts' / 'summarize.prompty'}" in out
 
 
