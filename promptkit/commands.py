@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severity, Span
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -420,16 +419,7 @@ def _write_new(path: Path, text: str) -> None:
 
 def _replace_atomic(path: Path, text: str) -> None:
     """Rewrite an existing file atomically (temp file + rename) keeping its mode."""
-    mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, newline="", mode=path.stat().st_mode & 0o777)
 
 
 def _toml_loads(text: str) -> dict[str, Any]:

@@ -18,13 +18,13 @@ import difflib
 import errno
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, Edit
 
 if TYPE_CHECKING:
@@ -195,28 +195,19 @@ def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None)
         mode = None
     if mode is not None and not mode & 0o222:
         raise PermissionError(errno.EACCES, "the file is read-only", str(p))
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        if expect is not None:
-            try:
-                now = p.read_bytes()
-            except FileNotFoundError:
-                now = None
-            if now == data:
-                os.unlink(tmp)
-                return
-            if now != expect:
-                raise FileChangedError(errno.EAGAIN, "the file changed while it was being fixed", str(p))
-        os.replace(tmp, p)
-    except BaseException:
+
+    def unchanged_since_read() -> bool:
+        """Checked just before the rename: write only over the bytes the fixes were made for."""
+        if expect is None:
+            return True
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            now = p.read_bytes()
+        except FileNotFoundError:
+            now = None
+        if now == data:
+            return False  # another run already wrote exactly these fixes
+        if now != expect:
+            raise FileChangedError(errno.EAGAIN, "the file changed while it was being fixed", str(p))
+        return True
+
+    write_atomic(p, data, durable=True, mode=mode, before_replace=unchanged_since_read)
