@@ -22,10 +22,10 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, Edit, Fix, Position, Severity, Span
 
 CACHE_DIRNAME = ".promptkit_cache"
@@ -83,7 +83,11 @@ class LintCache:
         self.settings_hash = settings_hash
         self.file = directory / f"lint-{settings_hash}.json"
         self._entries: dict[str, list[Any]] = self._read()
-        self._new: dict[str, list[Any]] = {}
+        #: Every entry this process has put, saved or not. Each save merges all of them
+        #: over what is on disk, so a concurrent writer can drop another run's entries
+        #: for a moment but never this run's own.
+        self._mine: dict[str, list[Any]] = {}
+        self._dirty = False
 
     @classmethod
     def for_config(cls, config: Any) -> LintCache:
@@ -109,11 +113,11 @@ class LintCache:
                 if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], list)}
 
     def __len__(self) -> int:
-        return len(self._entries) + len(self._new)
+        return len(self._entries.keys() | self._mine.keys())
 
     def get(self, key: str, digest: str) -> list[Diagnostic] | None:
         """Cached diagnostics for ``key`` if its content hash is still ``digest``."""
-        entry = self._new.get(key) or self._entries.get(key)
+        entry = self._mine.get(key) or self._entries.get(key)
         if not entry or entry[0] != digest:
             return None
         try:
@@ -123,7 +127,7 @@ class LintCache:
 
     def get_file(self, path: str) -> list[Diagnostic] | None:
         """Cached diagnostics for a file on disk whose bytes have not changed."""
-        if path not in self._entries and path not in self._new:
+        if path not in self._entries and path not in self._mine:
             return None
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
@@ -135,32 +139,23 @@ class LintCache:
         return self.get(path, file_digest(data))
 
     def put(self, key: str, digest: str, diagnostics: list[Diagnostic]) -> None:
-        self._new[key] = [digest, [encode(d) for d in diagnostics]]
+        self._mine[key] = [digest, [encode(d) for d in diagnostics]]
+        self._dirty = True
 
     def save(self) -> None:
         """Merge new entries into the cache file, atomically. Errors are ignored: a
         cache that cannot be written only makes the next run slower."""
-        if not self._new:
+        if not self._dirty:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._tag()
             merged = self._read()  # entries another run may have written meanwhile
-            merged.update(self._new)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump({"format": FORMAT_VERSION, "settings": self.settings_hash, "entries": merged},
-                              fh, separators=(",", ":"))
-                os.replace(tmp, self.file)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            merged.update(self._mine)
+            payload = {"format": FORMAT_VERSION, "settings": self.settings_hash, "entries": merged}
+            write_atomic(self.file, json.dumps(payload, separators=(",", ":")))
             self._entries = merged
-            self._new = {}
+            self._dirty = False
             self._prune()
         except OSError:
             pass
