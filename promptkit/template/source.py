@@ -152,5 +152,5 @@ _HINTS = {
 
 def _unreadable(path: str, message: str, hint: str | None) -> SourceText:
     return SourceText(
-        "", diagnostics=[Diagnostic(path, message, code="PK001", name="unreadable-file", hint=hint)]
+        "", diagnostics=[Diagnostic(path, message, code="PK001", name="unreadable-file", hint=hint or "")]
     )

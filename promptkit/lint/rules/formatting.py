@@ -608,8 +608,8 @@ class UnclosedTag(Rule):
         first_open: dict[str, int] = {}  # earliest '<name' anywhere (also multi-line tags)
         for name, s, e in closes:
             if name not in first_open:
-                m = re.search(rf"<{re.escape(name)}[\s/>]", text[body:])
-                first_open[name] = body + m.start() if m else len(text)
+                found = re.search(rf"<{re.escape(name)}[\s/>]", text[body:])
+                first_open[name] = body + found.start() if found else len(text)
             if not any(o < s for o in opens.get(name, ())) and first_open[name] >= s:
                 yield Finding(ctx.span(s, e), f"</{name}> closes a tag that was never opened",
                               hint=f"add <{name}> where the block starts, or remove the closing tag")
@@ -760,7 +760,8 @@ _CHAR_NAMES = {
 def _char_name(ch: str) -> str:
     import unicodedata
 
-    return _CHAR_NAMES.get(ch) or unicodedata.name(ch, "FORMAT CHARACTER")
+    known = _CHAR_NAMES.get(ch)
+    return known if known is not None else str(unicodedata.name(ch, "FORMAT CHARACTER"))
 
 
 def _in_code(ctx: LintContext, offset: int) -> bool:
