@@ -38,7 +38,26 @@ _EXPORTS: dict[str, str] = {
     "count_tokens": "promptkit.tokens",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+#: Written out (not derived from _EXPORTS) so type checkers and linters see the public
+#: API; tests/test_public_api.py checks the two agree.
+__all__ = [
+    "Component",
+    "Diagnostic",
+    "Message",
+    "PromptTemplate",
+    "PromptkitError",
+    "RenderError",
+    "RenderedMessage",
+    "Severity",
+    "Span",
+    "TemplateLoadError",
+    "__version__",
+    "count_tokens",
+    "dumps",
+    "load",
+    "loads",
+    "render",
+]
 
 
 def __getattr__(name: str) -> Any:
