@@ -115,6 +115,7 @@ def test_opt_in_and_preview_rules() -> None:
     assert LintConfig(extend_select=["PK71"]).resolve().is_enabled(filler)
     assert LintConfig(select=["ALL"]).resolve().is_enabled(filler)
     preview = [r for r in REGISTRY if r.preview]
+    assert preview, "at least one rule is in preview (PK603)"
     for r in preview:
         assert not LintConfig(select=["ALL"]).resolve().is_enabled(r)
         assert LintConfig(select=[r.code]).resolve().is_enabled(r)  # exact code opts in

@@ -16,7 +16,10 @@ def test_clarity_family_is_off_by_default_and_selectable() -> None:
     enabled = {r.code for r in LintConfig().resolve().enabled_rules("x.md")}
     assert not enabled & {r.code for r in clarity}
     selected = {r.code for r in LintConfig(extend_select=["PK6"]).resolve().enabled_rules("x.md")}
-    assert {r.code for r in clarity} <= selected
+    assert {r.code for r in clarity if not r.preview} <= selected
+    assert not {r.code for r in clarity if r.preview} & selected  # preview rules need opting in
+    with_preview = {r.code for r in LintConfig(extend_select=["PK6"], preview=True).resolve().enabled_rules("x.md")}
+    assert {r.code for r in clarity} <= with_preview
 
 
 @pytest.mark.parametrize(

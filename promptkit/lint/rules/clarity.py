@@ -248,6 +248,8 @@ class Shouting(Rule):
     name = "shouting"
     severity = Severity.INFO
     default_enabled = False
+    #: New and tuned on one vendor's guidance: runs only with `preview = true` or when selected by code.
+    preview = True
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         for i, _start, t in _util.lines(ctx).prose():
