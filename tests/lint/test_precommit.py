@@ -19,21 +19,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
-GOOD = """---
-name: greet
-description: Greets a user by name.
-version: 1.0.0
-inputs:
-  name:
-    type: string
-    sample: Ada
----
-system:
-You are a friendly assistant. Greet the user by name in one sentence.
-
-user:
-My name is "{{ name }}".
-"""
+# A clean prompt (tests/fixtures/lint/cli/greet.prompty); BAD variants are derived from it.
+GOOD = (Path(__file__).resolve().parents[1] / "fixtures" / "lint" / "cli" / "greet.prompty").read_text(encoding="utf-8")
 BAD = GOOD.replace("in one sentence.", "in one sentence for [YOUR COMPANY].\n{% if name %}")
 
 
