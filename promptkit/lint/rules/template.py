@@ -364,19 +364,7 @@ class UnknownFilter(Rule):
     kinds = JINJA_KINDS
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        info = _util.jinja(ctx)
-        if info is None or info.ast is None or not info.filters:
-            return
-        from promptkit.template.render import environment
-
-        known = environment().filters
-        for name, line in info.filters:
-            if name not in known:
-                yield Finding(
-                    _util.find_on_line(ctx, line, re.compile(rf"\|\s*{re.escape(name)}\b")),
-                    f"unknown filter '{name}': the Jinja environment has no such filter",
-                    hint=_close_hint(name, known),
-                )
+        yield from _unknown_names(ctx, "filter", r"\|\s*{name}\b")
 
 
 @register
@@ -408,19 +396,27 @@ class UnknownTest(Rule):
     kinds = JINJA_KINDS
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        info = _util.jinja(ctx)
-        if info is None or info.ast is None or not info.tests:
-            return
-        from promptkit.template.render import environment
+        yield from _unknown_names(ctx, "test", r"\bis\s+(not\s+)?{name}\b")
 
-        known = environment().tests
-        for name, line in info.tests:
-            if name not in known:
-                yield Finding(
-                    _util.find_on_line(ctx, line, re.compile(rf"\bis\s+(not\s+)?{re.escape(name)}\b")),
-                    f"unknown test '{name}': the Jinja environment has no such test",
-                    hint=_close_hint(name, known),
-                )
+
+def _unknown_names(ctx: LintContext, what: str, pattern: str) -> Iterator[Finding]:
+    """Filters or tests the body uses that promptkit's sandboxed environment lacks (both
+    make the template fail to compile). ``pattern`` locates a use; ``{name}`` is the name."""
+    info = _util.jinja(ctx)
+    used = (info.filters if what == "filter" else info.tests) if info is not None and info.ast is not None else ()
+    if not used:
+        return
+    from promptkit.template.render import environment
+
+    env = environment()
+    known = env.filters if what == "filter" else env.tests
+    for name, line in used:
+        if name not in known:
+            yield Finding(
+                _util.find_on_line(ctx, line, re.compile(pattern.replace("{name}", re.escape(name)))),
+                f"unknown {what} '{name}': the Jinja environment has no such {what}",
+                hint=_close_hint(name, known),
+            )
 
 
 def _close_hint(name: str, known: object) -> str:
