@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from promptkit.runner.assertions import AssertionContext, build_spec, evaluate  # noqa: E402
 from promptkit.runner.results import ModelResponse, Usage  # noqa: E402
-from promptkit.runner.suite import load_suite  # noqa: E402
+from promptkit.runner.suite_file import load_suite  # noqa: E402
 
 PROMPT = REPO / "tests" / "fixtures" / "runner" / "prompts" / "greet.prompty"
 OUTPUT = '{"greeting": "Hello Ada, nice to meet you! Welcome to the team.", "count": 1}'

@@ -390,7 +390,7 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from promptkit.diagnostics import PromptkitError
         from promptkit.runner.engine import jobs_for_suite
-        from promptkit.runner.suite import load_suite
+        from promptkit.runner.suite_file import load_suite
 
         shown = self._shown_path()
         try:

@@ -270,7 +270,7 @@ def test_init_scaffolds_a_fresh_folder(capsys: pytest.CaptureFixture[str], tmp_p
 
 
 def test_init_suite_is_a_valid_test_suite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    suite_mod = pytest.importorskip("promptkit.runner.suite")
+    suite_mod = pytest.importorskip("promptkit.runner.suite_file")
     assert run(capsys, "init", str(tmp_path))[0] == 0
     suite = suite_mod.load_suite(tmp_path / "tests/prompts/summarize.prompttest.yaml")
     assert [c.id for c in suite.cases] == ["tram-line"]

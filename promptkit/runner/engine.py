@@ -480,7 +480,7 @@ def run_cases(
 def run_suites(paths: Iterable[str | Path], config: RunConfig | None = None) -> RunResults:
     """Load and run suites from Python; returns the whole run's results."""
     from promptkit._version import __version__
-    from promptkit.runner.suite import load_suite
+    from promptkit.runner.suite_file import load_suite
 
     runner = Runner(config)
     jobs: list[CaseJob] = []

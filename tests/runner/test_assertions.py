@@ -341,7 +341,7 @@ def test_python_check_files_load_once_and_may_import_siblings(tmp_path: Path) ->
 
 
 def test_failing_reason_points_back_at_the_test_file() -> None:
-    from promptkit.runner.suite import load_suite
+    from promptkit.runner.suite_file import load_suite
 
     run_ = {r.case.id: r for r in load_suite(FIXTURES / "greet.prompttest.yaml").expand()}["ada"]
     res = asyncio.run(evaluate(run_.assertions, ModelResponse(text="nope", model="m"), run_.context([])))

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from promptkit.diagnostics import PromptkitError
 from promptkit.runner.assertions import AssertionSpec
 from promptkit.runner.datasets import load_dataset, parse_expected
-from promptkit.runner.suite import Case, ModelTarget, Suite, load_suite, loads_suite
+from promptkit.runner.suite import Case, ModelTarget, Suite
+from promptkit.runner.suite_file import load_suite, loads_suite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
 GREET = FIXTURES / "prompts" / "greet.prompty"

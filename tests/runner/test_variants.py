@@ -12,7 +12,7 @@ from promptkit.diagnostics import PromptkitError
 from promptkit.runner.engine import RunConfig, Runner, run_cases
 from promptkit.runner.recordings import Mode
 from promptkit.runner.results import Outcome, RunResults
-from promptkit.runner.suite import load_suite
+from promptkit.runner.suite_file import load_suite
 from promptkit.template import load
 from pytest_promptkit.server import OpenAIServer
 
