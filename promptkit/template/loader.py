@@ -143,20 +143,39 @@ def _build(text: str, path: str, kind: FileKind, had_bom: bool, diags: list[Diag
 
 
 def dumps(template: PromptTemplate, *, front_matter: dict[str, Any] | None = None, body: str | None = None) -> str:
-    """Write a template back to text.
+    """Write a template back to text (without the BOM; ``template.had_bom`` says).
 
-    With no changes this is the original text, byte for byte (minus a BOM). Given a new
-    ``front_matter`` mapping it is re-serialized as YAML; given a new ``body`` only the
-    body is replaced and the front matter text is kept verbatim (comments included).
+    With no changes this is the original text, byte for byte. Both changes go through
+    :mod:`promptkit.template.edit`, so every other byte stays: a new ``front_matter``
+    mapping is written field by field (changed values in place, new keys at the end of
+    their mapping, missing keys removed; comments, key order, quoting and flow style of
+    the rest untouched); a new ``body`` replaces only the text after the front matter.
+    Only front matter that is not strict YAML (read leniently, ``PK003``) cannot be
+    edited field by field: it is then written anew from the mapping.
     """
+    from promptkit.template import edit
+
     if front_matter is None and body is None:
         return template.text
-    new_body = template.body if body is None else body
+    t = template
     if front_matter is not None:
-        return dump_parts(front_matter, new_body)
-    if template.front_matter_span is not None:
-        return template.text[: template.body_offset] + new_body
-    return new_body
+        try:
+            t = edit.set_front_matter(t, front_matter).template
+        except edit.EditError:
+            if template.front_matter_span is not None and _strict_yaml(template):
+                raise
+            return dump_parts(front_matter, template.body if body is None else body)
+    if body is not None:
+        t = edit.replace_body(t, body).template
+    return t.text
+
+
+def _strict_yaml(template: PromptTemplate) -> bool:
+    try:
+        yaml.compose(template.front_matter_text or "", Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return False
+    return True
 
 
 def dump_parts(front_matter: dict[str, Any] | None, body: str) -> str:

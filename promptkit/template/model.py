@@ -361,8 +361,9 @@ class PromptTemplate(BaseModel):
         return parse_body(self)[0]
 
     def with_body(self, body: str) -> PromptTemplate:
-        """A new template with the same front matter and a new body (used by the
-        optimizer and perturbations: edit, re-load, keep positions exact)."""
-        from promptkit.template.loader import dumps, loads
+        """A new template with the same front matter (text, comments and all), BOM, path
+        and kind, and a new body (used by the optimizer and perturbations: edit, re-load,
+        keep positions exact). See :func:`promptkit.template.edit.replace_body`."""
+        from promptkit.template.edit import replace_body
 
-        return loads(dumps(self, body=body), path=self.path)
+        return replace_body(self, body).template
