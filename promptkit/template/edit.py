@@ -193,8 +193,16 @@ def replace_component(template: PromptTemplate, component: Component | str, text
     the component's lines."""
     _, c = _locate(template, component)
     span = c.span if whole else c.content_span
-    new = _with_eol(text, _eol_at(template.text, span.start.offset))
-    return apply_edits(template, [Edit(span, new)])
+    src = template.text
+    s, e = span.start.offset, span.end.offset
+    eol = _eol_at(src, s)
+    new = _with_eol(text, eol)
+    if not whole and c.style == "heading" and new:
+        if s > 0 and src[s - 1] != "\n":  # a heading on the file's last line: content starts a new line
+            new = eol + new
+        if s == e and e < len(src) and src[e] not in "\r\n":  # the next heading follows at once
+            new = new + eol
+    return apply_edits(template, [Edit((s, e), new)])
 
 
 def _style(template: PromptTemplate, message: Message, anchor: Component | None) -> tuple[str, int, str]:
@@ -304,7 +312,7 @@ def insert_component(template: PromptTemplate, title: str, content: str, *,
     ok = [c for _, c in result.template.components() if c.span.start.offset == at_block and c.style == st]
     if not ok:
         raise EditError(f"the inserted {st} {title!r} does not read back as a component at that place "
-                        "(its content may close or open a tag, or hold a role line)")
+                        "(it would sit in an unclosed code fence, or its content closes or opens a tag or holds a role line)")
     return result
 
 
@@ -386,7 +394,8 @@ def _dump_flow(value: Any) -> str:
     elif out.endswith("..."):
         out = out[:-3].rstrip()
     if "\n" in out:  # a string safe_dump would fold: one double-quoted line instead
-        out = yaml.safe_dump(value, default_style='"', width=2**31 - 1, allow_unicode=True).rstrip("\n")
+        out = yaml.safe_dump(value, default_style='"', default_flow_style=True, width=2**31 - 1,
+                             allow_unicode=True).rstrip("\n")
     return out
 
 
@@ -421,11 +430,6 @@ def _literal_block(value: str, indent: str, eol: str) -> str | None:
     return "|" + chomp + "".join(eol + (indent + line if line else "") for line in lines)
 
 
-def _line_indent(src: str, offset: int) -> str:
-    ls = src.rfind("\n", 0, offset) + 1
-    return src[ls : ls + len(src[ls:offset]) - len(src[ls:offset].lstrip(" "))]
-
-
 def _find_key(node: yaml.MappingNode, key: Key) -> tuple[yaml.Node, yaml.Node] | None:
     found = None
     for k, v in node.value:
@@ -458,7 +462,7 @@ def _block_indent(src: str, node: yaml.Node, key_node: yaml.Node | None) -> str:
                 return line[: len(line) - len(line.lstrip(" "))]
             first = nxt_end
     anchor = key_node if key_node is not None else node
-    return _line_indent(src, anchor.start_mark.index) + "  "
+    return " " * anchor.start_mark.column + "  "
 
 
 def _replacement(src: str, key_node: yaml.Node | None, old: yaml.Node, value: Any, eol: str,
@@ -473,9 +477,12 @@ def _replacement(src: str, key_node: yaml.Node | None, old: yaml.Node, value: An
     if block_scalar or block_collection:
         end = _content_end(src, start, end)
     if block_collection and collection and value and isinstance(value, dict) == isinstance(old, yaml.MappingNode):
-        indent = _line_indent(src, start)
+        indent = " " * old.start_mark.column  # (after a `- ` marker, the line's indent is less)
         return start, end, _dump_block(value, indent, eol)[len(eol) + len(indent):]
-    if isinstance(value, str) and "\n" in value.rstrip("\n") and key_node is not None:
+    line_end = src.find("\n", end)
+    rest_of_line = src[end : len(src) if line_end == -1 else line_end].strip()
+    if isinstance(value, str) and "\n" in value.rstrip("\n") and key_node is not None and not rest_of_line:
+        # (a block scalar would take a comment after the value into its text)
         text = _literal_block(value, _block_indent(src, old, key_node), eol)
         if text is None:
             text = _dump_scalar(value, old)
@@ -517,7 +524,7 @@ def _new_entry(src: str, mapping: yaml.Node | None, keys: tuple[Key, ...], value
             return at, at, f", {key_text}: {_dump_flow(nested)}"
         return close, close, f"{key_text}: {_dump_flow(nested)}"
     first_key = mapping.value[0][0]
-    indent = _line_indent(src, first_key.start_mark.index)
+    indent = " " * first_key.start_mark.column
     last_value = mapping.value[-1][1]
     at = mapping.value[-1][0].end_mark.index
     at = max(at, last_value.end_mark.index)
@@ -710,8 +717,9 @@ def remove_field(template: PromptTemplate, path: _Path) -> EditResult:
         # block: whole lines, from the key's line (or the "- " item marker) to the line
         # before the next entry
         s = src.rfind("\n", 0, start) + 1
-        if src[s:start].strip():  # `- key: v` opens a list item: keep the marker
-            s = start
+        marker = src[s:start].strip()
+        if marker and not (marker == "-" and isinstance(parent, yaml.SequenceNode)):
+            s = start  # `- key: v` opens a list item: keep the marker
         if idx + 1 < len(items):
             nxt = items[idx + 1]
             nxt_start = (nxt[0] or nxt[1]).start_mark.index
