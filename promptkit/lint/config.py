@@ -11,7 +11,9 @@ default set, ``extend-select`` adds to it, ``ignore`` removes. When a rule match
 a select and an ignore selector, the more specific one wins (``select = ["PK301"]`` with
 ``ignore = ["PK3"]`` keeps PK301).
 
-An invalid config is never a traceback: :class:`~promptkit.diagnostics.PromptkitError`
+The file is read and validated by :mod:`promptkit.config`, the one reader of the whole
+table (lint keys at the top, a table per part); this module adds what the linter does with
+its keys. An invalid config is never a traceback: :class:`~promptkit.diagnostics.PromptkitError`
 names the file, line and key, and the CLI exits with status 2.
 """
 
@@ -19,29 +21,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import sys
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import PrivateAttr, ValidationError
 
-from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
+from promptkit.config import CONFIG_FILES, LintTable, find_config, read_part
+from promptkit.config import located as _located
+from promptkit.diagnostics import Diagnostic, PromptkitError
 from promptkit.lint import globs
 
 if TYPE_CHECKING:
     from promptkit.lint.rule import Rule
 
-CONFIG_FILES = ("promptkit.toml", "pyproject.toml")
+__all__ = ["CONFIG_FILES", "DEFAULT_EXCLUDE", "LintConfig", "find_config", "from_file", "load_config", "with_overrides"]
 
 #: Directory names never walked into (in addition to ``exclude``).
 DEFAULT_EXCLUDE = (
@@ -50,64 +45,21 @@ DEFAULT_EXCLUDE = (
     "*.egg-info", "site-packages", "build", "dist",
 )
 
-_SEVERITIES = ("error", "warning", "info")
-
 
 def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-class LintConfig(BaseModel):
-    """Every lint setting. Build one with :func:`load_config` (or ``LintConfig()`` for the
-    defaults); call :meth:`resolve` before use, which loads rule packs and checks that
-    every selector names a rule."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=_kebab, frozen=False)
-
-    select: list[str] | None = None
-    extend_select: list[str] = Field(default_factory=list)
-    ignore: list[str] = Field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
-    include: list[str] | None = None
-    extend_include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-    extend_exclude: list[str] = Field(default_factory=list)
-    #: Skip files git ignores when walking directories (files named explicitly are linted).
-    respect_gitignore: bool = True
-    preview: bool = False
-    fixable: list[str] = Field(default_factory=lambda: ["ALL"])
-    unfixable: list[str] = Field(default_factory=list)
-    required_components: list[str] = Field(default_factory=list)
-    require_system_message: bool = False
-    token_budget: int | None = Field(default=None, gt=0)
-    default_model: str | None = None
-    rule_packs: list[str] = Field(default_factory=list)
-    cache_dir: str | None = None
-    #: ``[tool.promptkit.rules.PK401] max-tokens = 2000``; ``severity`` is understood for every rule.
-    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    #: ``[tool.promptkit.test]``: reserved for ``promptkit test``; the linter ignores it.
-    test: dict[str, Any] = Field(default_factory=dict)
+class LintConfig(LintTable):
+    """Every lint setting (the fields are :class:`promptkit.config.LintTable`'s; this class
+    adds what the linter does with them). Build one with :func:`load_config` (or
+    ``LintConfig()`` for the defaults); call :meth:`resolve` before use, which loads rule
+    packs and checks that every selector names a rule."""
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)
     _pack_codes: frozenset[str] = PrivateAttr(default=frozenset())
-
-    @field_validator("select", "extend_select", "ignore", "fixable", "unfixable")
-    @classmethod
-    def _selectors(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
-        return [s.strip() for s in v]
-
-    @field_validator("rules")
-    @classmethod
-    def _rule_options(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for code, opts in v.items():
-            sev = opts.get("severity")
-            if sev is not None and sev not in _SEVERITIES:
-                raise ValueError(f"rules.{code}.severity must be one of {', '.join(_SEVERITIES)}, not {sev!r}")
-        return {code: {k.replace("_", "-"): val for k, val in opts.items()} for code, opts in v.items()}
 
     # -- where it came from ---------------------------------------------------------------
 
@@ -278,7 +230,7 @@ class LintConfig(BaseModel):
 
         self.resolve()
         data = self.model_dump(mode="json", by_alias=True, exclude={"include", "extend_include", "exclude",
-                                                                    "extend_exclude", "cache_dir", "test",
+                                                                    "extend_exclude", "cache_dir",
                                                                     "respect_gitignore"})
         h = hashlib.sha256()
         h.update(__version__.encode())
@@ -343,101 +295,14 @@ def _best(selectors: Iterable[str], rule: type[Rule]) -> int | None:
     return best
 
 
-# --------------------------------------------------------------------------- finding and reading
-
-
-def _toml_load(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - 3.10
-        import tomli as tomllib
-    return tomllib.loads(text)
-
-
-def _read_table(path: Path) -> tuple[dict[str, Any] | None, str]:
-    """The promptkit table of a config file (None when a pyproject has none)."""
-    from promptkit.template.source import read_text
-
-    text = read_text(path, "config file", code="PK010", name="invalid-config")
-    try:
-        data = _toml_load(text)
-    except ValueError as exc:  # tomllib.TOMLDecodeError: "... (at line 3, column 7)"
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        span = None
-        if m:
-            idx = LineIndex(text)
-            pos = idx.position_at(int(m.group(1)), int(m.group(2)))
-            span = idx.span(pos.offset, pos.offset)
-            msg = msg[: m.start()].strip()
-        elif "(at end of document)" in msg:
-            idx = LineIndex(text)
-            span = idx.span(len(text), len(text))
-            msg = msg.replace("(at end of document)", "at the end of the file").strip()
-        raise PromptkitError(Diagnostic(str(path), f"invalid TOML: {msg}", code="PK010", name="invalid-config",
-                                        span=span, hint="fix the TOML syntax")) from None
-    if path.name == "pyproject.toml":
-        tool = data.get("tool")
-        table = tool.get("promptkit") if isinstance(tool, dict) else None
-        return (table if isinstance(table, dict) else None), text
-    table = data.get("tool", {}).get("promptkit") if isinstance(data.get("tool"), dict) else None
-    return (table if isinstance(table, dict) else data), text
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest ``promptkit.toml``, or ``pyproject.toml`` with a ``[tool.promptkit]``
-    table, in ``start`` or a parent directory."""
-    start = start.resolve()
-    if start.is_file():
-        start = start.parent
-    for d in (start, *start.parents):
-        for name in CONFIG_FILES:
-            f = d / name
-            if f.is_file():
-                if name == "pyproject.toml":
-                    try:
-                        if "[tool.promptkit" not in f.read_text(encoding="utf-8-sig", errors="replace"):
-                            continue
-                    except OSError:
-                        continue
-                return f
-    return None
-
-
-#: pydantic error type -> how to write the value in TOML (a user reading "Input should
-#: be a valid list" still has to guess the syntax).
-_TYPE_HINTS = {
-    "list_type": 'write a list in brackets, e.g. select = ["PK1", "PK301"]',
-    "bool_type": "write true or false (no quotes)",
-    "bool_parsing": "write true or false (no quotes)",
-    "int_type": "write a whole number (no quotes), e.g. token-budget = 4000",
-    "int_parsing": "write a whole number (no quotes), e.g. token-budget = 4000",
-    "greater_than": "use a number above zero",
-    "string_type": 'write a quoted string, e.g. default-model = "openai/gpt-4o-mini"',
-    "dict_type": 'write a table, e.g. [tool.promptkit.per-file-ignores] "prompts/legacy/*" = ["PK2"]',
-}
+# --------------------------------------------------------------------------- reading
 
 
 def from_file(path: Path) -> LintConfig:
-    """Read and validate one config file."""
+    """Read and validate one config file: every top-level key (so a misspelled
+    ``[tool.promptkit.reveiw]`` is an error here too), then the lint keys' values."""
     path = Path(path)
-    table, text = _read_table(path)
-    table = table or {}
-    try:
-        cfg = LintConfig.model_validate(table)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown setting '{'.'.join(str(x) for x in loc)}'"
-            hint = "see docs/lint.md for the settings promptkit understands"
-        elif err["type"] == "value_error":
-            hint = ""
-        else:
-            msg = f"'{'.'.join(str(x) for x in loc)}': {msg}"
-            hint = _TYPE_HINTS.get(err["type"], "")
-        raise PromptkitError(_located(path, loc, msg, hint, text)) from None
+    cfg, _ = read_part(path, None, LintConfig)
     cfg._root = path.parent.resolve()
     cfg._source = path.resolve()
     return cfg
@@ -490,56 +355,3 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
                     "<command line>", f"unknown rule selector {s!r} in --{_kebab(key)}", code="PK010",
                     name="invalid-config", hint="`promptkit rule --all` lists the rule codes and names"))
     return new
-
-
-def _located(path: Path | None, loc: Sequence[Any], message: str, hint: str = "", text: str | None = None) -> Diagnostic:
-    """A config diagnostic pointing at the line that sets ``loc``."""
-    if path is None:
-        return Diagnostic("promptkit config", message, code="PK010", name="invalid-config", hint=hint)
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError:
-            text = ""
-    span = None
-    idx = LineIndex(text)
-    line = _find_key_line(text, path.name == "pyproject.toml", [str(x) for x in loc])
-    if line:
-        content = idx.line_text(line)
-        col = len(content) - len(content.lstrip()) + 1
-        pos = idx.position_at(line, col)
-        span = idx.span(pos.offset, idx.line_end(line))
-    return Diagnostic(str(path), message, code="PK010", name="invalid-config", span=span, hint=hint)
-
-
-_HEADER = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(?:#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-" ]+?)\s*=""")
-
-
-def _find_key_line(text: str, in_pyproject: bool, loc: list[str]) -> int | None:
-    """1-based line of the TOML key at ``loc`` (best effort: headers and dotted keys)."""
-    prefix = ["tool", "promptkit"] if in_pyproject else []
-    table: list[str] = []
-    best: int | None = None
-    for i, raw in enumerate(text.splitlines(), start=1):
-        h = _HEADER.match(raw)
-        if h:
-            table = [p.strip().strip("\"'") for p in h.group(1).split(".")]
-            if not in_pyproject and table[:2] == ["tool", "promptkit"]:
-                table = table[2:]
-            full = table[len(prefix):] if table[: len(prefix)] == prefix else None
-            if full is not None and full == loc:
-                return i
-            if full is not None and full and loc[: len(full)] == full and best is None:
-                best = i
-            continue
-        if table[: len(prefix)] != prefix:
-            continue
-        k = _KEY.match(raw)
-        if not k:
-            continue
-        keys = [p.strip().strip("\"'") for p in k.group(1).split(".")]
-        full = table[len(prefix):] + keys
-        if loc[: len(full)] == full or full[: len(loc)] == loc:
-            return i
-    return best

@@ -77,10 +77,10 @@ class TestCommand:
                 files.append(raw)
             else:
                 if from_config:  # point at the setting, not at a path the user never typed
-                    from promptkit.lint.config import _located
+                    from promptkit.config import located
 
-                    d = _located(settings.source, ("test", "paths"), f"test path '{raw}': no such file or directory",
-                                 "fix 'paths' in [tool.promptkit.test] (relative to this file's folder)")
+                    d = located(settings.source, ("test", "paths"), f"test path '{raw}': no such file or directory",
+                                "fix 'paths' in [tool.promptkit.test] (relative to this file's folder)")
                     raise PromptkitError(dataclasses.replace(d, code="PT004", name="missing-file"))
                 raise PromptkitError(Diagnostic(raw, "no such file or directory", code="PT004", name="missing-file",
                                                 hint="pass a *.prompttest.yaml file or a folder containing some"))
