@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from promptkit.runner.assertions import AssertionContext, build_spec, evaluate  # noqa: E402
 from promptkit.runner.results import ModelResponse, Usage  # noqa: E402
 from promptkit.runner.suite_file import load_suite  # noqa: E402
+from promptkit.template import load  # noqa: E402
 
 PROMPT = REPO / "tests" / "fixtures" / "runner" / "prompts" / "greet.prompty"
 OUTPUT = '{"greeting": "Hello Ada, nice to meet you! Welcome to the team.", "count": 1}'
@@ -104,7 +105,7 @@ def main() -> None:
         rows.append(("load suite: 1,000 cases x 4 assertions", f"{t * 1000:.0f} ms ({t * 1e6 / 1000:.0f} us/case)"))
         t = timed(lambda: load_suite(dataset).expand(), repeat=3)
         rows.append(("load + expand: 5,000-row CSV dataset", f"{t * 1000:.0f} ms ({t * 1e6 / 5000:.0f} us/row)"))
-    ctx = AssertionContext(vars={"name": "Ada"}, template_path=PROMPT)
+    ctx = AssertionContext(vars={"name": "Ada"}, template=load(PROMPT))
     for label, spec in SPECS:
         rows.append((f"evaluate {label}", f"{per_eval(spec, ctx, 2000) * 1e6:.1f} us"))
     jctx = AssertionContext(vars={}, judge=instant_judge, messages=[{"role": "user", "content": "My name is Ada."}])

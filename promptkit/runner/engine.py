@@ -215,8 +215,13 @@ class Runner:
 
     # ------------------------------------------------------------------ one case
     def _template(self, job: CaseJob) -> PromptTemplate:
+        """The template a job renders: its variant, else the one :meth:`Suite.expand`
+        loaded; only a :class:`CaseRun` built by hand without one is loaded here (once
+        per runner)."""
         if job.template is not None:
             return job.template
+        if job.case_run.template is not None:
+            return job.case_run.template
         path = str(job.case_run.template_path)
         tpl = self._templates.get(path)
         if tpl is None:
@@ -253,7 +258,7 @@ class Runner:
                                                 suite_path=job.suite_path, case_id=job.case_id,
                                                 record_hint=_VARIANT_HINT if job.template is not None else None)
         # 4. assertions, per sample
-        ctx = self._context(job, messages, model_id)
+        ctx = self._context(job, messages, model_id, template)
         samples = await asyncio.gather(*(self._evaluate(cr.assertions, cr.threshold, r, ctx) for r in responses))
         base.recordings_hit = sum(1 for r in responses if isinstance(r, ModelResponse) and r.from_recording)
         base.recordings_missed = sum(1 for r in responses if isinstance(r, ProviderError) and r.kind == "missing_recording") + \
@@ -271,7 +276,8 @@ class Runner:
         params = {k: v for k, v in params.items() if not (isinstance(v, str) and v.startswith("${"))}
         return self.config.model or cr.model.id, params
 
-    def _context(self, job: CaseJob, messages: list[dict[str, Any]], model_id: str) -> AssertionContext:
+    def _context(self, job: CaseJob, messages: list[dict[str, Any]], model_id: str,
+                 template: PromptTemplate) -> AssertionContext:
         cr = job.case_run
         judge_model = cr.judge.id if cr.judge is not None else None
         judge_params = dict(cr.judge.params) if cr.judge is not None else {}
@@ -285,7 +291,8 @@ class Runner:
                 raise first
             return first
 
-        ctx = cr.context(messages, judge=judge, baseline_output=self.config.baseline_outputs.get(job.result_id))
+        ctx = cr.context(messages, judge=judge, baseline_output=self.config.baseline_outputs.get(job.result_id),
+                         template=template)
         ctx.base_dir = job.base_dir or str(Path(job.suite_path).parent)
         return ctx
 
@@ -378,14 +385,17 @@ def jobs_for_suite(
     model_override: str | None = None,
     template: PromptTemplate | None = None,
     store: RecordingStore | None = None,
+    templates: dict[Path, PromptTemplate] | None = None,
 ) -> list[CaseJob]:
     """Expand a loaded suite into jobs. With a model override each case runs once, on the
     override, instead of once per listed model.
 
     With ``template`` (an in-memory variant of one of the suite's prompts), only the case
     runs of the prompt it replaces are returned, and they run against the variant (see
-    :func:`replaced_prompt`). ``store`` overrides where recordings live (needed for a
-    suite built in Python without a path).
+    :func:`replaced_prompt`); that prompt's file is not read at all (model parameters,
+    dataset type coercion and assertions all use the variant). ``store`` overrides where
+    recordings live (needed for a suite built in Python without a path). ``templates``
+    shares loaded prompts between the suites of one run (see :meth:`Suite.expand`).
     """
     if store is None:
         if suite.path is None:
@@ -393,10 +403,11 @@ def jobs_for_suite(
         store = RecordingStore.for_suite(suite.path)
     suite_path = suite.name
     base_dir = str(suite.path.parent) if suite.path is not None else None
-    runs = suite.expand()
-    if template is not None:
-        target = replaced_prompt(suite, template, runs)
-        runs = [cr for cr in runs if _same_file(cr.template_path, target)]
+    if template is not None:  # the variant stands in for its file, which is never read
+        target = replaced_prompt(suite, template)
+        runs = suite.expand({target: template}, only=[target])
+    else:
+        runs = suite.expand(templates)
     jobs: list[CaseJob] = []
     seen: set[str] = set()
     for cr in runs:
@@ -409,16 +420,16 @@ def jobs_for_suite(
     return jobs
 
 
-def replaced_prompt(suite: Suite, template: PromptTemplate, runs: Sequence[CaseRun] | None = None) -> Path:
+def replaced_prompt(suite: Suite, template: PromptTemplate) -> Path:
     """Which of the suite's prompt files an in-memory ``template`` stands in for: the one
     at ``template.path`` (a variant made with ``with_body`` keeps its original's path),
-    else the suite's only prompt. Raises :class:`PromptkitError` when that is ambiguous."""
-    prompts: list[Path] = []
-    for cr in runs if runs is not None else suite.expand():
-        if not any(_same_file(cr.template_path, p) for p in prompts):
-            prompts.append(cr.template_path)
+    else the suite's only prompt. Raises :class:`PromptkitError` when that is ambiguous.
+    Reads no file."""
+    from promptkit.runner.suite import same_file
+
+    prompts = suite.prompt_files()
     for p in prompts:
-        if _same_file(p, Path(template.path)):
+        if same_file(p, Path(template.path)):
             return p
     if len(prompts) == 1:
         return prompts[0]
@@ -429,15 +440,6 @@ def replaced_prompt(suite: Suite, template: PromptTemplate, runs: Sequence[CaseR
         str(template.path), f"this template is not one of the prompts of {suite.name} ({names})",
         code="PT004", name="missing-file",
         hint="load the variant with the path of the prompt it replaces: loads(text, path=<prompt file>)"))
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a == b:
-        return True
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def run_cases(
@@ -484,8 +486,9 @@ def run_suites(paths: Iterable[str | Path], config: RunConfig | None = None) -> 
 
     runner = Runner(config)
     jobs: list[CaseJob] = []
+    templates: dict[Path, PromptTemplate] = {}  # a prompt shared by several suites loads once
     for p in paths:
-        jobs.extend(jobs_for_suite(load_suite(p), model_override=runner.config.model))
+        jobs.extend(jobs_for_suite(load_suite(p), model_override=runner.config.model, templates=templates))
     started = _now()
     try:
         cases = runner.run(jobs)

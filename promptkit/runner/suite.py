@@ -13,7 +13,7 @@ parses and validates it, with positions) or from Python:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from promptkit.diagnostics import Diagnostic, PromptkitError, Span
 from promptkit.runner.assertions.registry import SpecError, build_spec
 from promptkit.runner.assertions.spec import AssertionContext, AssertionSpec, JudgeFn
+from promptkit.template.model import PromptTemplate
 
 __all__ = [
     "Case",
@@ -32,6 +33,7 @@ __all__ = [
     "SUITE_GLOB",
     "coerce_vars",
     "line_span",
+    "same_file",
 ]
 
 #: How suite files are named (the pytest plugin collects these).
@@ -143,6 +145,9 @@ class CaseRun(BaseModel):
     ``vars`` are final (defaults merged, dataset values coerced to the template's input
     types); ``params`` are the call parameters (the template's ``model.parameters``
     overridden by the model target's). ``assertions`` include the suite defaults.
+    ``template`` is the loaded template the run renders -- the file at ``template_path``
+    or an in-memory variant standing in for it -- loaded once by :meth:`Suite.expand`, so
+    neither the engine nor an assertion reads the file again.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -152,6 +157,7 @@ class CaseRun(BaseModel):
     model: ModelTarget
     template_path: Path
     vars: dict[str, Any]
+    template: PromptTemplate | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     assertions: list[AssertionSpec] = Field(default_factory=list)
     threshold: float | None = None
@@ -165,12 +171,14 @@ class CaseRun(BaseModel):
         messages: list[dict[str, Any]],
         judge: JudgeFn | None = None,
         baseline_output: str | None = None,
+        template: PromptTemplate | None = None,
     ) -> AssertionContext:
-        """The :class:`AssertionContext` for one sample of this run."""
+        """The :class:`AssertionContext` for one sample of this run (``template``: the
+        one actually rendered, when it is not :attr:`template`)."""
         return AssertionContext(
             vars=self.vars,
             case=self.case,
-            template_path=self.template_path,
+            template=template if template is not None else self.template,
             messages=messages,
             judge=judge,
             baseline_output=baseline_output,
@@ -280,21 +288,53 @@ class Suite(BaseModel):
                 )
             seen.add(c.id)
 
-    def expand(self) -> list[CaseRun]:
+    def prompt_files(self) -> list[Path]:
+        """Every prompt file a case of this suite runs on, in first-use order (the
+        suite's prompts, then prompts that only a case names)."""
+        out: list[Path] = []
+        for p in [*self.prompts, *(c.prompt for c in self.cases if c.prompt is not None)]:
+            if not any(same_file(p, q) for q in out):
+                out.append(p)
+        return out
+
+    def expand(
+        self,
+        templates: MutableMapping[Path, PromptTemplate] | None = None,
+        *,
+        only: Collection[Path] | None = None,
+    ) -> list[CaseRun]:
         """Every (case, prompt, model) to run, in file order.
 
         A case without ``prompt`` runs on every suite prompt; a suite without ``models``
         uses each prompt's own front-matter model. Raises :class:`PromptkitError` when a
         prompt names no model and the suite gives none.
+
+        Each prompt is loaded once and every :class:`CaseRun` on it carries that
+        :class:`PromptTemplate`. ``templates`` maps prompt paths to templates already
+        loaded -- an in-memory variant standing in for its file, or templates shared
+        between suites of one run -- which are used instead of reading the file; the
+        prompts this call loads are added to it. ``only`` keeps the runs of those prompt
+        files (the others are not loaded at all).
         """
         from promptkit.template import load
 
-        templates: dict[Path, Any] = {}
+        cache: MutableMapping[Path, PromptTemplate] = templates if templates is not None else {}
+        keys: dict[Path, Path] = {}
 
-        def template(p: Path) -> Any:
-            if p not in templates:
-                templates[p] = load(p)
-            return templates[p]
+        def key(p: Path) -> Path:  # resolving costs syscalls: once per distinct path
+            k = keys.get(p)
+            if k is None:
+                k = keys[p] = _resolved(p)
+            return k
+
+        loaded = {key(p): tpl for p, tpl in cache.items()}
+        wanted = None if only is None else {key(p) for p in only}
+
+        def template(p: Path) -> PromptTemplate:
+            tpl = loaded.get(key(p))
+            if tpl is None:
+                tpl = loaded[key(p)] = cache[p] = load(p)
+            return tpl
 
         runs: list[CaseRun] = []
         multi = len(self.prompts) > 1
@@ -307,6 +347,8 @@ class Suite(BaseModel):
                                hint="add 'prompts: [path/to/file.prompty]' to the suite or 'prompt:' to the case")
                 )
             for p in prompts:
+                if wanted is not None and key(p) not in wanted:
+                    continue
                 tpl = template(p)
                 fm_model = tpl.front_matter.model
                 base_params = dict(fm_model.params) if fm_model else {}
@@ -331,6 +373,7 @@ class Suite(BaseModel):
                             case=case,
                             model=m,
                             template_path=p,
+                            template=tpl,
                             vars=variables,
                             params={**base_params, **m.params},
                             assertions=[*self.defaults.assertions, *case.assertions],
@@ -343,7 +386,7 @@ class Suite(BaseModel):
         return runs
 
 
-def coerce_vars(values: dict[str, Any], template: Any, names: set[str]) -> dict[str, Any]:
+def coerce_vars(values: dict[str, Any], template: PromptTemplate, names: set[str]) -> dict[str, Any]:
     """Convert string values read from a CSV row to the types the template declares
     (``integer``, ``number``, ``boolean``, ``list``, ``object``), so ``max_words: "60"``
     renders as the integer 60. Values that do not convert are left as they are: the
@@ -367,6 +410,18 @@ def coerce_vars(values: dict[str, Any], template: Any, names: set[str]) -> dict[
         except ValueError:
             continue
     return out
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two prompt paths name the same file (``a/../x`` and ``x`` do)."""
+    return a == b or _resolved(a) == _resolved(b)
+
+
+def _resolved(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except OSError:
+        return p
 
 
 def line_span(line: int | None) -> Span | None:

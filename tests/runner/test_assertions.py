@@ -23,6 +23,7 @@ from promptkit.runner.assertions import (
 from promptkit.runner.assertions.similarity import string_similarity
 from promptkit.runner.assertions.structured import parse_path
 from promptkit.runner.results import AssertionResult, ModelResponse, Outcome, Usage
+from promptkit.template import load
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
 GREET = FIXTURES / "prompts" / "greet.prompty"
@@ -226,7 +227,7 @@ def test_json_schema_inline_file_and_prompt_default(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text(json.dumps(schema), encoding="utf-8")
     assert run({"type": "json-schema", "value": "s.json"}, '{"n": 1}', ctx=AssertionContext(base_dir=tmp_path)).passed
     # no value: the prompt's declared output schema (greeting required)
-    ctx = AssertionContext(template_path=GREET)
+    ctx = AssertionContext(template=load(GREET))
     assert run({"type": "json-schema"}, '{"greeting": "hi", "count": 1}', ctx=ctx).passed
     bad = run({"type": "json-schema"}, '{"count": 1}', ctx=ctx)
     assert not bad.passed and "greeting" in bad.reason and "output schema" in bad.reason

@@ -36,7 +36,10 @@ def test_load_full_suite_and_expand() -> None:
     assert ada.id.endswith("greet.prompttest.yaml::ada[openai/gpt-4o-mini]")
     assert ada.case.source and ada.case.source.endswith("greet.prompttest.yaml:8")
     ctx = ada.context([{"role": "user", "content": "hi"}])
-    assert ctx.base_dir == FIXTURES and ctx.template_path == GREET
+    assert ctx.base_dir == FIXTURES
+    # every run on a prompt carries the one template object loaded for it
+    assert ctx.template is ada.template and ada.template is not None and ada.template.path == str(GREET)
+    assert len({id(r.template) for r in runs}) == 1
 
 
 def test_dataset_rows_become_cases_with_typed_vars() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from promptkit.runner.engine import RunConfig, Runner, run_cases
 from promptkit.runner.recordings import Mode
 from promptkit.runner.results import Outcome, RunResults
 from promptkit.runner.suite_file import load_suite
-from promptkit.template import load
+from promptkit.template import PromptTemplate, load
 from pytest_promptkit.server import OpenAIServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner" / "variants"
@@ -118,3 +119,64 @@ def test_variant_that_replaces_no_prompt_is_refused(project: Path) -> None:
     single = load_suite(project / "suites" / "answer.prompttest.yaml")
     moved = loads((project / "prompts" / "answer.prompty").read_text(), path=str(project / "elsewhere.prompty"))
     assert len(run_cases(single, template=moved, config=RunConfig(mode=Mode.REPLAY)).cases) == 2
+
+
+def _stricter(original: PromptTemplate) -> PromptTemplate:
+    """The extract prompt with ``b`` also required in its output schema and ``count``
+    declared an integer: a front-matter-only variant (its messages render the same)."""
+    from promptkit.template import loads
+
+    text = original.text.replace("required: [a]", "required: [a, b]")
+    text = text.replace("  count:\n    type: string", "  count:\n    type: integer")
+    assert text.count("[a, b]") == 1 and "type: integer" in text
+    return loads(text, path=original.path)
+
+
+def test_variant_schema_and_input_types_come_from_the_variant_not_the_file(project: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """json-schema's default schema and dataset coercion read the in-memory template, and a
+    variant run reads no file but its recordings (the prompt file is even deleted first)."""
+    import builtins
+    import io
+    import os
+
+    import promptkit.template.loader
+    import promptkit.template.source
+
+    suite = load_suite(project / "suites" / "extract.prompttest.yaml")
+    prompt = project / "prompts" / "extract.prompty"
+    with OpenAIServer() as server:
+        server.add_rule(pattern=r"^Extract", reply='{"a": 1}')
+        recorded = run_cases(suite, config=RunConfig(mode=Mode.RECORD, api_base=server.base_url))
+    assert _outcomes(recorded) == {"row-one": Outcome.PASS, "row-two": Outcome.PASS}  # the file's schema: a
+    assert recorded.by_id()[recorded.cases[1].id].vars["count"] == "2"  # the file says string
+
+    variant = _stricter(load(prompt))
+    prompt.unlink()  # nothing may need the file from here on
+    opened: list[str] = []
+
+    def spy(real: Any) -> Any:
+        def wrapper(file: Any, *args: Any, **kwargs: Any) -> Any:
+            opened.append(os.fspath(file) if isinstance(file, (str, os.PathLike)) else repr(file))
+            return real(file, *args, **kwargs)
+        return wrapper
+
+    def no_reading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a template file was read during a variant run: {args}")
+
+    monkeypatch.setattr(promptkit.template.source, "read", no_reading)
+    monkeypatch.setattr(promptkit.template.loader, "load", no_reading)
+    for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    run = run_cases(suite, template=variant, config=RunConfig(mode=Mode.REPLAY, api_base="http://127.0.0.1:9/v1"))
+    monkeypatch.undo()
+
+    assert _outcomes(run) == {"row-one": Outcome.FAIL, "row-two": Outcome.FAIL}  # the variant's schema: a and b
+    for case in run.cases:
+        [check] = case.samples[0].assertions
+        assert not check.passed and "'b' is a required property" in check.reason and case.recordings_hit == 1
+    assert run.cases[1].vars["count"] == 2  # coerced against the variant's declared integer
+    recordings = (project / "suites" / "__recordings__").resolve()
+    assert opened, "the replay read its recordings"
+    assert all(Path(p).resolve().is_relative_to(recordings) for p in opened), opened
+    assert len(set(opened)) == 2  # one recording per case, and nothing else

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from promptkit.diagnostics import Span
 from promptkit.runner.results import ModelResponse
+
+if TYPE_CHECKING:
+    from promptkit.template.model import PromptTemplate
 
 #: ``judge(messages, model, params) -> ModelResponse``: model ``None`` means the suite's
 #: default judge model. Raises :class:`~promptkit.runner.results.ProviderError`.
@@ -81,15 +84,19 @@ class AssertionSpec(BaseModel):
 class AssertionContext:
     """What an assertion may look at besides the output itself.
 
-    ``messages`` are the rendered chat messages sent to the model (dicts with ``role``
-    and ``content``). ``judge`` is provided by the runner for model-graded assertions;
-    ``None`` makes them report an error (never a failure). ``base_dir`` resolves
-    relative paths in options (schema files, Python helpers): the test file's folder.
+    ``template`` is the template that was rendered -- the prompt file as the run loaded
+    it, or an in-memory variant -- and the only source an assertion may consult about the
+    prompt (its declared output schema...): never the file on disk, which a variant does
+    not change. ``messages`` are the rendered chat messages sent to the model (dicts with
+    ``role`` and ``content``). ``judge`` is provided by the runner for model-graded
+    assertions; ``None`` makes them report an error (never a failure). ``base_dir``
+    resolves relative paths in options (schema files, Python helpers): the test file's
+    folder.
     """
 
     vars: dict[str, Any] = field(default_factory=dict)
     case: Any = None
-    template_path: str | Path | None = None
+    template: PromptTemplate | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     judge: JudgeFn | None = None
     baseline_output: str | None = None

@@ -100,10 +100,8 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
         if not p.is_absolute() and ctx.base_dir is not None:
             p = Path(ctx.base_dir) / p
         return json.loads(p.read_text(encoding="utf-8")), p.name
-    if ctx.template_path is not None:
-        from promptkit.template import load
-
-        schema = load(ctx.template_path).front_matter.output_schema
+    if ctx.template is not None:  # the rendered template (maybe a variant), not its file
+        schema = ctx.template.front_matter.output_schema
         if schema is not None:
             return schema, "the prompt's output schema"
     return None, ""
