@@ -124,12 +124,10 @@ def test_variant_that_replaces_no_prompt_is_refused(project: Path) -> None:
 def _stricter(original: PromptTemplate) -> PromptTemplate:
     """The extract prompt with ``b`` also required in its output schema and ``count``
     declared an integer: a front-matter-only variant (its messages render the same)."""
-    from promptkit.template import loads
+    from promptkit.template.edit import set_field
 
-    text = original.text.replace("required: [a]", "required: [a, b]")
-    text = text.replace("  count:\n    type: string", "  count:\n    type: integer")
-    assert text.count("[a, b]") == 1 and "type: integer" in text
-    return loads(text, path=original.path)
+    stricter = set_field(original, "output.schema.required", ["a", "b"]).template
+    return set_field(stricter, "inputs.count.type", "integer").template
 
 
 def test_variant_schema_and_input_types_come_from_the_variant_not_the_file(project: Path,
