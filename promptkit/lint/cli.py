@@ -116,7 +116,7 @@ class LintCommand:
             from promptkit.lint.output import emit
 
             emit(diags, args.output_format, out, files=report.files, paths=[str(f) for f in found.files],
-                 fixed=fixed, show_summary=not args.quiet)
+                 fixed=fixed, show_summary=not args.quiet, rules=cfg.ruleset)
         if any(d.code == INTERNAL_ERROR_CODE for d in diags):
             return 2
         if args.exit_zero:
@@ -159,7 +159,7 @@ class LintCommand:
         else:
             diags = lint_template(template, cfg)
             emit(diags, args.output_format, sys.stdout, files=1, paths=[name], show_summary=not args.quiet,
-                 texts={name: template.text})
+                 texts={name: template.text}, rules=cfg.ruleset)
         if args.exit_zero:
             return 0
         return 1 if _failing(diags) else 0
@@ -295,10 +295,9 @@ class FormatCommand:
 def formatting_rules(cfg: Any) -> list[Any]:
     """The PK3xx rules that have fixes and that the config does not ignore or mark unfixable."""
     from promptkit.lint.config import _best
-    from promptkit.lint.rule import REGISTRY
 
     out = []
-    for r in REGISTRY:
+    for r in cfg.ruleset:
         if not r.code.startswith("PK3") or not r.fixable or r.preview and not cfg.preview:
             continue
         ign = _best(cfg.ignore, r)
@@ -320,11 +319,11 @@ class RuleCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from promptkit.lint.config import load_config
-        from promptkit.lint.rule import REGISTRY
 
         cfg = load_config([], args.config)
+        rules = cfg.ruleset
         if args.all:
-            rows = [_rule_row(r, cfg) for r in REGISTRY]
+            rows = [_rule_row(r, cfg) for r in rules]
             if args.output_format == "json":
                 import json
 
@@ -336,11 +335,11 @@ class RuleCommand:
         if not args.rule:
             print("promptkit rule: give a rule code (e.g. PK101) or --all", file=sys.stderr)
             return 2
-        r = REGISTRY.rules.get(args.rule.upper()) or REGISTRY.by_name(args.rule)
+        r = rules.lookup(args.rule)
         if r is None:
             from rapidfuzz import process
 
-            choices = [*REGISTRY.rules, *(x.name for x in REGISTRY)]
+            choices = [*(r.code for r in rules), *(r.name for r in rules)]
             best = process.extractOne(args.rule, choices)
             hint = f" (did you mean {best[0]}?)" if best and best[1] > 70 else ""
             print(f"promptkit rule: unknown rule {args.rule!r}{hint}; `promptkit rule --all` lists them",

@@ -35,6 +35,7 @@ from promptkit.lint import globs
 
 if TYPE_CHECKING:
     from promptkit.lint.rule import Rule
+    from promptkit.lint.ruleset import RuleSet
 
 __all__ = ["CONFIG_FILES", "DEFAULT_EXCLUDE", "LintConfig", "find_config", "from_file", "load_config", "with_overrides"]
 
@@ -59,7 +60,7 @@ class LintConfig(LintTable):
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
     _resolved: bool = PrivateAttr(default=False)
-    _pack_codes: frozenset[str] = PrivateAttr(default=frozenset())
+    _ruleset: RuleSet | None = PrivateAttr(default=None)
 
     # -- where it came from ---------------------------------------------------------------
 
@@ -103,28 +104,34 @@ class LintConfig(LintTable):
     # -- rule selection -------------------------------------------------------------------
 
     def resolve(self) -> LintConfig:
-        """Load built-in rules and rule packs, and check every selector. Idempotent."""
+        """Build this config's :class:`~promptkit.lint.ruleset.RuleSet` (the built-in rules
+        and this project's rule packs) and check every selector against it. Idempotent."""
         if self._resolved:
             return self
-        from promptkit.lint import packs
+        from promptkit.lint.ruleset import RuleSet
 
-        packs.load_builtin_rules()
         base = self._root
-        codes: set[str] = set()
+        pack_paths: list[Path] = []
         for p in self.rule_packs:
             pp = Path(p)
             if not pp.is_absolute():
                 pp = base / pp
-            codes.update(r.code for r in packs.load_pack_path(pp, config_source=self._source))
-        self._pack_codes = frozenset(codes)
+            pack_paths.append(pp)
+        self._ruleset = RuleSet.build(pack_paths, config_source=self._source) if pack_paths else RuleSet.builtin()
         self._check_selectors()
         self._resolved = True
         return self
 
-    def _check_selectors(self) -> None:
-        from promptkit.lint.rule import REGISTRY
+    @property
+    def ruleset(self) -> RuleSet:
+        """The rules this configuration can select from: built-in rules plus its packs."""
+        if self._ruleset is None:
+            self.resolve()
+        assert self._ruleset is not None
+        return self._ruleset
 
-        rules = list(REGISTRY)
+    def _check_selectors(self) -> None:
+        rules = list(self.ruleset)
         lists = {
             "select": self.select or [], "extend-select": self.extend_select, "ignore": self.ignore,
             "fixable": self.fixable, "unfixable": self.unfixable,
@@ -141,14 +148,15 @@ class LintConfig(LintTable):
                         "`promptkit rule --all` lists the rules",
                     )
         for code in self.rules:
-            if code not in REGISTRY.rules:
+            if code not in self.ruleset:
                 raise self.error(("rules", code), f"unknown rule code {code!r} in [rules.{code}]",
                                  "`promptkit rule --all` lists the rule codes")
 
     def _rule_visible(self, rule: type[Rule]) -> bool:
-        """Pack rules count only for the packs this config loads (or the bundled ones)."""
+        """Pack rules count only for the packs this config loads (or the bundled ones);
+        a Python rule run directly (tests, API users) counts by its own selection."""
         origin = getattr(rule, "pack_path", None)
-        return origin is None or getattr(rule, "bundled", False) or rule.code in self._pack_codes
+        return origin is None or self.ruleset.get(rule.code) is rule
 
     def _selected(self, rule: type[Rule], extra_ignore: Sequence[str] = ()) -> bool:
         if self.select is None:
@@ -171,10 +179,7 @@ class LintConfig(LintTable):
 
     @cached_property
     def _enabled(self) -> tuple[type[Rule], ...]:
-        from promptkit.lint.rule import REGISTRY
-
-        self.resolve()
-        return tuple(r for r in REGISTRY if self.is_enabled(r))
+        return tuple(r for r in self.ruleset if self.is_enabled(r))
 
     def enabled_rules(self, path: str | None = None) -> tuple[type[Rule], ...]:
         """The rules to run on ``path`` (per-file ignores applied), in code order."""
@@ -195,9 +200,7 @@ class LintConfig(LintTable):
         return out
 
     def is_fixable(self, code: str) -> bool:
-        from promptkit.lint.rule import REGISTRY
-
-        rule: Any = REGISTRY.rules.get(code)
+        rule: Any = self.ruleset.get(code)
         if rule is None:  # a rule run directly (tests, API users): match by code only
             from types import SimpleNamespace
 
@@ -226,7 +229,6 @@ class LintConfig(LintTable):
     def settings_hash(self) -> str:
         """Hash of everything that changes lint results (for the cache key)."""
         from promptkit._version import __version__
-        from promptkit.lint.rule import REGISTRY
 
         self.resolve()
         data = self.model_dump(mode="json", by_alias=True, exclude={"include", "extend_include", "exclude",
@@ -237,8 +239,7 @@ class LintConfig(LintTable):
         h.update(json.dumps(data, sort_keys=True, default=str).encode())
         h.update(str(self._root).encode())
         h.update(_code_fingerprint().encode())
-        for r in REGISTRY:
-            h.update(f"{r.code}:{r.name}:{getattr(r, 'content_hash', '')};".encode())
+        h.update(self.ruleset.fingerprint().encode())
         return h.hexdigest()[:20]
 
     # -- errors ---------------------------------------------------------------------------
@@ -342,10 +343,7 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
                                         code="PK010", name="invalid-config")) from None
     new._root, new._source = cfg._root, cfg._source
     # a bad selector given on the command line is reported as such, not at the config file
-    from promptkit.lint.rule import REGISTRY
-
-    cfg.resolve()  # the file's own rule packs define codes the flags may name
-    rules = list(REGISTRY)
+    rules = list(cfg.ruleset)  # the file's own rule packs define codes the flags may name
     for key in ("select", "extend_select", "ignore", "fixable", "unfixable"):
         given = overrides.get(key)
         own = getattr(cfg, key) or []

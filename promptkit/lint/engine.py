@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from promptkit.diagnostics import Diagnostic, Severity, Span
 from promptkit.lint import globs
 from promptkit.lint.config import LintConfig
-from promptkit.lint.rule import REGISTRY, Finding, LintContext, Rule, to_diagnostic
+from promptkit.lint.rule import Finding, LintContext, Rule, to_diagnostic
 from promptkit.template.model import FileKind, PromptTemplate
 
 if TYPE_CHECKING:
@@ -177,8 +177,9 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
                 deadline.in_rule = False
                 out.append(internal_error(rule, path, exc))
     # Loader diagnostics that no rule forwards are reported as they are, so none is lost.
+    known = config.ruleset
     for d in template.diagnostics:
-        if d.code and d.code not in REGISTRY.rules:
+        if d.code and d.code not in known:
             out.append(d)
     return out
 

@@ -148,10 +148,11 @@ def _suppressor(diag: Diagnostic, file_level: list[Directive], by_line: dict[int
 
 def _unused(template: PromptTemplate, directives: list[Directive], active: dict[str, type[Rule]],
             config: LintConfig | None) -> list[Diagnostic]:
-    from promptkit.lint.rule import REGISTRY
+    from promptkit.lint.ruleset import RuleSet
 
+    known = config.ruleset if config is not None else RuleSet.builtin()
     out: list[Diagnostic] = []
-    names = {r.name: r.code for r in REGISTRY}
+    names = {r.name: r.code for r in known}
     for d in directives:
         if d.codes is None:
             if d.used:
@@ -161,10 +162,10 @@ def _unused(template: PromptTemplate, directives: list[Directive], active: dict[
                 msg = "unused file-level noqa directive: nothing in this file is reported"
             out.append(_unused_diag(template, d, msg, None, config))
             continue
-        unknown = [c for c in d.codes if c not in REGISTRY.rules and c not in names]
+        unknown = [c for c in d.codes if c not in known and c not in names]
         unused = [c for c in d.codes if c not in unknown and c not in d.used
                   and names.get(c, c) not in d.used and names.get(c, c) in active
-                  and not any(REGISTRY.rules.get(u) and REGISTRY.rules[u].name == c for u in d.used)]
+                  and not any((r := known.get(u)) is not None and r.name == c for u in d.used)]
         if not unknown and not unused:
             continue
         parts = []

@@ -22,9 +22,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from promptkit.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from promptkit.lint.ruleset import RuleSet
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 _EXCERPT_WIDTH = 100
@@ -246,14 +249,18 @@ def _uri(path: str) -> str:
         return p.as_posix()
 
 
-def to_sarif(diags: Sequence[Diagnostic]) -> dict[str, Any]:
+def to_sarif(diags: Sequence[Diagnostic], rules: RuleSet | None = None) -> dict[str, Any]:
+    """A SARIF 2.1.0 log. ``rules`` (the run's rule set, default the built-in rules) gives
+    each code its name and docs, project pack rules included."""
     from promptkit._version import __version__
-    from promptkit.lint.rule import REGISTRY
+    from promptkit.lint.ruleset import RuleSet
+
+    known = rules if rules is not None else RuleSet.builtin()
 
     codes = sorted({d.code for d in diags if d.code})
-    rules = []
+    entries = []
     for code in codes:
-        r = REGISTRY.rules.get(code)
+        r = known.get(code)
         entry: dict[str, Any] = {"id": code}
         if r is not None:
             entry.update({
@@ -263,7 +270,7 @@ def to_sarif(diags: Sequence[Diagnostic]) -> dict[str, Any]:
                 "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
                 "properties": {"fixable": r.fixable, "preview": r.preview},
             })
-        rules.append(entry)
+        entries.append(entry)
     results = []
     for d in diags:
         region: dict[str, int] = {"startLine": d.line, "startColumn": d.column}
@@ -279,14 +286,14 @@ def to_sarif(diags: Sequence[Diagnostic]) -> dict[str, Any]:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "promptkit", "version": __version__, "rules": rules}},
+            "tool": {"driver": {"name": "promptkit", "version": __version__, "rules": entries}},
             "results": results,
         }],
     }
 
 
-def emit_sarif(diags: Sequence[Diagnostic], stream: IO[str], **_: Any) -> None:
-    json.dump(to_sarif(diags), stream, indent=2, ensure_ascii=False)
+def emit_sarif(diags: Sequence[Diagnostic], stream: IO[str], *, rules: RuleSet | None = None, **_: Any) -> None:
+    json.dump(to_sarif(diags, rules), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
 
 
@@ -370,10 +377,11 @@ EMITTERS: dict[str, Callable[..., None]] = {
 
 def emit(diags: Sequence[Diagnostic], fmt: str, stream: IO[str], *, files: int = 0, paths: Iterable[str] = (),
          fixed: int = 0, show_summary: bool = True, color: bool | None = None,
-         texts: dict[str, str] | None = None) -> None:
-    """Write ``diags`` in ``fmt`` to ``stream``."""
+         texts: dict[str, str] | None = None, rules: RuleSet | None = None) -> None:
+    """Write ``diags`` in ``fmt`` to ``stream`` (``rules``: the run's rule set, for the
+    formats that describe each rule)."""
     if fmt in ("text", "concise"):
         emit_text(diags, stream, files=files, concise=fmt == "concise", fixed=fixed,
                   show_summary=show_summary, color=color, texts=texts)
         return
-    EMITTERS[fmt](diags, stream, paths=paths)
+    EMITTERS[fmt](diags, stream, paths=paths, rules=rules)

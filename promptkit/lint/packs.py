@@ -55,8 +55,6 @@ from promptkit.lint.rule import ALL_KINDS, REGISTRY, Finding, LintContext, Rule
 from promptkit.template.model import FileKind
 
 _BUILTINS_LOADED = False
-#: resolved pack file -> (content hash, codes it registered)
-_LOADED: dict[str, tuple[str, list[str]]] = {}
 
 CheckKind = Literal["existence", "substitution", "occurrence", "at-least", "repetition", "consistency"]
 _CODE = re.compile(r"^[A-Z]{1,8}\d{1,4}$")
@@ -658,38 +656,52 @@ def read_pack(path: Path) -> tuple[Pack, str]:
     return pack, hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: (resolved pack file, content hash) -> the rule classes made from it. A cache of
+#: immutable classes keyed by content, not a registry: two revisions of one pack (or two
+#: packs using the same codes) are different keys, and which of them a lint run uses is
+#: decided by its :class:`~promptkit.lint.ruleset.RuleSet`.
+_MADE: dict[tuple[str, str], list[type[PackRule]]] = {}
+
+
 def load_pack_file(path: Path, *, bundled: bool = False) -> list[type[PackRule]]:
-    """Register the rules of one pack file (again only if it changed)."""
+    """The rules of one pack file, as classes (made again only when its bytes change).
+    Nothing is registered: a :class:`~promptkit.lint.ruleset.RuleSet` takes them in, and
+    checks their codes and names against the other rules it holds."""
     key = str(path.resolve())
     pack, digest = read_pack(path)
-    old = _LOADED.get(key)
-    if old is not None:
-        if old[0] == digest:
-            return [REGISTRY.rules[c] for c in old[1] if c in REGISTRY.rules]  # type: ignore[misc]
-        for c in old[1]:
-            REGISTRY.rules.pop(c, None)
-    made: list[type[PackRule]] = []
-    reused: list[type[PackRule]] = []
+    made = _MADE.get((key, digest))
+    if made is not None and all(getattr(r, "bundled", False) == bundled for r in made):
+        return list(made)
+    made = []
     text = path.read_text(encoding="utf-8-sig")
     for i, spec in enumerate(pack.rules):
-        existing = REGISTRY.rules.get(spec.code)
-        if isinstance(existing, type) and issubclass(existing, PackRule) and existing.spec == spec:
-            reused.append(existing)  # the same rule from a copy of the pack: share it
-            continue
-        if existing is not None or any(m.code == spec.code for m in made):
-            by = f" by rule {existing.name}" if existing else ""
-            origin = getattr(existing, "pack_path", None)
-            if origin:
-                by += f" (rule pack {origin})"
-            raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used{by}",
+        if any(m.code == spec.code for m in made):
+            raise _error(path, text, ("rules", i, "code"), f"rule code {spec.code} is already used in this pack",
                          "give the rule a code no other rule uses")
-        if REGISTRY.by_name(spec.name) is not None:
-            raise _error(path, text, ("rules", i, "name"), f"rule name {spec.name} is already used")
+        if any(m.name == spec.name for m in made):
+            raise _error(path, text, ("rules", i, "name"), f"rule name {spec.name} is already used in this pack")
         made.append(make_rule(spec, key, bundled, digest))
-    for r in made:
-        REGISTRY.register(r)
-    _LOADED[key] = (digest, [r.code for r in made])
-    return [*reused, *made]
+    _MADE[(key, digest)] = made
+    return list(made)
+
+
+def conflict(rule: type[PackRule], existing: type[Rule], key: str = "code") -> PromptkitError:
+    """The located error for a pack rule whose code (or name) another rule already has."""
+    path = Path(rule.pack_path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        pack, _ = read_pack(path)
+        index = next(i for i, spec in enumerate(pack.rules) if spec.code == rule.code)
+    except (OSError, PromptkitError, StopIteration):
+        text, index = "", 0
+    if key == "name":
+        return _error(path, text, ("rules", index, "name"), f"rule name {rule.name} is already used")
+    by = f" by rule {existing.name}"
+    origin = getattr(existing, "pack_path", None)
+    if origin:
+        by += f" (rule pack {origin})"
+    return _error(path, text, ("rules", index, "code"), f"rule code {rule.code} is already used{by}",
+                  "give the rule a code no other rule uses")
 
 
 def pack_files(path: Path) -> list[Path]:
@@ -725,7 +737,10 @@ def bundled_rules_dir() -> Path | None:
 
 
 def load_builtin_rules() -> None:
-    """Register the built-in Python rules and the bundled packs. Idempotent."""
+    """Register the built-in Python rules and the bundled packs (which ship with
+    promptkit, so they are built-in rules too) in :data:`~promptkit.lint.rule.REGISTRY`.
+    Idempotent. Project packs are never registered: each configuration's
+    :class:`~promptkit.lint.ruleset.RuleSet` holds its own."""
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
@@ -734,5 +749,12 @@ def load_builtin_rules() -> None:
     d = bundled_rules_dir()
     if d is not None:
         for f in pack_files(d):
-            load_pack_file(f, bundled=True)
+            for rule in load_pack_file(f, bundled=True):
+                clash = REGISTRY.rules.get(rule.code)
+                if clash is not None:
+                    raise conflict(rule, clash)
+                named = REGISTRY.by_name(rule.name)
+                if named is not None:
+                    raise conflict(rule, named, "name")
+                REGISTRY.register(rule)
     _BUILTINS_LOADED = True

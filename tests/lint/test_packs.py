@@ -82,7 +82,8 @@ def test_code_and_comments_are_skipped(house: LintConfig) -> None:
 
 
 def test_pack_rules_are_ordinary_rules(house: LintConfig) -> None:
-    r = REGISTRY.rules["HS002"]
+    r = house.ruleset.get("HS002")
+    assert r is not None and "HS002" not in REGISTRY.rules  # the project's pack is not process-wide
     assert issubclass(r, PackRule) and r.fixable == "safe" and r.name == "say-use"
     doc = r.doc()
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
@@ -117,6 +118,54 @@ def test_duplicate_code_and_missing_pack(tmp_path: Path) -> None:
     (tmp_path / "promptkit.toml").write_text('rule-packs = ["nowhere/"]\n')
     with pytest.raises(PromptkitError, match="rule pack not found"):
         load_config([], tmp_path / "promptkit.toml")
+
+
+def _project(root: Path, pack_text: str) -> LintConfig:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "house.yaml").write_text(pack_text, encoding="utf-8")
+    (root / "promptkit.toml").write_text('rule-packs = ["house.yaml"]\nselect = ["HS002"]\n', encoding="utf-8")
+    return load_config([], root / "promptkit.toml")
+
+
+def test_two_revisions_of_one_pack_lint_side_by_side(tmp_path: Path) -> None:
+    """Same codes, different patterns, one process: each configuration lints with its own
+    revision (review compares a pull request's rules with the base branch's)."""
+    base = (PACKS / "house.yaml").read_text(encoding="utf-8")
+    revised = base.replace("swap: {'utili[sz]e': use}", "swap: {'leverage': use}")
+    assert revised != base
+    old, new = _project(tmp_path / "base", base), _project(tmp_path / "pr", revised)
+    text = "Utilize the tools and leverage the notes."
+
+    def hs002(cfg: LintConfig) -> list[str]:
+        return [d.message for d in lint_text(text, "a.txt", config=cfg) if d.code == "HS002"]
+
+    assert hs002(old) == ["write 'Use', not 'Utilize'"]
+    assert hs002(new) == ["write 'use', not 'leverage'"]
+    assert old.ruleset.get("HS002") is not new.ruleset.get("HS002")
+    assert old.settings_hash() != new.settings_hash()  # and the cache keeps them apart
+    # a revision written over the same file: the config read before keeps its rules
+    (tmp_path / "base" / "house.yaml").write_text(revised, encoding="utf-8")
+    again = load_config([], tmp_path / "base" / "promptkit.toml")
+    assert hs002(again) == ["write 'use', not 'leverage'"]
+    assert hs002(old) == ["write 'Use', not 'Utilize'"]
+    # interleaved, in the same order and again: nothing leaks between the rule sets
+    assert [hs002(c) for c in (new, old, new)] == [hs002(new), hs002(old), hs002(new)]
+
+
+def test_one_config_cannot_load_two_packs_with_one_code(tmp_path: Path) -> None:
+    base = (PACKS / "house.yaml").read_text(encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(base, encoding="utf-8")
+    other = base.replace("swap: {'utili[sz]e': use}", "swap: {'leverage': use}").replace("name: say-use", "name: say-use2")
+    (tmp_path / "b.yaml").write_text(other, encoding="utf-8")
+    (tmp_path / "promptkit.toml").write_text('rule-packs = ["a.yaml", "b.yaml"]\n', encoding="utf-8")
+    with pytest.raises(PromptkitError) as exc:
+        load_config([], tmp_path / "promptkit.toml")
+    d = exc.value.diagnostic
+    # HS001 is the same rule in both (shared); HS002 differs: an error at its code in b.yaml
+    assert d.message == f"rule code HS002 is already used by rule say-use (rule pack {tmp_path / 'a.yaml'})"
+    assert d.path == str(tmp_path / "b.yaml") and d.line == 25, d.format()
+    (tmp_path / "promptkit.toml").write_text('rule-packs = ["a.yaml", "a.yaml"]\n', encoding="utf-8")
+    assert len(load_config([], tmp_path / "promptkit.toml").ruleset.pack_rules) == 6  # the same pack twice: once
 
 
 def test_required_literal_prefilter() -> None:
