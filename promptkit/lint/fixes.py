@@ -14,7 +14,6 @@ so an interrupted run never leaves half a prompt behind.
 
 from __future__ import annotations
 
-import difflib
 import errno
 import os
 import re
@@ -26,6 +25,10 @@ from typing import TYPE_CHECKING
 
 from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, Edit
+from promptkit.lint import fix_safety
+from promptkit.template.edit import Edit as TextEdit
+from promptkit.template.edit import apply_edits, apply_text_edits, conflicts
+from promptkit.template.edit import unified_diff as _unified_diff
 
 if TYPE_CHECKING:
     from promptkit.lint.config import LintConfig
@@ -52,6 +55,17 @@ def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], *, unsafe: bool = 
                 config: LintConfig | None = None) -> tuple[str, list[Diagnostic]]:
     """Apply the fixes of ``diagnostics`` that do not overlap; returns the new text and
     the diagnostics whose fixes were applied."""
+    chosen, applied = choose_fixes(text, diagnostics, unsafe=unsafe, config=config)
+    if not chosen:
+        return text, []
+    return apply_text_edits(text, [TextEdit((e.start, e.end), e.content) for e in chosen]), applied
+
+
+def choose_fixes(text: str, diagnostics: Iterable[Diagnostic], *, unsafe: bool = False,
+                 config: LintConfig | None = None) -> tuple[list[Edit], list[Diagnostic]]:
+    """The edits of the fixes to apply to ``text`` in one pass (earliest first, skipping
+    any that overlaps one already chosen or is out of range; inserted line breaks follow
+    a CRLF file), and the diagnostics they come from."""
     candidates = [d for d in diagnostics if _wanted(d, unsafe, config)]
     candidates.sort(key=lambda d: (min(e.start for e in d.fix.edits), d.code))  # type: ignore[union-attr]
     crlf = _crlf_only(text)
@@ -66,31 +80,21 @@ def apply_fixes(text: str, diagnostics: Iterable[Diagnostic], *, unsafe: bool = 
         if any(_overlaps(e, taken) for e in edits) or _self_overlap(edits):
             continue
         for e in edits:
-            content = e.content
-            if crlf and "\n" in content and "\r" not in text[e.start : e.end] and "\r" not in content:
-                content = content.replace("\n", "\r\n")
-            chosen.append(Edit(e.start, e.end, content))
+            chosen.append(_adapted(text, e, crlf))
             taken.append((e.start, e.end))
         applied.append(d)
-    if not chosen:
-        return text, []
-    out = text
-    for e in sorted(chosen, key=lambda e: (e.start, e.end), reverse=True):
-        out = out[: e.start] + e.content + out[e.end :]
-    return out, applied
+    return chosen, applied
 
 
-def _conflict(s1: int, e1: int, s2: int, e2: int) -> bool:
-    """Do two edits touch the same text (or insert at one point, where order is ambiguous)?"""
-    if s1 < e2 and s2 < e1:
-        return True
-    if s1 == e1 and (s1 == s2 or s2 < s1 < e2):
-        return True
-    return s2 == e2 and (s2 == s1 or s1 < s2 < e1)
+def _adapted(text: str, e: Edit, crlf: bool) -> Edit:
+    content = e.content
+    if crlf and "\n" in content and "\r" not in text[e.start : e.end] and "\r" not in content:
+        content = content.replace("\n", "\r\n")
+    return Edit(e.start, e.end, content)
 
 
 def _overlaps(e: Edit, taken: Sequence[tuple[int, int]]) -> bool:
-    return any(_conflict(e.start, e.end, s, t) for s, t in taken)
+    return any(conflicts((e.start, e.end), (s, t)) for s, t in taken)
 
 
 def _self_overlap(edits: Sequence[Edit]) -> bool:
@@ -101,7 +105,9 @@ def _self_overlap(edits: Sequence[Edit]) -> bool:
 
 @dataclass
 class FixResult:
-    """What fixing one file did."""
+    """What fixing one file did. ``refused`` holds a warning for each fix that was not
+    applied because it would change what the prompt renders (see
+    :mod:`promptkit.lint.fix_safety`); they are in ``diagnostics`` too."""
 
     path: str
     original: str
@@ -109,46 +115,109 @@ class FixResult:
     fixed: Counter[str] = field(default_factory=Counter)
     diagnostics: list[Diagnostic] = field(default_factory=list)  # what is left
     passes: int = 0
+    refused: list[Diagnostic] = field(default_factory=list)
+    had_bom: bool = False
 
     @property
     def changed(self) -> bool:
         return self.text != self.original
 
     def diff(self) -> str:
-        return unified_diff(self.path, self.original, self.text)
+        """A patch ``git apply`` accepts (the BOM kept, when the file has one)."""
+        bom = "\ufeff" if self.had_bom else ""
+        return _unified_diff(bom + self.original, bom + self.text, self.path)
+
+
+def _fix_key(text: str, d: Diagnostic) -> tuple[object, ...]:
+    """Identifies a fix across passes (offsets move when earlier fixes apply)."""
+    edits = d.fix.edits if d.fix is not None else []
+    return (d.code, tuple((text[e.start : e.end], e.content) for e in edits if 0 <= e.start <= e.end <= len(text)))
 
 
 def fix_template(template: PromptTemplate, config: LintConfig, *, unsafe: bool = False,
                  rules: Sequence[type[Rule]] | None = None) -> FixResult:
-    """Lint, fix, re-lint until nothing more can be fixed (bounded)."""
-    from promptkit.lint.engine import lint_template
-    from promptkit.template import loads
+    """Lint, fix, re-lint until nothing more can be fixed (bounded).
 
-    result = FixResult(template.path, template.text, template.text)
+    Each pass's edits go through :mod:`promptkit.template.edit` (one edit-and-reload
+    path for all of promptkit), and the fixed template is rendered and compared with the
+    original before the pass is kept: a fix that would change what the prompt renders
+    beyond what it is allowed to (:mod:`promptkit.lint.fix_safety`) is dropped with a
+    warning naming its rule, and the other fixes of the pass are applied without it."""
+    from promptkit.lint import noqa
+    from promptkit.lint.engine import lint_template
+
+    result = FixResult(template.path, template.text, template.text, had_bom=template.had_bom)
     t = template
     diags = lint_template(t, config, rules=rules)
+    reference: fix_safety.Rendering | None = None
+    allowed = fix_safety.Allowance(set())
+    refused: set[tuple[object, ...]] = set()
     for _ in range(MAX_PASSES):
-        new, applied = apply_fixes(t.text, diags, unsafe=unsafe, config=config)
-        if not applied or new == t.text:
+        todo = [d for d in diags if d.fix is None or _fix_key(t.text, d) not in refused]
+        _, applied = choose_fixes(t.text, todo, unsafe=unsafe, config=config)
+        if not applied:
+            break
+        if reference is None:
+            reference = fix_safety.rendering(template)
+        spans = [(x.start, x.end) for x in noqa.parse(t)]
+        new, pass_allowed = _checked_pass(t, applied, reference, allowed, spans, refused, result)
+        if new is None or new.text == t.text:
+            if new is None:  # every fix of the pass was refused: lint again without them
+                diags = [d for d in diags if d.fix is None or _fix_key(t.text, d) not in refused]
+                continue
             break
         result.passes += 1
-        result.fixed.update(d.code for d in applied)
-        t2 = loads(new, path=template.path, kind=template.kind)
-        t2.had_bom = template.had_bom
-        t = t2
+        result.fixed.update(d.code for d in pass_allowed[1])
+        allowed = pass_allowed[0]
+        t = new
         diags = lint_template(t, config, rules=rules)
     result.text = t.text
-    result.diagnostics = diags
+    if refused:  # the refused fixes are not on offer any more: no "fixable" left behind
+        for d in diags:
+            if d.fix is not None and _fix_key(t.text, d) in refused:
+                d.fix = None
+    result.diagnostics = diags + result.refused
     return result
 
 
+def _checked_pass(t: PromptTemplate, applied: list[Diagnostic], reference: fix_safety.Rendering,
+                  allowed: fix_safety.Allowance, noqa_spans: list[tuple[int, int]], refused: set[tuple[object, ...]],
+                  result: FixResult) -> tuple[PromptTemplate | None, tuple[fix_safety.Allowance, list[Diagnostic]]]:
+    """Apply one pass's fixes if the render stays as it was; else find the fixes that
+    change it (each alone), refuse those, and apply the rest. Returns the new template
+    (None when nothing could be applied) and (the allowance so far, the applied fixes)."""
+    def attempt(ds: list[Diagnostic]) -> tuple[PromptTemplate, fix_safety.Allowance, str | None]:
+        edits, _ = choose_fixes(t.text, ds, unsafe=True)
+        new = apply_edits(t, [TextEdit((e.start, e.end), e.content) for e in edits]).template
+        allow = allowed
+        for d in ds:
+            allow = allow.merge(fix_safety.allowance(t, d.fix.edits, new.text, noqa_spans))  # type: ignore[union-attr]
+        return new, allow, fix_safety.changed(reference, fix_safety.rendering(new), allow)
+
+    new, allow, why = attempt(applied)
+    if why is None:
+        return new, (allow, applied)
+    keep: list[Diagnostic] = []
+    for d in applied:
+        _, _, why_one = attempt([d])
+        if why_one is None:
+            keep.append(d)
+        else:
+            refused.add(_fix_key(t.text, d))
+            result.refused.append(fix_safety.refusal(d, why_one))
+    if keep:
+        new, allow, why = attempt(keep)
+        if why is None:
+            return new, (allow, keep)
+        for d in keep:  # together they change it, alone they do not: refuse the pass
+            refused.add(_fix_key(t.text, d))
+            result.refused.append(fix_safety.refusal(d, why))
+    return None, (allowed, [])
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
-    if before == after:
-        return ""
-    return "".join(
-        difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                             fromfile=f"a/{path}", tofile=f"b/{path}")
-    )
+    """The fixes as a patch (see :func:`promptkit.template.edit.unified_diff`)."""
+    return _unified_diff(before, after, path)
 
 
 # --------------------------------------------------------------------------- writing
