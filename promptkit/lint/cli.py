@@ -168,7 +168,7 @@ class LintCommand:
              ) -> tuple[list[Diagnostic], int, int | None]:
         """Fix (or diff, or add noqa to) the files that have something to fix."""
         from promptkit.lint.engine import load_file
-        from promptkit.lint.fixes import fix_template, write_text_atomic
+        from promptkit.lint.fixes import fix_template
 
         by_path: dict[str, list[Diagnostic]] = {}
         for d in diags:
@@ -186,7 +186,7 @@ class LintCommand:
                 text, n = add_noqa(template, items)
                 if n and text != template.text:
                     try:
-                        write_text_atomic(path, text, like=data)
+                        _write_fixed(path, text, data, cfg)
                     except OSError as exc:
                         print(_not_written(path, exc, "noqa directives").format(), file=sys.stderr)
                         continue
@@ -207,6 +207,7 @@ class LintCommand:
                 remaining.extend(items)
                 continue
             result = fix_template(template, cfg, unsafe=unsafe)
+            remaining.extend(result.refused)  # fixes dropped because they change the render
             if not result.changed:
                 remaining.extend(items)
                 continue
@@ -215,13 +216,13 @@ class LintCommand:
                 remaining.extend(items)
             else:
                 try:
-                    write_text_atomic(path, result.text, like=data)
+                    _write_fixed(path, result.text, data, cfg)
                 except OSError as exc:  # read-only, changed meanwhile, disk full: keep going
                     remaining.append(_not_written(path, exc, "fixes"))
                     remaining.extend(items)
                     continue
                 fixed += sum(result.fixed.values())
-                remaining.extend(result.diagnostics)
+                remaining.extend(d for d in result.diagnostics if not any(d is r for r in result.refused))
         if args.diff:
             sys.stdout.write("".join(diffs))
             n = len(diffs)
@@ -231,11 +232,27 @@ class LintCommand:
         return remaining, fixed, None
 
 
+def _write_fixed(path: str | Path, text: str, data: bytes, cfg: Any) -> None:
+    """Write fixes back: through a symlink only to a target inside the project (see
+    :func:`promptkit.lint.fixes.write_target`), never over a changed or read-only file."""
+    from promptkit.lint.fixes import write_target, write_text_atomic
+    from promptkit.paths import project_root
+
+    target = write_target(path, project_root(cfg.root, config_source=cfg.source))
+    write_text_atomic(target, text, like=data)
+
+
 def _not_written(path: str, exc: OSError, what: str) -> Diagnostic:
     """The finding for a file whose fixes could not be written back (its other findings
     are reported unfixed; the other files are still fixed)."""
-    from promptkit.lint.fixes import FileChangedError
+    from promptkit.lint.fixes import FileChangedError, LinkOutsideProject
 
+    if isinstance(exc, LinkOutsideProject):
+        from promptkit import paths
+
+        return Diagnostic(path, f"{what} not written: {exc.strerror}", severity=Severity.WARNING, code=paths.CODE,
+                          name=paths.NAME, hint="fix the file the link points to in its own project, "
+                          "or replace the link with a copy of the file")
     if isinstance(exc, FileChangedError):
         hint = "run promptkit lint --fix again on the saved file"
     elif isinstance(exc, PermissionError):
@@ -257,7 +274,7 @@ class FormatCommand:
     def run(self, args: argparse.Namespace) -> int:
         from promptkit.lint.config import load_config
         from promptkit.lint.engine import discover, load_file
-        from promptkit.lint.fixes import fix_template, write_text_atomic
+        from promptkit.lint.fixes import fix_template
 
         cfg = load_config(args.paths, args.config)
         rules = formatting_rules(cfg)
@@ -270,6 +287,8 @@ class FormatCommand:
             if data is None or not template.text:
                 continue
             result = fix_template(template, cfg, rules=rules)
+            for d in result.refused:
+                print(d.format(), file=sys.stderr)
             if not result.changed:
                 continue
             changed += 1
@@ -279,7 +298,7 @@ class FormatCommand:
                 print(f"Would reformat: {f}")
             else:
                 try:
-                    write_text_atomic(f, result.text, like=data)
+                    _write_fixed(f, result.text, data, cfg)
                 except OSError as exc:
                     print(_not_written(str(f), exc, "formatting").format(), file=sys.stderr)
                     failed += 1

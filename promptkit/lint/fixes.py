@@ -239,6 +239,30 @@ class FileChangedError(OSError):
     that no longer exists, so they are not written."""
 
 
+class LinkOutsideProject(OSError):
+    """The prompt is a symbolic link (or lies in a symlinked folder) whose target is
+    outside the project or in a VCS folder: ``--fix`` does not write through it."""
+
+
+def write_target(path: str | Path, root: str | Path) -> Path:
+    """Where fixes for ``path`` may be written: ``path`` itself, or -- when it is a
+    symlink or lies in a symlinked folder -- its target, if that is inside ``root`` and
+    not in a VCS folder; else :class:`LinkOutsideProject`. Never the link itself: a
+    fixed symlinked prompt stays a link to the fixed file."""
+    from promptkit.paths import is_inside, vcs_part
+
+    resolved = Path(os.path.realpath(path))
+    if resolved == Path(os.path.abspath(path)):
+        return Path(path)
+    real_root = os.path.realpath(root)
+    if not is_inside(resolved, real_root) or vcs_part(resolved, real_root) is not None:
+        raise LinkOutsideProject(errno.EPERM, f"the file is a symbolic link to {resolved}, outside the project "
+                                 f"({real_root})" if not is_inside(resolved, real_root)
+                                 else f"the file is a symbolic link into a version-control folder ({resolved})",
+                                 str(path))
+    return resolved
+
+
 def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None) -> None:
     """Write ``text`` to ``path`` atomically, with the BOM/encoding of ``like`` (the
     file's previous bytes; read from disk when not given). Keeps the file mode.
@@ -249,7 +273,9 @@ def write_text_atomic(path: str | Path, text: str, *, like: bytes | None = None)
     file without write permission is never replaced (``PermissionError``), although the
     rename used for atomicity would allow it: read-only means "do not edit" (Perforce
     checkouts, generated files)."""
-    p = Path(path)
+    # Through a symlink (or a symlinked folder), the target is what gets written: the
+    # rename below would otherwise put a regular file where the link was.
+    p = Path(os.path.realpath(path))
     expect = like
     if like is None:
         try:
