@@ -77,15 +77,22 @@ def _sent(t: PromptTemplate) -> tuple[object, list[str], str]:
     from jinja2 import ChainableUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    from promptkit.template import render
+
+    roles = [m.role for m in t.messages]
     if t.engine.renders:
         env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined)
         try:
             text = env.from_string(t.body).render(q="hi")
         except Exception:  # noqa: BLE001 - not comparable
             text = t.body
+        try:  # the roles of the messages sent (an empty leading message is not sent)
+            roles = [m.role for m in render(t, {"q": "hi"})]
+        except Exception:  # noqa: BLE001 - fall back to the source's roles
+            pass
     else:
         text = t.body
-    return t.raw_front_matter, [m.role for m in t.messages], "".join(_INVISIBLE.sub(" ", text).split())
+    return t.raw_front_matter, roles, "".join(_INVISIBLE.sub(" ", text).split())
 
 
 _LINES = st.sampled_from([
