@@ -144,7 +144,10 @@ def _probe(t: PromptTemplate, values: dict[str, Any]) -> Probe:
 
 def rendering(t: PromptTemplate) -> Rendering:
     """Render ``t`` for comparison (see the module docstring)."""
-    fm = _norm_data(t.raw_front_matter) if t.front_matter_span is not None else None
+    fm = None
+    if t.front_matter_span is not None:
+        # YAML that is not a mapping reads as {}: compare its text then
+        fm = _norm_data(t.raw_front_matter) if t.raw_front_matter else norm(t.front_matter_text or "")
     if not t.engine.renders:  # sent as written
         msgs = tuple((m.role, m.content) for m in t.messages)
         return Rendering(fm, (Probe(msgs, None),))
@@ -182,28 +185,29 @@ def _line_at(text: str, start: int, end: int) -> str:
 
 
 def allowance(before: PromptTemplate, edits: Sequence[Edit], after_text: str | None = None,
-              noqa_spans: Sequence[tuple[int, int]] = ()) -> Allowance:
-    """What ``edits`` (one fix's, on ``before.text``) may change in the render."""
+              noqa_spans: Sequence[tuple[int, int]] = (), applied: Sequence[Edit] | None = None) -> Allowance:
+    """What ``edits`` (one fix's, on ``before.text``) may change in the render.
+    ``applied`` are all the edits (as applied, line endings adapted) that made
+    ``after_text``, for finding the edited lines there; default ``edits``."""
     text = before.text
+    done = sorted(applied if applied is not None else edits, key=lambda e: (e.start, e.end))
     out = Allowance(set())
-    shift = 0
-    for e in sorted(edits, key=lambda e: (e.start, e.end)):
-        old, new = text[e.start : e.end], e.content
+    for e in edits:
+        old = text[e.start : e.end]
+        new = next((x.content for x in done if (x.start, x.end) == (e.start, e.end)), e.content)
         if not norm(old) and not norm(new):
-            shift += len(new) - (e.end - e.start)
             continue  # whitespace and invisible characters only: normalized away anyway
         if any(s < e.end and e.start < t or s <= e.start < t for s, t in noqa_spans):
-            shift += len(new) - (e.end - e.start)
             continue  # a noqa directive is meta: no allowance
         old_line = _line_at(text, e.start, e.end)
         out.texts.update(x for x in (norm(old), norm(new), norm(old_line)) if x)
         if after_text is not None:
-            a = e.start + shift
+            a = e.start + sum(len(x.content) - (x.end - x.start) for x in done
+                              if x.end <= e.start and (x.start, x.end) != (e.start, e.end))
             new_line = _line_at(after_text, a, a + len(new))
             if norm(new_line):
                 out.texts.add(norm(new_line))
             out.roles = out.roles or _role_line(old_line) or _role_line(new_line)
-        shift += len(new) - (e.end - e.start)
     return out
 
 
@@ -238,8 +242,8 @@ def changed(before: Rendering, after: Rendering, allow: Allowance) -> str | None
             if pa.strict is None:
                 return "whether the template renders"
             why = _same_messages(pb.strict, pa.strict, allow)
-        elif pb.loose is not None and pa.loose is not None:
-            why = _same_messages(pb.loose, pa.loose, Allowance(allow.texts, True))
+        elif pb.loose is not None and (pa.loose or pa.strict) is not None:
+            why = _same_messages(pb.loose, pa.loose or pa.strict, Allowance(allow.texts, True))  # type: ignore[arg-type]
         else:
             why = None
         if why:

@@ -191,7 +191,7 @@ def _checked_pass(t: PromptTemplate, applied: list[Diagnostic], reference: fix_s
         new = apply_edits(t, [TextEdit((e.start, e.end), e.content) for e in edits]).template
         allow = allowed
         for d in ds:
-            allow = allow.merge(fix_safety.allowance(t, d.fix.edits, new.text, noqa_spans))  # type: ignore[union-attr]
+            allow = allow.merge(fix_safety.allowance(t, d.fix.edits, new.text, noqa_spans, edits))  # type: ignore[union-attr]
         return new, allow, fix_safety.changed(reference, fix_safety.rendering(new), allow)
 
     new, allow, why = attempt(applied)
