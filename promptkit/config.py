@@ -146,6 +146,8 @@ class TestTable(Table):
     results: str | None = None
     baseline: str | None = None
     tolerance: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Hosts prompt and test files may send model calls to (promptkit.runner.policy).
+    allow_endpoints: list[str] = Field(default_factory=list)
 
     hints: ClassVar[dict[str, str]] = {
         "paths": 'a list of suite files or folders, e.g. paths = ["templates"]',
@@ -156,6 +158,7 @@ class TestTable(Table):
         "results": 'a file path, e.g. results = ".promptkit/results.json"',
         "baseline": 'a file path, e.g. baseline = ".promptkit/baseline.json"',
         "tolerance": "a score drop between 0 and 1, e.g. tolerance = 0.05",
+        "allow_endpoints": 'a list of hosts, e.g. allow-endpoints = ["127.0.0.1:8080", "https://llm.internal/v1"]',
     }
 
 

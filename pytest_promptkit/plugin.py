@@ -46,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--promptkit-model", default=None, help="run every case on this litellm model id instead of the suite's")
     g.addoption("--promptkit-api-base", default=None,
                 help="send every call to this OpenAI-compatible base URL (env PROMPTKIT_API_BASE); not part of recording keys")
+    g.addoption("--promptkit-allow-endpoint", action="append", default=None, metavar="HOST",
+                help="let prompt and test files send calls to this host (host, host:port or URL prefix; repeatable; "
+                     "adds to [tool.promptkit.test] allow-endpoints)")
     g.addoption("--promptkit-timeout", type=float, default=None, help="per-call timeout in seconds (default 60)")
     g.addoption("--promptkit-retries", type=int, default=None,
                 help="retries per call on 429/5xx/timeouts/dropped connections (default 3)")
@@ -186,6 +189,7 @@ class PromptkitPlugin:
             cfg.concurrency = max(1, int(concurrency))
         cfg.model = opt("--promptkit-model") or os.environ.get("PROMPTKIT_MODEL") or None
         cfg.api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE") or None
+        cfg.allow_endpoints = [*st.allow_endpoints, *(opt("--promptkit-allow-endpoint") or ())]
         timeout = opt("--promptkit-timeout") or st.timeout
         if timeout:
             cfg.timeout_s = float(timeout)

@@ -47,6 +47,9 @@ class TestCommand:
         parser.add_argument("--concurrency", type=int, help="model calls in flight at once (default 8)")
         parser.add_argument("--model", help="run every case on this litellm model id")
         parser.add_argument("--api-base", help="send calls to this OpenAI-compatible base URL (e.g. a local server)")
+        parser.add_argument("--allow-endpoint", action="append", metavar="HOST", default=None,
+                            help="let prompt and test files send calls to this host (host, host:port or URL prefix; "
+                                 "repeatable; adds to [tool.promptkit.test] allow-endpoints)")
         parser.add_argument("--timeout", type=float, help="per-call timeout in seconds")
         parser.add_argument("--retries", type=int, help="retries per call on 429/5xx/timeouts (default 3)")
         parser.add_argument("--results", metavar="FILE", help="write the results JSON here (default .promptkit/results.json)")
@@ -97,6 +100,8 @@ class TestCommand:
                             ("--junitxml", args.junitxml)):
             if value is not None:
                 out += [flag, str(value)]
+        for host in args.allow_endpoint or ():
+            out += ["--promptkit-allow-endpoint", host]
         if args.update_baseline:
             if not args.baseline and not settings.baseline:
                 raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",

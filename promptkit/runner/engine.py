@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptkit.diagnostics import PromptkitError
+from promptkit.diagnostics import Diagnostic, PromptkitError
 from promptkit.runner.client import ModelClient, RetryPolicy
 from promptkit.runner.recordings import Mode, Recorder, RecordingStore, default_mode
 from promptkit.runner.results import (
@@ -66,6 +66,9 @@ class RunConfig:
     model: str | None = None
     api_base: str | None = None
     api_key: str | None = None
+    #: Hosts a prompt or test file may send calls to (``allow-endpoints``, ``--allow-endpoint``);
+    #: see :mod:`promptkit.runner.policy`. ``api_base`` above is the command line's and always allowed.
+    allow_endpoints: list[str] = field(default_factory=list)
     timeout_s: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: bool | None = None  # None: a progress bar on a TTY for runs of 20+ cases
@@ -248,7 +251,10 @@ class Runner:
             return _finish(base, [SampleResult(outcome=Outcome.ERROR, error=exc.diagnostic.format(), hint=exc.diagnostic.hint or None)])
         messages = [{"role": m.role, "content": m.content} for m in rendered]
         # 2. model and parameters: the case run's (template's, then the target's), then the override
-        model_id, params = self._model_and_params(job, template)
+        try:
+            model_id, params = self._model_and_params(job, template)
+        except PromptkitError as exc:
+            return _finish(base, [SampleResult(outcome=Outcome.ERROR, error=exc.diagnostic.format(), hint=exc.diagnostic.hint or None)])
         if self.config.model is not None:
             base.model = self.config.model
         if case.timeout_s:
@@ -274,7 +280,25 @@ class Runner:
             params = {**(spec.params if spec is not None else {}), **cr.model.params}
         # Prompty's ${env:VAR} placeholders are connection settings, not call parameters
         params = {k: v for k, v in params.items() if not (isinstance(v, str) and v.startswith("${"))}
-        return self.config.model or cr.model.id, params
+        return self.config.model or cr.model.id, self._checked_params(params, template, job.suite_path)
+
+    def _checked_params(self, params: dict[str, Any], template: PromptTemplate | None, suite_path: str) -> dict[str, Any]:
+        """Parameters from files through the allow-list of :mod:`promptkit.runner.policy`;
+        a refused one is a :class:`PromptkitError` at the front-matter key that set it
+        (else at the test file), so the case is an ERROR that says where to look."""
+        from promptkit.runner.policy import ParamRefused, check_call_params
+
+        try:
+            return check_call_params(params, allow_endpoints=self.config.allow_endpoints,
+                                     override_endpoint=bool(self.config.api_base))
+        except ParamRefused as exc:
+            where, span = suite_path, None
+            if template is not None:
+                span = template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
+                if span is not None:
+                    where = str(template.path)
+            raise PromptkitError(Diagnostic(where, exc.message, code="PT010", name="refused-call-parameter",
+                                            span=span, hint=exc.hint)) from None
 
     def _context(self, job: CaseJob, messages: list[dict[str, Any]], model_id: str,
                  template: PromptTemplate) -> AssertionContext:
@@ -284,7 +308,10 @@ class Runner:
 
         async def judge(jmessages: list[dict[str, Any]], jmodel: str | None, jparams: dict[str, Any]) -> ModelResponse:
             use = jmodel or judge_model or model_id
-            merged = {**judge_params, **(jparams or {})}
+            try:
+                merged = self._checked_params({**judge_params, **(jparams or {})}, None, job.suite_path)
+            except PromptkitError as exc:
+                raise ProviderError(exc.diagnostic.format(), kind="bad_request", hint=exc.diagnostic.hint) from None
             out = await self.recorder.samples(job.store, use, jmessages, merged, 1, suite_path=job.suite_path, case_id=job.case_id)
             first = out[0]
             if isinstance(first, ProviderError):

@@ -15,13 +15,14 @@ Layout: one pretty-printed JSON file per request, committed next to the suite::
 
 The **key** is the first 16 hex digits of SHA-256 over the canonical JSON (sorted keys,
 no whitespace) of ``{"format": RECORDING_FORMAT, "model": <litellm id>, "messages":
-[{role, content}...], "params": <call parameters minus secrets and transport settings>}``.
+[{role, content}...], "params": <the allow-listed call parameters>}``.
 So changing the prompt, the model or a parameter such as ``temperature`` makes a new key
 (a stale hit is impossible); changing ``api_base``, ``api_key``, ``timeout`` or retries
 does not. ``repeat: N`` keeps N samples in one file; sample *i* replays as sample *i*.
 
-Safety: ``api_key``, ``api_base``, headers and other credentials (see
-:data:`~promptkit.runner.client.SECRET_PARAMS`) are never written. Writes go to a
+Safety: only the allow-listed call parameters of :mod:`promptkit.runner.policy` and the
+reply's id and tool calls are written: ``api_key``, ``api_base``, headers, tokens and every
+other credential never are, whatever their name. Writes go to a
 temporary file in the same directory and are moved into place with ``os.replace``
 (atomic on POSIX and Windows), so parallel pytest-xdist workers never leave a torn file;
 two workers writing the same key write a whole file each, and the last one wins. A
@@ -44,7 +45,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from promptkit.atomic import write_atomic
-from promptkit.runner.client import SECRET_PARAMS, TRANSPORT_PARAMS
+from promptkit.runner.policy import recordable
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
 
 #: Bump when the file layout or the key recipe changes (old files then simply miss).
@@ -75,8 +76,10 @@ def default_mode(env: Mapping[str, str] | None = None) -> Mode:
 
 
 def clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Call parameters as recorded and keyed: no secrets, no transport settings."""
-    return {k: v for k, v in sorted(params.items()) if k not in SECRET_PARAMS and k not in TRANSPORT_PARAMS}
+    """Call parameters as recorded and keyed: the closed allow-list of
+    :func:`promptkit.runner.policy.recordable` (sampling and output parameters only), so no
+    credential, header or provider setting can ever be written, whatever its name."""
+    return recordable(params)
 
 
 def _canonical(obj: Any) -> str:
@@ -279,5 +282,9 @@ class Recorder:
 
 
 def _safe_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Provider extras minus anything that smells like a credential."""
-    return {k: v for k, v in raw.items() if k not in SECRET_PARAMS and "key" not in k.lower() and "auth" not in k.lower()}
+    """The reply's extras a recording keeps: a closed list (its id and tool calls)."""
+    return {k: v for k, v in raw.items() if k in _RAW_KEPT}
+
+
+#: What of a reply's provider extras a recording keeps (see ``ModelClient._response``).
+_RAW_KEPT = frozenset({"id", "tool_calls", "function_call"})
