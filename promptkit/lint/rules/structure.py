@@ -576,13 +576,22 @@ class ExampleViolatesOutputSchema(Rule):
             cls.check_schema(schema)
         except SchemaError:
             return  # PK208 reports the schema itself
-        validator = cls(schema)
+        from promptkit.schemas import offline_validator
+
+        validator = offline_validator(schema)
         for off, value, err in examples:
             span = ctx.span(off, ctx.text.find("\n", off) if "\n" in ctx.text[off:] else len(ctx.text))
             if err is not None:
                 yield Finding(span, f"example is not valid JSON: {err}", hint="fix the JSON syntax of the example")
                 continue
-            error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
+            try:
+                error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
+            except Exception as exc:  # noqa: BLE001 - a $ref outside the schema is never fetched
+                from promptkit.schemas import unresolvable
+
+                if unresolvable(exc) is None:
+                    raise
+                return
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "the top level"
                 yield Finding(span, f"example does not match the output schema at {where}: {error.message}",

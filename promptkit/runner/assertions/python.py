@@ -1,7 +1,8 @@
 """A check written in Python: ``type: python, value: checks:no_apology``.
 
-The function is imported by path with importlib (``package.module:function``, or
-``helpers.py:function`` relative to the test file) -- never ``eval``-ed from the YAML.
+The function is loaded from one of the project's own Python files (``helpers.py:function``
+or ``helpers:function``, relative to the test file), never from an importable module such as
+``os`` and never ``eval``-ed from the YAML (see :mod:`promptkit.runner.assertions.project_code`).
 It receives the output and, if it takes a second parameter, the
 :class:`~promptkit.runner.assertions.spec.AssertionContext`; it may be ``async``.
 
@@ -21,7 +22,7 @@ from pydantic import Field, field_validator
 
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
-from promptkit.runner.assertions.structured import import_object
+from promptkit.runner.assertions.project_code import CodeRefused, check_reference, import_object, reference_file
 from promptkit.runner.results import AssertionResult, ModelResponse
 
 
@@ -33,14 +34,10 @@ class PythonOptions(Options):
     @field_validator("value")
     @classmethod
     def _import_path(cls, v: str) -> str:
-        v = v.strip()
-        if not re.fullmatch(r"(?:[A-Za-z_][\w.]*|[\w./\\-]+\.py):[A-Za-z_][\w.]*", v):
-            raise ValueError("must be 'package.module:function' or 'file.py:function'")
-        return v
+        return check_reference(v)
 
     def files(self) -> dict[str, str]:
-        module = self.value.partition(":")[0]
-        return {"value": module} if module.endswith(".py") else {}
+        return {"value": reference_file(self.value)}
 
 
 def _arity(fn: Any) -> int:
@@ -58,6 +55,8 @@ async def python_check(output: str, o: PythonOptions, response: ModelResponse, c
     """A Python function (``module:function``) decides: bool, score, or {pass, score, reason}."""
     try:
         fn = import_object(o.value, ctx.base_dir)
+    except CodeRefused as exc:
+        return Check.failed_to_run(f"refused: {exc}")
     except (ImportError, AttributeError, OSError, SyntaxError) as exc:
         return Check.failed_to_run(f"cannot import {o.value}: {type(exc).__name__}: {exc}")
     if not callable(fn):

@@ -8,19 +8,16 @@ with ``allow_fences: true``. The JSON path syntax is a small, safe subset (``a.b
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import json
 import re
 import sys
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import field_validator
 
+from promptkit.runner.assertions.project_code import CodeRefused, check_reference, import_object, reference_file
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
 from promptkit.runner.results import ModelResponse
@@ -110,8 +107,6 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
 @assertion("json-schema", JsonSchemaOptions, aliases=("is-valid-json-schema",))
 def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output is JSON valid against a JSON Schema (default: the prompt's output schema)."""
-    from jsonschema import validators
-
     schema, name = _schema(o, ctx)
     if schema is None:
         return Check.failed_to_run("json-schema has no schema: give 'value', or declare output.schema in the prompt")
@@ -119,8 +114,16 @@ def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx:
         value, _ = parse_json(output, o.allow_fences)
     except JsonError as exc:
         return Check.of(False, str(exc))
-    validator = validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    from promptkit.schemas import offline_validator, unresolvable
+
+    try:
+        errors = sorted(offline_validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    except Exception as exc:  # noqa: BLE001 - jsonschema's reference errors have no common base
+        ref = unresolvable(exc)
+        if ref is None:
+            raise
+        return Check.failed_to_run(f"{name} has a $ref to {ref!r}, which is never fetched: promptkit does not reach "
+                                   "the network or other files for schemas (put the definition under $defs)")
     if not errors:
         return Check.of(True, f"output matches {name}")
     first = errors[0]
@@ -215,77 +218,18 @@ def json_path(output: str, o: JsonPathOptions, response: ModelResponse, ctx: Ass
 
 
 class PydanticOptions(Options):
-    #: ``package.module:Model`` -- imported with importlib, never evaluated.
+    #: ``models.py:Invoice``: a model class defined in one of the project's Python files
+    #: (see :mod:`promptkit.runner.assertions.project_code`), never an importable module.
     value: str
     allow_fences: bool = False
 
     @field_validator("value")
     @classmethod
     def _import_path(cls, v: str) -> str:
-        if not re.fullmatch(r"(?:[A-Za-z_][\w.]*|[\w./\\-]+\.py):[A-Za-z_][\w.]*", v.strip()):
-            raise ValueError("must be an import path 'package.module:ModelName' or 'file.py:ModelName'")
-        return v.strip()
+        return check_reference(v, "ModelName")
 
     def files(self) -> dict[str, str]:
-        module = self.value.partition(":")[0]
-        return {"value": module} if module.endswith(".py") else {}
-
-
-_file_modules: dict[tuple[str, int], Any] = {}
-_import_lock = threading.Lock()
-
-
-def _load_file_module(path: Path) -> Any:
-    """Execute a ``.py`` file as a module, once per file version (checks run for every
-    sample). Its folder is on ``sys.path`` while it loads, so it can import its siblings,
-    as a test module can under pytest."""
-    resolved = path.resolve()
-    try:
-        stamp = resolved.stat().st_mtime_ns
-    except OSError as exc:
-        raise ImportError(f"cannot read {path}: {exc.strerror or exc}") from None
-    key = (str(resolved), stamp)
-    with _import_lock:
-        cached = _file_modules.get(key)
-        if cached is not None:
-            return cached
-        digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
-        name = f"_promptkit_user_{resolved.stem}_{digest}"
-        module_spec = importlib.util.spec_from_file_location(name, resolved)
-        if module_spec is None or module_spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(module_spec)
-        folder = str(resolved.parent)
-        added = folder not in sys.path
-        if added:
-            sys.path.insert(0, folder)
-        sys.modules[name] = module  # pydantic and dataclasses look their module up
-        try:
-            module_spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
-        finally:
-            if added:
-                sys.path.remove(folder)
-        _file_modules[key] = module
-        return module
-
-
-def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
-    """Import ``module:attr.path`` (or ``file.py:attr``, relative to ``base_dir``)."""
-    mod_name, _, attr = spec.partition(":")
-    if mod_name.endswith(".py"):
-        p = Path(mod_name)
-        if not p.is_absolute() and base_dir is not None:
-            p = Path(base_dir) / p
-        module = _load_file_module(p)
-    else:
-        module = importlib.import_module(mod_name)
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+        return {"value": reference_file(self.value)}
 
 
 @assertion("pydantic", PydanticOptions, aliases=("is-valid-pydantic",))
@@ -295,7 +239,9 @@ def pydantic_model(output: str, o: PydanticOptions, response: ModelResponse, ctx
 
     try:
         model = import_object(o.value, ctx.base_dir)
-    except (ImportError, AttributeError, OSError) as exc:
+    except CodeRefused as exc:
+        return Check.failed_to_run(f"refused: {exc}")
+    except (ImportError, AttributeError, OSError, SyntaxError) as exc:
         return Check.failed_to_run(f"cannot import {o.value}: {exc}")
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         return Check.failed_to_run(f"{o.value} is not a pydantic model class")
