@@ -455,11 +455,13 @@ class CaseItem(pytest.Item):
             raise PromptkitCaseFailure(failure_text(self.result))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from promptkit.redact import redact
+
         if isinstance(excinfo.value, PromptkitCaseError):
-            return f"ERROR (not a failure of the prompt): {excinfo.value}"
+            return redact(f"ERROR (not a failure of the prompt): {excinfo.value}")
         if isinstance(excinfo.value, PromptkitCaseFailure):
-            return f"FAIL: {excinfo.value}"
-        return str(super().repr_failure(excinfo))
+            return redact(f"FAIL: {excinfo.value}")
+        return redact(str(super().repr_failure(excinfo)))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = getattr(self.job.case_run.case, "line", None)

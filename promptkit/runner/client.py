@@ -167,12 +167,15 @@ def classify(exc: BaseException) -> tuple[str, int | None]:
 
 
 def _redact(text: str, params: Mapping[str, Any]) -> str:
-    """Remove secret values (api keys, bases with credentials) from an error message."""
-    for key in SECRET_PARAMS:
-        value = params.get(key)
-        if isinstance(value, str) and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """Remove secret values from an error message: the call's own credentials (api keys,
+    bases with credentials, header values) and every secret the environment holds."""
+    from promptkit.redact import redact
+
+    extra: list[object] = [params.get(key) for key in SECRET_PARAMS]
+    for key in ("headers", "extra_headers"):
+        if isinstance(params.get(key), Mapping):
+            extra.extend(params[key].values())
+    return redact(text, extra)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -212,6 +215,10 @@ class ModelClient:
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.api_base = api_base
+        if api_key:
+            from promptkit.redact import register
+
+            register(api_key)
         self.api_key = api_key
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -139,7 +139,13 @@ class RunResults(BaseModel):
         return out
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2)
+        """The results as written to files (results, baselines, xdist hand-over): every
+        secret value masked (:mod:`promptkit.redact`), whatever field it ended up in."""
+        import json
+
+        from promptkit.redact import redact_data
+
+        return json.dumps(redact_data(self.model_dump(mode="json")), indent=2, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> RunResults:
