@@ -12,10 +12,13 @@ checking paths its own way.
 1. the ``--project-root`` given on the command line (:func:`root_override`) -- the only way to
    widen it, because a file in the repository cannot choose it;
 2. the folder of the config file in use (``promptkit.toml``, or ``pyproject.toml`` with a
-   ``[tool.promptkit]`` table);
+   ``[tool.promptkit]`` table, found upward from the file being read or the cwd), unless
+   that file lies above the repository (a stray config in a home folder widens nothing);
 3. the nearest folder at or above the start (the cwd, or the file being read) holding a
    ``promptkit.toml``, a ``pyproject.toml`` or a VCS folder (``.git``...);
 4. the start folder itself.
+
+Nothing in a file can choose the root: a config file only ever makes it its own folder.
 
 **Confinement** (:func:`confine`): a path is resolved fully -- relative to the file that
 names it, ``..`` collapsed, every symlink followed, an absolute path taken as given --
@@ -114,15 +117,35 @@ def find_project_root(start: str | Path | None = None) -> Path:
     return here
 
 
+def _nearest_vcs_top(here: Path) -> Path | None:
+    return next((d for d in (here, *here.parents) if any(os.path.lexists(d / v) for v in VCS_DIRS)), None)
+
+
 def project_root(start: str | Path | None = None, *, config_source: str | Path | None = None) -> Path:
-    """The root everything is confined to: the command line's override, else the config
-    file's folder, else :func:`find_project_root` of ``start``. Always resolved."""
+    """The root everything is confined to. Always resolved.
+
+    The command line's override; else the folder of ``config_source``; else the folder
+    of the config file that applies to ``start`` (default: the cwd) -- the same lookup as
+    the lint and test settings -- unless that file lies above the repository holding
+    ``start`` (a stray config in a home folder must not widen a checkout's root); else
+    :func:`find_project_root` of ``start``."""
     override = _override.get()
     if override is not None:
         return override
     if config_source is not None:
-        return Path(os.path.realpath(Path(config_source).parent))
-    return find_project_root(start)
+        return Path(os.path.realpath(Path(config_source))).parent
+    here = Path(os.path.realpath(start if start is not None else os.getcwd()))
+    if here.is_file():
+        here = here.parent
+    from promptkit.lint.config import find_config  # lazy: the config reader owns the lookup
+
+    found = find_config(here)
+    if found is not None:
+        top = Path(os.path.realpath(found)).parent
+        repo = _nearest_vcs_top(here)
+        if repo is None or is_inside(top, repo):
+            return top
+    return find_project_root(here)
 
 
 # --------------------------------------------------------------------------- checks
@@ -184,7 +207,7 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
         raise _refuse(f"{what} {text!r} is a symlink loop", "replace the symlink by the file", text, source, span)
     if not is_inside(real, root_real):
         via = " through a symlink" if is_inside(os.path.normpath(p), root_real) else ""
-        raise _refuse(f"{what} {text!r} leads outside the project{via}: it resolves to {real}, "
+        raise _refuse(f"{what} {text!r} points outside the project{via}: it resolves to {real}, "
                       f"and only files under {root_real} may be read or written",
                       "keep the file inside the project (or give --project-root on the command line)",
                       text, source, span)

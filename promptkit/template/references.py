@@ -2,7 +2,9 @@
 
 ``${env:NAME}`` / ``${env:NAME:default}`` read an environment variable; ``${file:path}``
 reads a file relative to the prompt file (JSON and YAML files are parsed, anything else
-is returned as text); the file must lie inside the project (see :func:`resolve`). References are resolved only when a value is needed (rendering with
+is returned as text); the file must lie inside the project, symlinks resolved, and
+never inside ``.git`` or another VCS folder (:func:`promptkit.paths.confine`). References
+are resolved only when a value is needed (rendering with
 samples, calling a model) and never at load time, so the linter never reads secrets into
 memory and a report never contains one.
 """
@@ -19,9 +21,6 @@ from typing import Any
 from promptkit.diagnostics import Severity
 
 REF = re.compile(r"^\$\{(env|file):([^}:]*)(?::([^}]*))?\}$")
-
-#: Files that mark the top of a project: ``${file:}`` may not reach above it.
-_ROOT_MARKERS = (".git", "pyproject.toml", "promptkit.toml")
 
 
 class ReferenceError_(ValueError):
@@ -49,13 +48,10 @@ def references(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, .
 
 
 def project_root(start: str | Path) -> Path:
-    """The nearest folder at or above ``start`` holding ``.git``, ``pyproject.toml`` or
-    ``promptkit.toml``; ``start`` itself when there is none."""
-    here = Path(start).resolve()
-    for d in (here, *here.parents):
-        if any((d / m).exists() for m in _ROOT_MARKERS):
-            return d
-    return here
+    """The project root for a file in ``start`` (see :func:`promptkit.paths.project_root`)."""
+    from promptkit.paths import project_root as _root
+
+    return _root(start)
 
 
 def _read_referenced(target: str, ref: str, base_dir: Path, root: Path | None) -> tuple[Path, str]:
@@ -63,25 +59,24 @@ def _read_referenced(target: str, ref: str, base_dir: Path, root: Path | None) -
 
     A prompt file arrives in a pull request; its samples are rendered, printed and sent
     to models. If ``${file:../../etc/passwd}`` or ``${file:~/.aws/credentials}`` were
-    followed, reviewing a prompt would leak the reviewer's files. So a reference is a
-    relative path that must stay (symlinks resolved) inside the project root."""
+    followed, reviewing a prompt would leak the reviewer's files, and ``${file:.git/config}``
+    the CI token. So a reference is a relative path that must stay (symlinks resolved)
+    inside the project root and out of its VCS folders."""
+    from promptkit.paths import PathRefused, confine
     from promptkit.template.source import read
 
     if Path(target).is_absolute() or target.startswith("~"):
         raise ReferenceError_(f"{ref} is an absolute path; references must be relative to the prompt file")
-    file = base_dir / target
-    top = (root or project_root(base_dir)).resolve()
+    top = root if root is not None else project_root(base_dir)
     try:
-        real = file.resolve()
-    except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on older Pythons
-        raise ReferenceError_(f"cannot read {target} (referenced as {ref}): {exc}") from None
-    if real != top and top not in real.parents:
-        raise ReferenceError_(f"{ref} points outside the project ({top}); references may only read files inside it")
-    src = read(file)
+        real = confine(target, top, what=ref, base=base_dir)
+    except PathRefused as exc:
+        raise ReferenceError_(exc.diagnostic.message.replace(repr(target) + " ", "", 1)) from None
+    src = read(real)
     if not src.ok:
         d = next(d for d in src.diagnostics if d.severity is Severity.ERROR)
         raise ReferenceError_(f"cannot read {target} (referenced as {ref}): {d.message.removeprefix('cannot read file: ')}")
-    return file, src.text
+    return base_dir / target, src.text
 
 
 def resolve(data: Any, base_dir: str | Path, environ: Mapping[str, str] | None = None, *,
