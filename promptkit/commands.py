@@ -120,8 +120,10 @@ def load_vars_file(path: str | Path) -> dict[str, Any]:
 
 def _load_template(path: str) -> PromptTemplate:
     """Load a template, turning an unreadable or unusable file into a PromptkitError."""
+    from promptkit.paths import confine_argument, project_root
     from promptkit.template import load
 
+    confine_argument(path, project_root(), what="prompt file")  # a symlink in the repo may point out
     t = load(path)
     for d in t.diagnostics:
         if d.severity is Severity.ERROR:

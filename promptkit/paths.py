@@ -55,10 +55,13 @@ __all__ = [
     "VCS_DIRS",
     "PathRefused",
     "confine",
+    "confine_argument",
     "confine_output",
     "find_project_root",
     "is_inside",
+    "lexically_inside",
     "project_root",
+    "root_for",
     "root_override",
     "using_root",
     "vcs_part",
@@ -175,6 +178,13 @@ def _refuse(message: str, hint: str, shown: str, source: str | Path | None, span
                                   span=span if source is not None else None, hint=hint))
 
 
+def _outside_hint(root: Path) -> str:
+    if not any(os.path.lexists(root / m) for m in ROOT_MARKERS):
+        return (f"nothing marks the project's top ({', '.join(ROOT_MARKERS[:3])}) at or above {root}: add an empty "
+                "promptkit.toml there, or give --project-root on the command line")
+    return "keep the file inside the project (or give --project-root on the command line)"
+
+
 def _display(root: Path, real: Path) -> str:
     return real.relative_to(root).as_posix() if is_inside(real, root) else str(real)
 
@@ -209,8 +219,7 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
         via = " through a symlink" if is_inside(os.path.normpath(p), root_real) else ""
         raise _refuse(f"{what} {text!r} points outside the project{via}: it resolves to {real}, "
                       f"and only files under {root_real} may be read or written",
-                      "keep the file inside the project (or give --project-root on the command line)",
-                      text, source, span)
+                      _outside_hint(root_real), text, source, span)
     if not allow_vcs:
         vcs = vcs_part(real, root_real)
         if vcs is not None:
@@ -219,6 +228,39 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
                           f"{vcs}/ holds credentials and history, not project data; name a file outside it",
                           text, source, span)
     return real
+
+
+def lexically_inside(path: str | Path, root: str | Path) -> bool:
+    """Whether ``path`` *as written* (``..`` collapsed, symlinks not followed, relative to
+    the resolved cwd or to the cwd as the shell spells it) lies in ``root``."""
+    root_real = os.path.realpath(root)
+    here = [os.path.realpath(os.getcwd()), os.path.abspath(os.curdir)]
+    cands = [os.path.normpath(os.path.join(h, path)) for h in here]
+    return any(is_inside(c, r) for c in cands for r in {root_real, os.path.abspath(root)})
+
+
+def root_for(path: str | Path, root: str | Path | None = None) -> Path:
+    """The root a file at ``path`` (as written) and everything it names are confined to.
+
+    ``root`` (default: :func:`project_root` of the cwd) when ``path`` lies in it as
+    written; otherwise the project of the file's own folder -- a path written outside
+    the project can only have come from the user (a file inside the project cannot name
+    one: :func:`confine` refuses it). The root is never derived from where a symlink
+    inside the project points."""
+    top = Path(os.path.realpath(root)) if root is not None else project_root()
+    if lexically_inside(path, top):
+        return top
+    return project_root(Path(os.path.realpath(path)).parent)
+
+
+def confine_argument(path: str | Path, root: str | Path, *, what: str) -> Path:
+    """A path named on the command line (or handed over by pytest's collection, which
+    walks what the command line named): the user's own choice, so one *written* outside
+    the project is followed as given. One written inside it is confined like any other:
+    the symlink it may be came with the repository, not from the user."""
+    if lexically_inside(path, root):
+        return confine(path, root, what=what)
+    return Path(os.path.realpath(path))
 
 
 def confine_output(path: str | Path, root: str | Path, *, what: str, base: str | Path | None = None,

@@ -113,7 +113,7 @@ class LintConfig(LintTable):
         base = self._root
         pack_paths: list[Path] = []
         for p in self.rule_packs:
-            pp = Path(p)
+            pp = self.confined(p, ("rule-packs",), "rule pack")
             if not pp.is_absolute():
                 pp = base / pp
             pack_paths.append(pp)
@@ -246,6 +246,21 @@ class LintConfig(LintTable):
 
     def error(self, loc: Sequence[Any], message: str, hint: str = "") -> PromptkitError:
         return PromptkitError(_located(self._source, loc, message, hint))
+
+    def confined(self, value: str, loc: Sequence[Any], what: str) -> Path:
+        """A path from the config file, resolved inside the project (``PK011`` at the
+        setting's line otherwise): the config may come in a pull request. Settings built
+        in code (no config file) are the caller's own choice and are returned as given."""
+        if self._source is None:
+            return Path(value)
+        from promptkit.paths import PathRefused, confine, project_root
+
+        try:
+            return confine(value, project_root(config_source=self._source), what=what, base=self._root)
+        except PathRefused as exc:
+            d = _located(self._source, loc, exc.diagnostic.message, exc.diagnostic.hint)
+            d.code, d.name = exc.diagnostic.code, exc.diagnostic.name
+            raise PathRefused(d) from None
 
 
 _EXACT = 1000

@@ -308,7 +308,26 @@ def discover(paths: Sequence[str | Path], config: LintConfig) -> Discovery:
         ignored = git_ignored(walked)
         walked = [f for f in walked if str(f) not in ignored]
     out.files.extend(walked)
+    _confine_files(out, config)
     return out
+
+
+def _confine_files(out: Discovery, config: LintConfig) -> None:
+    """Drop (and report, ``PK011``) files inside the project that resolve outside it or
+    into ``.git``: a symlinked prompt came with the repository, and linting it would
+    print the target's lines. Paths written outside the project are the user's choice."""
+    from promptkit.paths import PathRefused, confine_argument, project_root
+
+    root = project_root(config_source=config.source) if config.source else project_root()
+    kept: list[Path] = []
+    for f in out.files:
+        try:
+            confine_argument(f, root, what="prompt file")
+        except PathRefused as exc:
+            out.missing.append(exc.diagnostic)
+            continue
+        kept.append(f)
+    out.files = kept
 
 
 def _not_lintable(p: Path) -> Diagnostic:

@@ -718,6 +718,10 @@ def load_pack_path(path: Path, config_source: Path | None = None) -> list[type[P
                                         hint="rule-packs paths are relative to the config file's directory"))
     rules: list[type[PackRule]] = []
     for f in pack_files(path):
+        if config_source is not None and path.is_dir():  # a pack folder's files: confined like the folder
+            from promptkit.paths import confine, project_root
+
+            f = confine(f, project_root(config_source=config_source), what="rule pack")
         rules.extend(load_pack_file(f))
     return rules
 

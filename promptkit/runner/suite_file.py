@@ -129,6 +129,10 @@ class _Loader:
         self.index = LineIndex(text)
         self.spans: dict[tuple[Any, ...], Span] = {}
         self.base = path.parent
+        from promptkit.paths import root_for
+
+        #: Every file the suite names must resolve inside this folder (promptkit.paths).
+        self.root = root_for(path)
 
     # -- errors -------------------------------------------------------------------
 
@@ -225,10 +229,18 @@ class _Loader:
             return _ModelEntry
         return None
 
+    def _confine(self, value: str, loc: tuple[Any, ...], what: str) -> Path:
+        """``value`` resolved (symlinks, ``..``) inside the project and out of ``.git``, or
+        a ``PK011`` error at its place in the suite: a suite arrives in a pull request."""
+        from promptkit.paths import confine
+
+        return confine(value, self.root, what=what, base=self.base, source=self.shown, span=self.span(loc))
+
     def _path(self, value: str, loc: tuple[Any, ...], what: str) -> Path:
         p = Path(value)
         if not p.is_absolute():
             p = self.base / p
+        self._confine(value, loc, what)
         if not p.is_file():
             raise self.fail(loc, f"{what} '{value}' not found (looked for {p})",
                             f"paths are relative to the test file's folder ({self.base})", code="PT004")
@@ -251,8 +263,9 @@ class _Loader:
                 raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
             for option, rel in spec.options.files().items():
                 target = Path(rel) if Path(rel).is_absolute() else self.base / rel
+                opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
+                self._confine(rel, opt_loc, f"file of the {spec.type} assertion")
                 if not target.is_file():
-                    opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
                     raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
                                     f"paths in assertions are relative to the test file's folder ({self.base})",
                                     code="PT004")
@@ -285,7 +298,7 @@ class _Loader:
                            "PT002")
         for name, value in values.items():
             try:
-                out[name] = resolve(value, base or self.base, {})
+                out[name] = resolve(value, base or self.base, {}, root=self.root)
             except ReferenceError_ as exc:
                 raise fail((name,), str(exc), "paths in ${file:...} are relative to the file that names them",
                            "PT004") from None
@@ -379,7 +392,10 @@ def load_suite(path: str | Path) -> Suite:
     """
     from promptkit.template import source
 
+    from promptkit.paths import confine_argument, project_root
+
     p = Path(path)
+    confine_argument(p, project_root(), what="test file")  # a suite symlinked out of the project
     src = source.read(p)
     if not src.ok:
         d = src.diagnostics[0]

@@ -48,10 +48,10 @@ def references(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, .
 
 
 def project_root(start: str | Path) -> Path:
-    """The project root for a file in ``start`` (see :func:`promptkit.paths.project_root`)."""
-    from promptkit.paths import project_root as _root
+    """The project root for files in the folder ``start`` (:func:`promptkit.paths.root_for`)."""
+    from promptkit.paths import root_for
 
-    return _root(start)
+    return root_for(start)
 
 
 def _read_referenced(target: str, ref: str, base_dir: Path, root: Path | None) -> tuple[Path, str]:

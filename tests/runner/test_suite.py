@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -59,10 +60,17 @@ def test_dataset_rows_become_cases_with_typed_vars() -> None:
     assert runs["lines#2"].case.source.endswith("greet.jsonl:3")
 
 
+def _greet_in(tmp_path: Path) -> Path:
+    """The greet prompt copied into the temporary project: a suite may only name prompts
+    inside its own project (an absolute path elsewhere is refused, PK011)."""
+    return Path(shutil.copy(GREET, tmp_path / "greet.prompty"))
+
+
 def test_model_matrix_labels_params_and_judge(tmp_path: Path) -> None:
+    greet = _greet_in(tmp_path)
     text = textwrap.dedent(
         f"""\
-        prompts: [{GREET}]
+        prompts: [{greet}]
         models:
           - openai/gpt-4o-mini
           - id: anthropic/claude-3-5-haiku
@@ -95,7 +103,7 @@ def test_model_matrix_labels_params_and_judge(tmp_path: Path) -> None:
 def test_several_prompts_give_distinct_ids(tmp_path: Path) -> None:
     other = tmp_path / "other.prompty"
     other.write_text("---\nname: other\nmodel: openai/gpt-4o-mini\n---\nuser:\nHi {{ name }}\n", encoding="utf-8")
-    suite = loads_suite(f"prompts: [{GREET}, {other}]\ncases:\n  - id: a\n    vars: {{name: Ada}}\n",
+    suite = loads_suite(f"prompts: [{_greet_in(tmp_path)}, {other}]\ncases:\n  - id: a\n    vars: {{name: Ada}}\n",
                         tmp_path / "x.prompttest.yaml")
     ids = [r.id for r in suite.expand()]
     assert len(set(ids)) == 2
@@ -264,7 +272,7 @@ def test_dataset_rows_may_reference_files(tmp_path: Path) -> None:
     (tmp_path / "rows.jsonl").write_text(
         '{"name": "${file:doc.json}"}\n{"name": "${file:absent.txt}"}\n', encoding="utf-8"
     )
-    suite_text = f"prompts: [{GREET}]\ncases:\n  - id: r\n    dataset: rows.jsonl\n"
+    suite_text = f"prompts: [{_greet_in(tmp_path)}]\ncases:\n  - id: r\n    dataset: rows.jsonl\n"
     with pytest.raises(PromptkitError) as info:
         loads_suite(suite_text, tmp_path / "s.prompttest.yaml")
     d = info.value.diagnostic

@@ -25,6 +25,7 @@ FRENCH_BODY = "system:\nAnswer in French, in one short line.\n\nuser:\nEn franç
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES, tmp_path / "project")
+    (tmp_path / "project" / "promptkit.toml").write_text("", encoding="utf-8")  # the top of the project
     return tmp_path / "project"
 
 

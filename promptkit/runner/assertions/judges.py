@@ -71,10 +71,12 @@ class JudgeOptions(Options):
 
 def judge_template(name: str, override: str | None, base_dir: str | Path | None) -> Path:
     if override:
+        from promptkit.paths import confine, root_for
+
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        confine(override, root_for(base), what="judge template", base=base)  # PK011: inside the project, no .git
         p = Path(override)
-        if not p.is_absolute() and base_dir is not None:
-            p = Path(base_dir) / p
-        return p
+        return p if p.is_absolute() else base / p
     return judges_dir() / f"{name}.prompty"
 
 
@@ -159,8 +161,8 @@ async def ask_judge(
     from promptkit.template import render
 
     assert ctx.judge is not None
-    path = judge_template(name, options.template, ctx.base_dir)
     try:
+        path = judge_template(name, options.template, ctx.base_dir)
         tpl = _load_template(str(path))
         messages = [m.to_dict() for m in render(tpl, variables)]
     except PromptkitError as exc:

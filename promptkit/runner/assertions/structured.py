@@ -93,10 +93,12 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
     if isinstance(o.value, dict):
         return o.value, "the schema"
     if isinstance(o.value, str):
-        p = Path(o.value.removeprefix("file://"))
-        if not p.is_absolute() and ctx.base_dir is not None:
-            p = Path(ctx.base_dir) / p
-        return json.loads(p.read_text(encoding="utf-8")), p.name
+        from promptkit.paths import confine, root_for
+
+        rel = o.value.removeprefix("file://")
+        base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
+        p = confine(rel, root_for(base), what="schema file", base=base)  # also checked at load, at its line
+        return json.loads(p.read_text(encoding="utf-8")), Path(rel).name
     if ctx.template is not None:  # the rendered template (maybe a variant), not its file
         schema = ctx.template.front_matter.output_schema
         if schema is not None:
@@ -107,7 +109,12 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
 @assertion("json-schema", JsonSchemaOptions, aliases=("is-valid-json-schema",))
 def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output is JSON valid against a JSON Schema (default: the prompt's output schema)."""
-    schema, name = _schema(o, ctx)
+    from promptkit.diagnostics import PromptkitError
+
+    try:
+        schema, name = _schema(o, ctx)
+    except PromptkitError as exc:  # a schema file outside the project (PK011)
+        return Check.failed_to_run(exc.diagnostic.message)
     if schema is None:
         return Check.failed_to_run("json-schema has no schema: give 'value', or declare output.schema in the prompt")
     try:
