@@ -57,6 +57,30 @@ def _load_command(name: str):  # type: ignore[no-untyped-def]
     return getattr(importlib.import_module(module), attr)
 
 
+def _project_root_option(args: list[str]) -> tuple[list[str], str | None]:
+    """Take ``--project-root DIR`` (any command) out of ``args``. Only the command line
+    can set the root files are confined to; see :mod:`promptkit.paths`."""
+    rest: list[str] = []
+    root: str | None = None
+    it = iter(args)
+    for a in it:
+        if a == "--":
+            rest += [a, *it]
+            break
+        if a == "--project-root" or a.startswith("--project-root="):
+            value = a.partition("=")[2] if "=" in a else next(it, None)
+            if not value or not os.path.isdir(value):
+                from promptkit.diagnostics import Diagnostic, PromptkitError
+
+                raise PromptkitError(Diagnostic("<command line>", f"--project-root {value or ''}: not a folder",
+                                                code="PK011", name="path-outside-project",
+                                                hint="give the folder every file promptkit reads must lie in"))
+            root = value
+            continue
+        rest.append(a)
+    return rest, root
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
@@ -68,11 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     name = args[0]
     try:
+        rest, root = _project_root_option(args[1:])
         command = _load_command(name)
-        parser = argparse.ArgumentParser(prog=f"promptkit {name}", description=COMMANDS[name][1])
+        parser = argparse.ArgumentParser(prog=f"promptkit {name}", description=COMMANDS[name][1],
+                                         epilog="--project-root DIR: confine every file read or written to DIR "
+                                                "(default: the config file's folder, else the nearest folder with "
+                                                "pyproject.toml, promptkit.toml or .git; see docs/security.md)")
         command.add_arguments(parser)
-        ns = parser.parse_args(args[1:])
-        return int(command.run(ns) or 0)
+        ns = parser.parse_args(rest)
+        if root is None:
+            return int(command.run(ns) or 0)
+        from promptkit.paths import using_root
+
+        with using_root(root):
+            return int(command.run(ns) or 0)
     except KeyboardInterrupt:
         print("promptkit: interrupted", file=sys.stderr)
         return 130

@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="compare with this results file: new failures are regressions and fail the run")
     g.addoption("--promptkit-update-baseline", action="store_true", default=False,
                 help="after the run, store its results as the baseline (--promptkit-baseline FILE)")
+    g.addoption("--promptkit-project-root", default=None, metavar="DIR",
+                help="confine every file the suites read or write to DIR (default: the config file's folder, "
+                     "else the nearest folder with pyproject.toml, promptkit.toml or .git)")
     g.addoption("--promptkit-tolerance", type=float, default=None,
                 help="score drop vs. the baseline that counts as a regression (default: the baseline module's)")
 
@@ -68,6 +71,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from promptkit.diagnostics import PromptkitError
     from promptkit.runner.config import load_test_settings
 
+    root = config.getoption("--promptkit-project-root")
+    if root is not None:  # the command line's choice; nothing in the repository can set it
+        if not Path(root).is_dir():
+            raise pytest.UsageError(f"--promptkit-project-root {root}: not a folder")
+        from promptkit.paths import set_root_override
+
+        set_root_override(Path(config.invocation_params.dir) / root)
     try:
         settings = load_test_settings(Path(config.invocation_params.dir))
     except PromptkitError as exc:
@@ -124,6 +134,9 @@ class PromptkitPlugin:
         self.baseline_error: str | None = None
         self.write_errors: list[str] = []  # results/baseline files that could not be written
         self._baseline_cache: dict[str, str] | None = None
+        #: Results and baseline files, checked by :meth:`_confine_files` before any call.
+        self._results_target: str | None = None
+        self._baseline_target: str | None = None
 
     # -- configuration
     def check_files(self) -> None:
@@ -170,9 +183,61 @@ class PromptkitPlugin:
                 problem = _not_writable(Path(value))
                 if problem:
                     raise pytest.UsageError(f"{value}: cannot write the {what} file here: {problem}")
+        try:
+            self._confine_files()
+        except PromptkitError as exc:
+            raise pytest.UsageError(exc.diagnostic.format()) from None
+
+    def _confine_files(self) -> None:
+        """Where results and baselines may be read and written (:mod:`promptkit.paths`).
+
+        ``results``/``baseline`` from ``[tool.promptkit.test]`` (a file a pull request can
+        change) must resolve inside the project, never be the project root, never lie in
+        ``.git``, and never replace a file that is not a promptkit results file: refused
+        with ``PK011`` at the setting's line. The command line's ``--promptkit-results`` /
+        ``--promptkit-baseline`` are the user's own choice and may point anywhere outside
+        the project; written inside it, they are checked the same way (a symlink there came
+        with the repository). The default ``.promptkit/results.json`` is checked too."""
+        import dataclasses
+
+        from promptkit.paths import PathRefused, confine, confine_output, lexically_inside, project_root
+        from promptkit.runner.report import is_results_file
+
+        st = self.settings
+        here = Path(self.config.invocation_params.dir)
+        root = project_root(config_source=st.source) if st.source is not None else project_root(here)
+        update = bool(self.config.getoption("--promptkit-update-baseline"))
+
+        def check(what: str, cli: str | None, setting: str | None, write: bool, default: str | None = None) -> str | None:
+            if cli:
+                if not lexically_inside(cli, root):
+                    return cli
+                if write:
+                    return str(confine_output(cli, root, what=f"{what} file", base=here, ours=is_results_file))
+                return str(confine(cli, root, what=f"{what} file", base=here))
+            if setting:
+                try:
+                    if write:
+                        return str(confine_output(setting, root, what=f"{what} file", base=st.root, ours=is_results_file))
+                    return str(confine(setting, root, what=f"{what} file", base=st.root))
+                except PathRefused as exc:
+                    from promptkit.lint.config import _located
+
+                    d = _located(st.source, ("test", what), exc.diagnostic.message, exc.diagnostic.hint)
+                    raise PathRefused(dataclasses.replace(d, code=exc.diagnostic.code, name=exc.diagnostic.name)) from None
+            if default:
+                return str(confine_output(default, root, what=f"{what} file", base=Path(self.config.rootpath),
+                                          ours=is_results_file))
+            return None
+
+        self._results_target = check("results", self.config.getoption("--promptkit-results"), st.results, True,
+                                     DEFAULT_RESULTS)
+        self._baseline_target = check("baseline", self.config.getoption("--promptkit-baseline"), st.baseline, update)
 
     def baseline_path(self) -> str | None:
-        """``--promptkit-baseline``, else the config's ``baseline``."""
+        """``--promptkit-baseline``, else the config's ``baseline`` (resolved, confined)."""
+        if self._baseline_target is not None:
+            return self._baseline_target
         return self.config.getoption("--promptkit-baseline") or self.settings.baseline_path()
 
     def run_config(self) -> Any:
@@ -297,8 +362,8 @@ class PromptkitPlugin:
         final.started_at = self.started_at
         final.interrupted = interrupted or final.interrupted
         self.final = final
-        path = Path(self.config.getoption("--promptkit-results") or self.settings.results_path()
-                    or Path(self.config.rootpath) / DEFAULT_RESULTS)
+        path = Path(self._results_target or self.config.getoption("--promptkit-results")
+                    or self.settings.results_path() or Path(self.config.rootpath) / DEFAULT_RESULTS)
         try:
             self.results_path = write_results(final, path)
         except OSError as exc:  # the run's outcome still stands; say what was not kept

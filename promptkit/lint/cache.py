@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,11 @@ def decode(path: str, row: list[Any]) -> Diagnostic:
 class LintCache:
     """Diagnostics of files linted before, for one settings hash."""
 
-    def __init__(self, directory: Path, settings_hash: str) -> None:
+    def __init__(self, directory: Path | None, settings_hash: str) -> None:
+        #: None: no usable cache folder (see :meth:`for_config`); nothing is read or written.
         self.directory = directory
         self.settings_hash = settings_hash
-        self.file = directory / f"lint-{settings_hash}.json"
+        self.file = directory / f"lint-{settings_hash}.json" if directory is not None else None
         self._entries: dict[str, list[Any]] = self._read()
         #: Every entry this process has put, saved or not. Each save merges all of them
         #: over what is on disk, so a concurrent writer can drop another run's entries
@@ -91,12 +93,36 @@ class LintCache:
 
     @classmethod
     def for_config(cls, config: Any) -> LintCache:
-        base = Path(config.cache_dir) if config.cache_dir else config.root / CACHE_DIRNAME
-        if not base.is_absolute():
-            base = config.root / base
-        return cls(base, config.settings_hash())
+        """The cache the config names, confined (:mod:`promptkit.paths`): ``cache-dir``
+        from a config file must resolve inside the project, not be the root itself nor
+        a folder promptkit did not create (``cache-dir = "."`` would write a ``.gitignore``
+        of ``*`` over the project's, which hides every file from the linter) -- ``PK011``
+        at the setting's line. A default ``.promptkit_cache`` that fails the same checks
+        (committed as a symlink, say), or whose cache file git tracks (committed: its
+        entries could hide findings), is not used at all."""
+        from promptkit.paths import PathRefused, confine_output, project_root
+
+        if config.cache_dir and config.source is None:  # set in code: the caller's own choice
+            base = Path(config.cache_dir)
+            return cls(base if base.is_absolute() else config.root / base, config.settings_hash())
+        root = project_root(config_source=config.source) if config.source is not None else project_root()
+        try:
+            base = confine_output(config.cache_dir or CACHE_DIRNAME, root, what="cache-dir", base=config.root,
+                                  directory=True, ours=is_cache_dir)
+        except PathRefused as exc:
+            if config.cache_dir:
+                err = config.error(("cache-dir",), exc.diagnostic.message, exc.diagnostic.hint).diagnostic
+                err.code, err.name = exc.diagnostic.code, exc.diagnostic.name
+                raise PathRefused(err) from None
+            return cls(None, config.settings_hash())
+        cache = cls(base, config.settings_hash())
+        if cache.file is not None and os.path.lexists(cache.file) and _tracked_by_git(cache.file):
+            return cls(None, config.settings_hash())
+        return cache
 
     def _read(self) -> dict[str, list[Any]]:
+        if self.file is None:
+            return {}
         try:
             with open(self.file, encoding="utf-8") as fh:
                 data = json.load(fh)
@@ -145,7 +171,7 @@ class LintCache:
     def save(self) -> None:
         """Merge new entries into the cache file, atomically. Errors are ignored: a
         cache that cannot be written only makes the next run slower."""
-        if not self._dirty:
+        if not self._dirty or self.directory is None or self.file is None:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -161,13 +187,18 @@ class LintCache:
             pass
 
     def _tag(self) -> None:
+        assert self.directory is not None
         tag = self.directory / "CACHEDIR.TAG"
-        if not tag.exists():
+        if not os.path.lexists(tag):
+            ignore = self.directory / ".gitignore"
+            if os.path.lexists(ignore):  # never replace a file promptkit did not write
+                return
             tag.write_text(_TAG, encoding="utf-8")
-            (self.directory / ".gitignore").write_text("# created by promptkit\n*\n", encoding="utf-8")
+            ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")
 
     def _prune(self) -> None:
-        others = sorted((p for p in self.directory.glob("lint-*.json") if p != self.file),
+        assert self.directory is not None
+        others = sorted((p for p in own_cache_files(self.directory) if p != self.file),
                         key=lambda p: p.stat().st_mtime, reverse=True)
         for old in others[KEEP_OTHER:]:
             try:
@@ -176,13 +207,63 @@ class LintCache:
                 pass
 
 
+_OWN_FILE = re.compile(r"lint-[0-9a-f]{8,64}\.json")
+
+
+def is_cache_dir(directory: Path) -> bool:
+    """Whether ``directory`` is a lint cache promptkit made: its ``CACHEDIR.TAG`` is a
+    regular file holding promptkit's tag (the mark every cache folder gets on its first
+    write, and what clean-up checks before it deletes anything)."""
+    tag = Path(directory) / "CACHEDIR.TAG"
+    try:
+        if not stat.S_ISREG(os.lstat(tag).st_mode):
+            return False
+        with open(tag, encoding="utf-8", errors="replace") as fh:
+            return fh.read(len(_TAG) + 1) == _TAG
+    except OSError:
+        return False
+
+
+def own_cache_files(directory: Path) -> list[Path]:
+    """The cache files promptkit wrote in ``directory``: only in a folder of its own
+    (:func:`is_cache_dir`), only regular files (never a symlink) named ``lint-<hash>.json``."""
+    if not is_cache_dir(directory):
+        return []
+    out = []
+    for p in Path(directory).iterdir():
+        try:
+            if _OWN_FILE.fullmatch(p.name) and stat.S_ISREG(os.lstat(p).st_mode):
+                out.append(p)
+        except OSError:
+            continue
+    return out
+
+
 def clear(directory: Path) -> int:
-    """Remove promptkit's cache files from ``directory``; returns how many."""
+    """Remove promptkit's cache files from ``directory`` (:func:`own_cache_files`, nothing
+    else, whatever the folder holds); returns how many."""
     n = 0
-    for p in directory.glob("lint-*.json"):
+    for p in own_cache_files(directory):
         try:
             p.unlink()
             n += 1
         except OSError:
             pass
     return n
+
+
+def _tracked_by_git(path: Path) -> bool:
+    """Whether git tracks ``path``: a cache file committed to the repository (by mistake,
+    or in a pull request forging "no findings" for its own prompts) is never trusted."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return False
+    try:
+        res = subprocess.run([git, "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return res.returncode == 0

@@ -29,7 +29,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from promptkit.atomic import write_atomic
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 from promptkit.runner.results import CaseResult, Outcome, RunResults
 
@@ -279,10 +278,10 @@ def load_results(path: str | Path) -> RunResults:
 def store_baseline(results: RunResults | str | Path, dest: str | Path) -> Path:
     """Store ``results`` (or a results file) as the baseline at ``dest``, atomically:
     written to a temporary file in the same folder, then renamed over ``dest``."""
+    from promptkit.runner.report import write_results  # never over a file that is not a results file
+
     data = results if isinstance(results, RunResults) else load_results(results)
-    target = Path(dest)
-    write_atomic(target, data.to_json() + "\n")
-    return target
+    return write_results(data, Path(dest))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

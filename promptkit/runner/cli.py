@@ -92,6 +92,10 @@ class TestCommand:
             raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code="PT004", name="missing-file",
                                             hint="write one (see docs/testing.md) or pass its path"))
         out = [*files, "-p", "no:cacheprovider"]
+        from promptkit.paths import root_override
+
+        if root_override() is not None:  # promptkit --project-root: the workers need it too
+            out += ["--promptkit-project-root", str(root_override())]
         for flag, value in (("--promptkit-mode", args.mode), ("--promptkit-concurrency", args.concurrency),
                             ("--promptkit-model", args.model), ("--promptkit-api-base", args.api_base),
                             ("--promptkit-timeout", args.timeout), ("--promptkit-retries", args.retries),

@@ -131,6 +131,7 @@ class RecordingStore:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
+        self._confined: Path | None = None
 
     @classmethod
     def for_suite(cls, suite_path: str | Path) -> RecordingStore:
@@ -138,8 +139,26 @@ class RecordingStore:
         stem = p.name.split(".")[0]
         return cls(p.parent / RECORDINGS_DIR / stem)
 
+    def _dir(self) -> Path:
+        """The directory, resolved and confined to the project (``PK011`` otherwise): a
+        ``__recordings__`` committed as a symlink must not make replay read, or record
+        write, outside the repository or in ``.git``. The file name itself is not resolved:
+        :func:`~promptkit.atomic.write_atomic` renames over it, which replaces a symlink
+        instead of writing through it."""
+        if self._confined is None:
+            from promptkit.paths import confine, root_for
+
+            self._confined = confine(self.directory, root_for(self.directory), what="recordings folder")
+        return self._confined
+
     def path_for(self, key: str) -> Path:
-        return self.directory / f"{key}.json"
+        self._dir()
+        path = self.directory / f"{key}.json"
+        if path.is_symlink():  # reading through it could leave the project; recording replaces it
+            from promptkit.paths import confine, root_for
+
+            confine(path, root_for(self.directory), what="recording")
+        return path
 
     def load(self, key: str) -> Recording | None:
         """The recording for ``key``, None when absent. Raises ProviderError(kind="corrupt_recording")."""

@@ -81,9 +81,39 @@ def merge(parts: Iterable[RunResults]) -> RunResults:
                       cases=[cases[k] for k in sorted(cases)], interrupted=any(p.interrupted for p in parts))
 
 
+def is_results_file(path: str | Path) -> bool:
+    """Whether ``path`` is a results file promptkit wrote (so it may be replaced): a
+    regular file opening as :meth:`RunResults.to_json` does. Only the first bytes are
+    read, and never from a FIFO or device, so checking is instant whatever lies there."""
+    import os
+    import re
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(1024).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.match(r'\s*\{\s*"version":\s*\d+,\s*"started_at":', head) is not None and '"promptkit_version"' in head
+
+
 def write_results(results: RunResults, path: str | Path) -> Path:
-    """Write ``results`` as pretty JSON, atomically (temp file + ``os.replace``)."""
+    """Write ``results`` as pretty JSON, atomically (temp file + ``os.replace``).
+
+    An existing file is replaced only when it is a results file itself
+    (:func:`is_results_file`): a results or baseline path of ``pyproject.toml`` or
+    ``.gitignore``, from a config file in a pull request or a typo, must not destroy it.
+    Raises :class:`FileExistsError` (an ``OSError``, so callers report it as a file not
+    written) in that case."""
+    import os
+
     path = Path(path)
+    if os.path.lexists(path) and not is_results_file(path):
+        raise FileExistsError(17, "exists and is not a promptkit results file; it is never overwritten "
+                                  "(name a new file, e.g. .promptkit/results.json)", str(path))
     write_atomic(path, results.to_json() + "\n")
     return path
 
