@@ -207,7 +207,7 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
                       "write a path relative to the file, inside the project", text, source, span)
     p = Path(text)
     if not p.is_absolute():
-        p = Path(base if base is not None else root_real) / p
+        p = Path(os.path.abspath(Path(base if base is not None else root_real) / p))
     try:
         real = Path(os.path.realpath(p))
     except (OSError, ValueError) as exc:  # ValueError: NUL byte in the path

@@ -300,8 +300,14 @@ class _Loader:
             try:
                 out[name] = resolve(value, base or self.base, {}, root=self.root)
             except ReferenceError_ as exc:
-                raise fail((name,), str(exc), "paths in ${file:...} are relative to the file that names them",
-                           "PT004") from None
+                err = fail((name,), str(exc), "paths in ${file:...} are relative to the file that names them",
+                           "PT004")
+                if exc.code:  # refused, not missing: PK011 (promptkit.paths)
+                    from promptkit.paths import CODE, NAME
+
+                    err.diagnostic.code, err.diagnostic.name = CODE, NAME
+                    err.args = (err.diagnostic.format(),)
+                raise err from None
         return out
 
     def _build(self, raw: _SuiteFile) -> Suite:

@@ -24,7 +24,10 @@ REF = re.compile(r"^\$\{(env|file):([^}:]*)(?::([^}]*))?\}$")
 
 
 class ReferenceError_(ValueError):
-    """A reference that cannot be resolved (missing variable or file)."""
+    """A reference that cannot be resolved (missing variable or file). ``code`` is set
+    (``PK011``) when the file is refused for lying outside the project or in ``.git``."""
+
+    code: str | None = None
 
 
 def is_reference(value: Any) -> bool:
@@ -71,7 +74,9 @@ def _read_referenced(target: str, ref: str, base_dir: Path, root: Path | None) -
     try:
         real = confine(target, top, what=ref, base=base_dir)
     except PathRefused as exc:
-        raise ReferenceError_(exc.diagnostic.message.replace(repr(target) + " ", "", 1)) from None
+        err = ReferenceError_(exc.diagnostic.message.replace(repr(target) + " ", "", 1))
+        err.code = exc.diagnostic.code
+        raise err from None
     src = read(real)
     if not src.ok:
         d = next(d for d in src.diagnostics if d.severity is Severity.ERROR)
