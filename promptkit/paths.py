@@ -140,7 +140,7 @@ def project_root(start: str | Path | None = None, *, config_source: str | Path |
     here = Path(os.path.realpath(start if start is not None else os.getcwd()))
     if here.is_file():
         here = here.parent
-    from promptkit.lint.config import find_config  # lazy: the config reader owns the lookup
+    from promptkit.config import find_config  # lazy: the config reader owns the lookup
 
     found = find_config(here)
     if found is not None:
@@ -207,7 +207,7 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
                       "write a path relative to the file, inside the project", text, source, span)
     p = Path(text)
     if not p.is_absolute():
-        p = Path(os.path.abspath(Path(base if base is not None else root_real) / p))
+        p = (Path(base if base is not None else root_real) / p).absolute()  # no lexical '..' collapse
     try:
         real = Path(os.path.realpath(p))
     except (OSError, ValueError) as exc:  # ValueError: NUL byte in the path

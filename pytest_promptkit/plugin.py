@@ -198,8 +198,6 @@ class PromptkitPlugin:
         ``--promptkit-baseline`` are the user's own choice and may point anywhere outside
         the project; written inside it, they are checked the same way (a symlink there came
         with the repository). The default ``.promptkit/results.json`` is checked too."""
-        import dataclasses
-
         from promptkit.paths import PathRefused, confine, confine_output, lexically_inside, project_root
         from promptkit.runner.report import is_results_file
 
@@ -221,10 +219,10 @@ class PromptkitPlugin:
                         return str(confine_output(setting, root, what=f"{what} file", base=st.root, ours=is_results_file))
                     return str(confine(setting, root, what=f"{what} file", base=st.root))
                 except PathRefused as exc:
-                    from promptkit.lint.config import _located
+                    from promptkit.config import located
 
-                    d = _located(st.source, ("test", what), exc.diagnostic.message, exc.diagnostic.hint)
-                    raise PathRefused(dataclasses.replace(d, code=exc.diagnostic.code, name=exc.diagnostic.name)) from None
+                    raise PathRefused(located(st.source, ("test", what), exc.diagnostic.message, exc.diagnostic.hint,
+                                              code=exc.diagnostic.code, name=exc.diagnostic.name)) from None
             if default:
                 return str(confine_output(default, root, what=f"{what} file", base=Path(self.config.rootpath),
                                           ours=is_results_file))
