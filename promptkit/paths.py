@@ -45,6 +45,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 from promptkit.diagnostics import Diagnostic, PromptkitError, Span
@@ -154,6 +155,13 @@ def project_root(start: str | Path | None = None, *, config_source: str | Path |
 # --------------------------------------------------------------------------- checks
 
 
+@lru_cache(maxsize=64)
+def _real_dir(path: str) -> str:
+    """``realpath`` of a root or working directory: resolved once per process (walking a
+    tree of thousands of files asks for the same few), never for a path from data."""
+    return os.path.realpath(path)
+
+
 def is_inside(path: str | Path, root: str | Path) -> bool:
     """Whether resolved ``path`` is ``root`` or below it (both taken as resolved)."""
     p, r = os.path.normcase(str(path)), os.path.normcase(str(root))
@@ -200,7 +208,7 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
     ``allow_vcs`` is for callers that must look into ``.git`` themselves (none read data
     from it). Raises :class:`PathRefused`.
     """
-    root_real = Path(os.path.realpath(root))
+    root_real = Path(_real_dir(os.fspath(root)))
     text = os.fspath(path)
     if text.startswith("~"):
         raise _refuse(f"{what} {text!r} starts with '~': home-relative paths are not followed",
@@ -233,9 +241,10 @@ def confine(path: str | Path, root: str | Path, *, what: str, base: str | Path |
 def lexically_inside(path: str | Path, root: str | Path) -> bool:
     """Whether ``path`` *as written* (``..`` collapsed, symlinks not followed, relative to
     the resolved cwd or to the cwd as the shell spells it) lies in ``root``."""
-    root_real = os.path.realpath(root)
-    here = [os.path.realpath(os.getcwd()), os.path.abspath(os.curdir)]
-    cands = [os.path.normpath(os.path.join(h, path)) for h in here]
+    root_real = _real_dir(os.fspath(root))
+    cwd = os.getcwd()
+    here = {_real_dir(cwd), cwd}
+    cands = {os.path.normpath(os.path.join(h, path)) for h in here}
     return any(is_inside(c, r) for c in cands for r in {root_real, os.path.abspath(root)})
 
 
