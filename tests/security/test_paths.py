@@ -201,7 +201,7 @@ def test_schema_ref_to_a_file_is_never_followed(tmp_path: Path) -> None:
     for ref in (secret.as_uri(), "../secret.json", "http://127.0.0.1:9/schema.json"):
         spec = build_spec({"type": "json-schema", "value": {"$ref": ref}})
         result = asyncio.run(evaluate_one(spec, ModelResponse(text='"x"', model="m"), AssertionContext(base_dir=tmp_path / "p")))
-        assert result.error and "$ref promptkit does not follow" in result.reason, result
+        assert result.error and "never fetched" in result.reason, result
         assert OUTSIDE_SECRET not in result.reason
 
 
