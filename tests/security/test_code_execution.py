@@ -107,6 +107,27 @@ def test_names_imported_into_a_project_file_are_refused(tmp_path) -> None:
             import_object(ref, tmp_path)
 
 
+def test_installed_code_inside_the_checkout_is_refused(tmp_path) -> None:
+    """``uv sync`` leaves a .venv inside the checkout: its packages are not the project's
+    code, so a suite cannot name a function there (one that runs its argument, say)."""
+    from promptkit.runner.assertions.project_code import CodeRefused, import_object
+
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    venv = tmp_path / ".venv"
+    pkg = venv / "lib" / "python3.11" / "site-packages" / "tool"
+    pkg.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (pkg / "run.py").write_text("def run(cmd):\n    raise SystemExit('executed ' + cmd)\n", encoding="utf-8")
+    env = tmp_path / "env" / "lib"
+    env.mkdir(parents=True)
+    (tmp_path / "env" / "pyvenv.cfg").write_text("", encoding="utf-8")
+    (env / "helper.py").write_text("def run(cmd):\n    raise SystemExit('executed ' + cmd)\n", encoding="utf-8")
+    for ref, where in ((".venv/lib/python3.11/site-packages/tool/run.py:run", "site-packages/"),
+                       ("env/lib/helper.py:run", "virtual environment env/")):
+        with pytest.raises(CodeRefused, match=where):
+            import_object(ref, tmp_path)
+
+
 @pytest.mark.parametrize("where", ["suite", "front-matter"])
 def test_yaml_python_tags_construct_nothing(attack: AttackProject, where: str) -> None:
     marker = attack.outside / "PWNED"

@@ -102,6 +102,27 @@ def _load_file_module(path: Path) -> Any:
         return module
 
 
+#: Folder names that hold installed code (a ``.venv`` made by ``uv sync`` lies inside the checkout).
+INSTALLED_DIRS = frozenset({"site-packages", "dist-packages", "__pypackages__", "node_modules"})
+
+
+def _installed_code(path: Path, root: Path) -> str | None:
+    """The installed-code folder ``path`` lies in below ``root`` (an ``INSTALLED_DIRS`` name,
+    or a virtual environment: a folder holding ``pyvenv.cfg``), or None."""
+    try:
+        parts = path.relative_to(root).parts[:-1]
+    except ValueError:
+        return None
+    folder = root
+    for part in parts:
+        folder = folder / part
+        if part in INSTALLED_DIRS:
+            return f"{part}/"
+        if (folder / "pyvenv.cfg").exists():
+            return f"the virtual environment {folder.relative_to(root).as_posix()}/"
+    return None
+
+
 def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
     """The function or class ``spec`` names, loaded from its project file.
 
@@ -120,6 +141,11 @@ def import_object(spec: str, base_dir: str | Path | None = None) -> Any:
         path = confine(rel, root, what="Python file", base=base)
     except PathRefused as exc:
         raise CodeRefused(exc.diagnostic.message) from None
+    installed = _installed_code(path, root)
+    if installed is not None:
+        raise CodeRefused(f"{spec}: {rel} lies in {installed}, which holds installed packages, not the project's "
+                          "own code (a virtual environment inside the checkout is not reviewed code); name a "
+                          "function written in one of the project's files")
     if not path.is_file():
         raise CodeRefused(f"{spec}: no file {rel} in the project (looked for {path}); modules are never imported "
                           "by name")
