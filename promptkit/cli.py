@@ -70,10 +70,11 @@ def _project_root_option(args: list[str]) -> tuple[list[str], str | None]:
         if a == "--project-root" or a.startswith("--project-root="):
             value = a.partition("=")[2] if "=" in a else next(it, None)
             if not value or not os.path.isdir(value):
+                from promptkit.codes import PATH_OUTSIDE_PROJECT
                 from promptkit.diagnostics import Diagnostic, PromptkitError
 
                 raise PromptkitError(Diagnostic("<command line>", f"--project-root {value or ''}: not a folder",
-                                                code="PK011", name="path-outside-project",
+                                                code=PATH_OUTSIDE_PROJECT.code, name=PATH_OUTSIDE_PROJECT.name,
                                                 hint="give the folder every file promptkit reads must lie in"))
             root = value
             continue

@@ -40,6 +40,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from promptkit.codes import INVALID_CONFIG
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 
 __all__ = [
@@ -63,8 +64,8 @@ CONFIG_FILES = ("promptkit.toml", "pyproject.toml")
 #: The sub-tables that belong to a part other than the linter (whose keys are at the top).
 PARTS = ("test", "perturb", "optimize", "review")
 #: The diagnostic code and name of every configuration error.
-CONFIG_CODE = "PK010"
-CONFIG_NAME = "invalid-config"
+CONFIG_CODE = INVALID_CONFIG.code
+CONFIG_NAME = INVALID_CONFIG.name
 
 _SEVERITIES = ("error", "warning", "info")
 

@@ -48,6 +48,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
+from promptkit.codes import PATH_OUTSIDE_PROJECT
 from promptkit.diagnostics import Diagnostic, PromptkitError, Span
 
 __all__ = [
@@ -69,8 +70,8 @@ __all__ = [
 ]
 
 #: The diagnostic code of a refused path.
-CODE = "PK011"
-NAME = "path-outside-project"
+CODE = PATH_OUTSIDE_PROJECT.code
+NAME = PATH_OUTSIDE_PROJECT.name
 
 #: Version-control folders: never readable through data, at any depth (submodules too).
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".fossil", "CVS", ".jj", ".pijul", ".sl"})

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from promptkit.codes import UNREADABLE_FILE
 from promptkit.diagnostics import Diagnostic, Severity
 
 
@@ -142,7 +143,7 @@ class LintCommand:
         if args.fix:
             from promptkit.lint.fixes import encoding_of
 
-            if any(d.code == "PK001" for d in template.diagnostics):
+            if any(d.code == UNREADABLE_FILE.code for d in template.diagnostics):
                 # Not decodable: an editor replaces the buffer with our stdout, so echo
                 # the bytes unchanged rather than the empty text the loader kept.
                 out_bytes = data
@@ -181,7 +182,7 @@ class LintCommand:
                 if not Path(path).is_file():
                     continue
                 template, data = load_file(path)
-                if data is None or any(d.code == "PK001" for d in items):
+                if data is None or any(d.code == UNREADABLE_FILE.code for d in items):
                     continue
                 text, n = add_noqa(template, items)
                 if n and text != template.text:
@@ -259,7 +260,7 @@ def _not_written(path: str, exc: OSError, what: str) -> Diagnostic:
         hint = "make the file and its folder writable (chmod u+w), or exclude the file"
     else:
         hint = "check the disk and the folder's permissions"
-    return Diagnostic(path, f"{what} not written: {exc.strerror or exc}", code="PK001", name="unreadable-file",
+    return Diagnostic(path, f"{what} not written: {exc.strerror or exc}", code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name,
                       hint=hint)
 
 

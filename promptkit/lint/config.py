@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import PrivateAttr, ValidationError
 
+from promptkit.codes import INVALID_CONFIG
 from promptkit.config import CONFIG_FILES, LintTable, find_config, read_part
 from promptkit.config import located as _located
 from promptkit.diagnostics import Diagnostic, PromptkitError
@@ -355,7 +356,7 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise PromptkitError(Diagnostic("<command line>", f"invalid option {'.'.join(map(str, err['loc']))}: {err['msg']}",
-                                        code="PK010", name="invalid-config")) from None
+                                        code=INVALID_CONFIG.code, name=INVALID_CONFIG.name)) from None
     new._root, new._source = cfg._root, cfg._source
     # a bad selector given on the command line is reported as such, not at the config file
     rules = list(cfg.ruleset)  # the file's own rule packs define codes the flags may name
@@ -365,6 +366,6 @@ def with_overrides(cfg: LintConfig, overrides: dict[str, Any]) -> LintConfig:
         for s in given or []:
             if s not in own and not any(_score(s.strip(), r) is not None for r in rules):
                 raise PromptkitError(Diagnostic(
-                    "<command line>", f"unknown rule selector {s!r} in --{_kebab(key)}", code="PK010",
-                    name="invalid-config", hint="`promptkit rule --all` lists the rule codes and names"))
+                    "<command line>", f"unknown rule selector {s!r} in --{_kebab(key)}", code=INVALID_CONFIG.code,
+                    name=INVALID_CONFIG.name, hint="`promptkit rule --all` lists the rule codes and names"))
     return new

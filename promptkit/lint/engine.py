@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptkit.codes import INTERNAL_ERROR, UNREADABLE_FILE
 from promptkit.diagnostics import Diagnostic, Severity, Span
 from promptkit.lint import globs
 from promptkit.lint.config import LintConfig
@@ -30,8 +31,8 @@ from promptkit.template.model import FileKind, PromptTemplate
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-INTERNAL_ERROR_CODE = "PK000"
-INTERNAL_ERROR_NAME = "internal-error"
+INTERNAL_ERROR_CODE = INTERNAL_ERROR.code
+INTERNAL_ERROR_NAME = INTERNAL_ERROR.name
 
 #: Fewer files than this are linted in-process: a process pool costs ~50-100 ms to start.
 PARALLEL_THRESHOLD = 64
@@ -154,7 +155,7 @@ def run_rules(template: PromptTemplate, config: LintConfig, rules: Iterable[type
     """Run ``rules`` on ``template``; no suppression, no sorting."""
     ctx = LintContext(template, config)
     out: list[Diagnostic] = []
-    unreadable = any(d.code == "PK001" for d in template.diagnostics)
+    unreadable = any(d.code == UNREADABLE_FILE.code for d in template.diagnostics)
     path = template.path
     limit = _time_limit()
     with _Deadline(limit) as deadline:
@@ -340,18 +341,18 @@ def _not_lintable(p: Path) -> Diagnostic:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return Diagnostic(str(p), "symbolic link loop: the link points (through other links) back to itself",
-                              code="PK001", name="unreadable-file", hint="fix or remove the link")
+                              code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name, hint="fix or remove the link")
         if exc.errno in (errno.ENOENT, errno.ENOTDIR) and p.is_symlink():
-            return Diagnostic(str(p), "broken symbolic link: its target does not exist", code="PK001",
-                              name="unreadable-file", hint="fix or remove the link")
+            return Diagnostic(str(p), "broken symbolic link: its target does not exist", code=UNREADABLE_FILE.code,
+                              name=UNREADABLE_FILE.name, hint="fix or remove the link")
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-            return Diagnostic(str(p), f"cannot read: {exc.strerror or exc}", code="PK001", name="unreadable-file",
+            return Diagnostic(str(p), f"cannot read: {exc.strerror or exc}", code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name,
                               hint="check the path's permissions")
-        return Diagnostic(str(p), "no such file or directory", code="PK001", name="unreadable-file",
+        return Diagnostic(str(p), "no such file or directory", code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name,
                           hint="check the path passed to promptkit lint")
     what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
     return Diagnostic(str(p), f"not a regular file ({what}); only files and directories are linted",
-                      code="PK001", name="unreadable-file", hint="pass prompt files or directories")
+                      code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name, hint="pass prompt files or directories")
 
 
 def git_ignored(files: Sequence[Path]) -> set[str]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from promptkit.codes import INTERNAL_ERROR, UNUSED_NOQA
 from promptkit.diagnostics import Diagnostic, Edit, Fix, Severity
 from promptkit.template.model import FileKind, PromptTemplate
 
@@ -32,10 +33,10 @@ if TYPE_CHECKING:
     from promptkit.lint.config import LintConfig
     from promptkit.lint.rule import Rule
 
-UNUSED_NOQA_CODE = "PK009"
-UNUSED_NOQA_NAME = "unused-noqa"
+UNUSED_NOQA_CODE = UNUSED_NOQA.code
+UNUSED_NOQA_NAME = UNUSED_NOQA.name
 #: Codes a directive never suppresses (crashes must stay visible).
-UNSUPPRESSABLE = frozenset({"PK000", UNUSED_NOQA_CODE})
+UNSUPPRESSABLE = frozenset({INTERNAL_ERROR.code, UNUSED_NOQA_CODE})
 
 _CODES = r"(?P<codes>[A-Za-z][\w\-]*(?:[ \t]*,?[ \t]*[A-Za-z][\w\-]*)*)"
 _OPEN = r"(?P<open>\{#-?|<!--|\{\{!--|\{\{!)"

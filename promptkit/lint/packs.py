@@ -43,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from promptkit.codes import INVALID_CONFIG
 from promptkit.diagnostics import (
     Diagnostic,
     Edit,
@@ -612,7 +613,7 @@ def _error(path: Path, text: str, loc: tuple[Any, ...], message: str, hint: str 
             span = idx.span(node.start_mark.index, node.start_mark.index)
     except yaml.YAMLError:
         pass
-    return PromptkitError(Diagnostic(str(path), message, code="PK010", name="invalid-config", span=span,
+    return PromptkitError(Diagnostic(str(path), message, code=INVALID_CONFIG.code, name=INVALID_CONFIG.name, span=span,
                                      hint=hint or "see docs/lint.md, section 'Rule packs'"))
 
 
@@ -624,7 +625,7 @@ def read_pack(path: Path) -> tuple[Pack, str]:
 
     from promptkit.template.frontmatter import safe_load
 
-    text = read_text(path, "rule pack", code="PK010", name="invalid-config")
+    text = read_text(path, "rule pack", code=INVALID_CONFIG.code, name=INVALID_CONFIG.name)
     try:
         data = safe_load(text)
     except yaml.YAMLError as exc:
@@ -634,7 +635,7 @@ def read_pack(path: Path) -> tuple[Pack, str]:
             idx = LineIndex(text)
             span = idx.span(mark.index, mark.index)
         raise PromptkitError(Diagnostic(str(path), f"invalid YAML in rule pack: {getattr(exc, 'problem', exc)}",
-                                        code="PK010", name="invalid-config", span=span)) from None
+                                        code=INVALID_CONFIG.code, name=INVALID_CONFIG.name, span=span)) from None
     if not isinstance(data, dict):
         raise _error(path, text, (), "a rule pack must be a mapping with 'pack' and 'rules'")
     try:
@@ -714,7 +715,7 @@ def load_pack_path(path: Path, config_source: Path | None = None) -> list[type[P
     """Load a pack file or a directory of them; returns their rules."""
     if not path.exists():
         where = str(config_source) if config_source else "promptkit config"
-        raise PromptkitError(Diagnostic(where, f"rule pack not found: {path}", code="PK010", name="invalid-config",
+        raise PromptkitError(Diagnostic(where, f"rule pack not found: {path}", code=INVALID_CONFIG.code, name=INVALID_CONFIG.name,
                                         hint="rule-packs paths are relative to the config file's directory"))
     rules: list[type[PackRule]] = []
     for f in pack_files(path):

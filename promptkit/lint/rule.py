@@ -122,8 +122,13 @@ class Registry:
     rules: dict[str, type[Rule]] = field(default_factory=dict)
 
     def register(self, rule: type[Rule]) -> type[Rule]:
+        """Add a built-in rule; its code goes into the central table
+        (:data:`promptkit.codes.CODES`), which refuses a code used twice."""
+        from promptkit.codes import CODES
+
         if rule.code in self.rules:
             raise ValueError(f"duplicate rule code {rule.code}")
+        CODES.admit(rule.code, rule.name, rule.summary())
         self.rules[rule.code] = rule
         return rule
 

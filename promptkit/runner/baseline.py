@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from promptkit.codes import INVALID_RESULTS
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError
 from promptkit.runner.results import CaseResult, Outcome, RunResults
 
@@ -251,8 +252,8 @@ def load_results(path: str | Path) -> RunResults:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PromptkitError(Diagnostic(str(p), f"cannot read results file: {exc.strerror or exc}", code="PT006",
-                                        name="invalid-results", hint="run the tests first; they write the results file")) from None
+        raise PromptkitError(Diagnostic(str(p), f"cannot read results file: {exc.strerror or exc}", code=INVALID_RESULTS.code,
+                                        name=INVALID_RESULTS.name, hint="run the tests first; they write the results file")) from None
     try:
         return RunResults.from_json(text)
     except ValidationError as exc:
@@ -266,13 +267,13 @@ def load_results(path: str | Path) -> RunResults:
             pos = idx.position_at(int(m.group(1)), max(1, int(m.group(2))))
             span = idx.span(pos.offset, pos.offset)
             detail = detail[: m.start()].strip()
-        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {detail}", code="PT006",
-                                        name="invalid-results", span=span,
+        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {detail}", code=INVALID_RESULTS.code,
+                                        name=INVALID_RESULTS.name, span=span,
                                         hint="pass a results.json written by promptkit test")) from None
     except ValueError as exc:
         first = str(exc).splitlines()[0]
-        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {first}", code="PT006",
-                                        name="invalid-results", hint="pass a results.json written by promptkit test")) from None
+        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {first}", code=INVALID_RESULTS.code,
+                                        name=INVALID_RESULTS.name, hint="pass a results.json written by promptkit test")) from None
 
 
 def store_baseline(results: RunResults | str | Path, dest: str | Path) -> Path:

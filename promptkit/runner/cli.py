@@ -21,6 +21,8 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from promptkit.codes import MISSING_FILE
+
 _SKIP_DIRS = {"node_modules", "__recordings__", "__pycache__", "venv", "site-packages"}
 _SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
 
@@ -84,12 +86,12 @@ class TestCommand:
 
                     d = located(settings.source, ("test", "paths"), f"test path '{raw}': no such file or directory",
                                 "fix 'paths' in [tool.promptkit.test] (relative to this file's folder)")
-                    raise PromptkitError(dataclasses.replace(d, code="PT004", name="missing-file"))
-                raise PromptkitError(Diagnostic(raw, "no such file or directory", code="PT004", name="missing-file",
+                    raise PromptkitError(dataclasses.replace(d, code=MISSING_FILE.code, name=MISSING_FILE.name))
+                raise PromptkitError(Diagnostic(raw, "no such file or directory", code=MISSING_FILE.code, name=MISSING_FILE.name,
                                                 hint="pass a *.prompttest.yaml file or a folder containing some"))
         if not files:
             where = ", ".join(args.paths or settings.test_paths())
-            raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code="PT004", name="missing-file",
+            raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code=MISSING_FILE.code, name=MISSING_FILE.name,
                                             hint="write one (see docs/testing.md) or pass its path"))
         out = [*files, "-p", "no:cacheprovider"]
         from promptkit.paths import root_override
@@ -109,7 +111,7 @@ class TestCommand:
         if args.update_baseline:
             if not args.baseline and not settings.baseline:
                 raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",
-                                                code="PT004", hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
+                                                code=MISSING_FILE.code, hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
             out.append("--promptkit-update-baseline")
         extra = shlex.split(args.pytest_args or "")
         if args.workers is not None:
@@ -131,7 +133,7 @@ class TestCommand:
             except ImportError:
                 from promptkit.diagnostics import Diagnostic, PromptkitError
 
-                raise PromptkitError(Diagnostic("promptkit test", "-n needs pytest-xdist", code="PT004",
+                raise PromptkitError(Diagnostic("promptkit test", "-n needs pytest-xdist", code=MISSING_FILE.code,
                                                 hint="pip install 'promptkit[test]' (or pytest-xdist)")) from None
         code = int(pytest.main(argv))
         if code in (0, 1):

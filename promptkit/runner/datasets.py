@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promptkit.codes import INVALID_DATASET
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severity
 from promptkit.runner.assertions.registry import SpecError, build_spec, get
 from promptkit.runner.assertions.spec import AssertionSpec
@@ -55,7 +56,7 @@ def _error(path: Path, line: int, message: str, hint: str = "", column: int = 1)
     from promptkit.diagnostics import Position, Span
 
     p = Position(line, column, 0)
-    return PromptkitError(Diagnostic(str(path), message, Severity.ERROR, "PT005", "invalid-dataset", Span(p, p), hint))
+    return PromptkitError(Diagnostic(str(path), message, Severity.ERROR, INVALID_DATASET.code, INVALID_DATASET.name, Span(p, p), hint))
 
 
 def parse_expected(cell: str) -> dict[str, Any]:

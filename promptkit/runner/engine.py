@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptkit.codes import MISSING_FILE
 from promptkit.diagnostics import Diagnostic, PromptkitError
 from promptkit.runner.client import ModelClient, RetryPolicy
 from promptkit.runner.recordings import Mode, Recorder, RecordingStore, default_mode
@@ -465,7 +466,7 @@ def replaced_prompt(suite: Suite, template: PromptTemplate) -> Path:
     names = ", ".join(p.as_posix() for p in prompts) or "none"
     raise PromptkitError(Diagnostic(
         str(template.path), f"this template is not one of the prompts of {suite.name} ({names})",
-        code="PT004", name="missing-file",
+        code=MISSING_FILE.code, name=MISSING_FILE.name,
         hint="load the variant with the path of the prompt it replaces: loads(text, path=<prompt file>)"))
 
 

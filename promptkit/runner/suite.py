@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from promptkit.codes import INVALID_TEST_FILE, MISSING_FILE
 from promptkit.diagnostics import Diagnostic, PromptkitError, Span
 from promptkit.runner.assertions.registry import SpecError, build_spec
 from promptkit.runner.assertions.spec import AssertionContext, AssertionSpec, JudgeFn
@@ -248,7 +249,7 @@ class Suite(BaseModel):
         for p in prompts:
             if not p.is_file():
                 raise PromptkitError(
-                    Diagnostic(str(p), "prompt file not found", code="PT004", name="missing-file",
+                    Diagnostic(str(p), "prompt file not found", code=MISSING_FILE.code, name=MISSING_FILE.name,
                                hint="pass the path of a .prompty (or other template) file")
                 )
         built = []
@@ -282,8 +283,8 @@ class Suite(BaseModel):
         for c in self.cases:
             if c.id in seen:
                 raise PromptkitError(
-                    Diagnostic(c.source_path or self.name, f"duplicate case id '{c.id}'", code="PT002",
-                               name="invalid-test-file", span=line_span(c.line),
+                    Diagnostic(c.source_path or self.name, f"duplicate case id '{c.id}'", code=INVALID_TEST_FILE.code,
+                               name=INVALID_TEST_FILE.name, span=line_span(c.line),
                                hint="give every case a unique id")
                 )
             seen.add(c.id)
@@ -343,7 +344,7 @@ class Suite(BaseModel):
             if not prompts:
                 raise PromptkitError(
                     Diagnostic(case.source_path or self.name, f"case '{case.id}' has no prompt to run",
-                               code="PT002", name="invalid-test-file", span=line_span(case.line),
+                               code=INVALID_TEST_FILE.code, name=INVALID_TEST_FILE.name, span=line_span(case.line),
                                hint="add 'prompts: [path/to/file.prompty]' to the suite or 'prompt:' to the case")
                 )
             for p in prompts:
@@ -358,7 +359,7 @@ class Suite(BaseModel):
                     if not mid:
                         raise PromptkitError(
                             Diagnostic(str(p), "the prompt names no model and the test suite lists none",
-                                       code="PT002", name="invalid-test-file",
+                                       code=INVALID_TEST_FILE.code, name=INVALID_TEST_FILE.name,
                                        span=tpl.span_of("model") or tpl.front_matter_span,
                                        hint=f"add 'models: [openai/gpt-4o-mini]' to {self.name}, or 'model:' to the prompt")
                         )

@@ -39,6 +39,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from promptkit.codes import (
+    CODES,
+    INVALID_ASSERTION,
+    INVALID_DATASET,
+    INVALID_TEST_FILE,
+    INVALID_YAML,
+    LENIENT_FRONT_MATTER,
+    MISSING_FILE,
+)
 from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severity, Span
 from promptkit.runner.assertions.registry import SpecError, build_spec
 from promptkit.runner.assertions.spec import AssertionSpec
@@ -157,10 +166,9 @@ class _Loader:
             return self.index.span(at, at + len(key))
         return s
 
-    def fail(self, loc: Sequence[Any], message: str, hint: str = "", code: str = "PT002", *, key: bool = False) -> PromptkitError:
+    def fail(self, loc: Sequence[Any], message: str, hint: str = "", code: str = INVALID_TEST_FILE.code, *, key: bool = False) -> PromptkitError:
         span = self.key_span(loc) if key else self.span(loc)
-        name = {"PT001": "invalid-yaml", "PT002": "invalid-test-file", "PT003": "invalid-assertion",
-                "PT004": "missing-file", "PT005": "invalid-dataset"}[code]
+        name = CODES[code].name
         return PromptkitError(Diagnostic(self.shown, message, Severity.ERROR, code, name, span, hint))
 
     # -- parsing ------------------------------------------------------------------
@@ -170,10 +178,10 @@ class _Loader:
 
         parsed = parse_yaml(self.text, self.shown, self.index, 0)
         for d in parsed.diagnostics:  # strict YAML: no lenient re-reading of test files
-            problem = d.message.split("(", 1)[-1].split(")", 1)[0] if d.code == "PK003" else d.message
+            problem = d.message.split("(", 1)[-1].split(")", 1)[0] if d.code == LENIENT_FRONT_MATTER.code else d.message
             problem = problem.removeprefix("invalid YAML in front matter: ")
             raise PromptkitError(
-                Diagnostic(self.shown, f"invalid YAML: {problem}", Severity.ERROR, "PT001", "invalid-yaml", d.span,
+                Diagnostic(self.shown, f"invalid YAML: {problem}", Severity.ERROR, INVALID_YAML.code, INVALID_YAML.name, d.span,
                            "fix the indentation or quote the value (values starting with *, &, !, %, @ or containing ': ' need quotes)")
             )
         self.spans = parsed.spans
@@ -243,7 +251,7 @@ class _Loader:
         self._confine(value, loc, what)
         if not p.is_file():
             raise self.fail(loc, f"{what} '{value}' not found (looked for {p})",
-                            f"paths are relative to the test file's folder ({self.base})", code="PT004")
+                            f"paths are relative to the test file's folder ({self.base})", code=MISSING_FILE.code)
         return p
 
     def _assertions(self, items: list[Any], loc: tuple[Any, ...]) -> list[AssertionSpec]:
@@ -260,7 +268,7 @@ class _Loader:
                         sub, key = (first,), True  # shorthand: the key names the type
                     elif sub[0] not in item:
                         sub = (first,)  # shorthand: the key's value is the option
-                raise self.fail((*here, *sub), str(exc), exc.hint, code="PT003", key=key) from None
+                raise self.fail((*here, *sub), str(exc), exc.hint, code=INVALID_ASSERTION.code, key=key) from None
             for option, rel in spec.options.files().items():
                 target = Path(rel) if Path(rel).is_absolute() else self.base / rel
                 opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
@@ -268,7 +276,7 @@ class _Loader:
                 if not target.is_file():
                     raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
                                     f"paths in assertions are relative to the test file's folder ({self.base})",
-                                    code="PT004")
+                                    code=MISSING_FILE.code)
             out.append(spec)
         return out
 
@@ -295,13 +303,13 @@ class _Loader:
             if kind == "env":
                 raise fail(kpath, f"${{env:{target}}} is not allowed in test variables",
                            "variable values are sent to the model and written into recordings; use ${file:...} or a literal",
-                           "PT002")
+                           INVALID_TEST_FILE.code)
         for name, value in values.items():
             try:
                 out[name] = resolve(value, base or self.base, {}, root=self.root)
             except ReferenceError_ as exc:
                 err = fail((name,), str(exc), "paths in ${file:...} are relative to the file that names them",
-                           "PT004")
+                           MISSING_FILE.code)
                 if exc.code:  # refused, not missing: PK011 (promptkit.paths)
                     from promptkit.paths import CODE, NAME
 
@@ -374,7 +382,7 @@ class _Loader:
                 rid = row.id or f"{cid}#{row.number}"
                 if rid in seen:
                     raise PromptkitError(Diagnostic(str(ds_path), f"duplicate case id '{rid}'", Severity.ERROR,
-                                                    "PT005", "invalid-dataset", line_span(row.line),
+                                                    INVALID_DATASET.code, INVALID_DATASET.name, line_span(row.line),
                                                     "give every row a unique id (or leave the id column empty)"))
                 seen[rid] = line
                 row_common = dict(common, source=f"{ds_path}:{row.line}", line=row.line)
@@ -405,7 +413,7 @@ def load_suite(path: str | Path) -> Suite:
     src = source.read(p)
     if not src.ok:
         d = src.diagnostics[0]
-        raise PromptkitError(Diagnostic(str(p), d.message, Severity.ERROR, "PT004", "missing-file", d.span,
+        raise PromptkitError(Diagnostic(str(p), d.message, Severity.ERROR, MISSING_FILE.code, MISSING_FILE.name, d.span,
                                         d.hint or "check the path of the test file"))
     return _Loader(p, src.text).parse()
 

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from promptkit.codes import FRONT_MATTER_SCHEMA, INVALID_FRONT_MATTER, LENIENT_FRONT_MATTER
 from promptkit.diagnostics import Diagnostic, LineIndex, Severity, Span
 from promptkit.template.model import FrontMatter
 
@@ -79,8 +80,8 @@ def split(text: str, path: str, index: LineIndex) -> Split:
     diag = Diagnostic(
         path,
         "front matter opened with '---' is never closed",
-        code="PK002",
-        name="invalid-front-matter",
+        code=INVALID_FRONT_MATTER.code,
+        name=INVALID_FRONT_MATTER.name,
         span=index.line_span(index.position(pos).line),
         hint="add a closing '---' line after the YAML block",
     )
@@ -143,8 +144,8 @@ def _duplicate_diagnostics(path: str, index: LineIndex, base: int,
                 path,
                 f"duplicate key '{dotted}' in front matter (first on line {line}); YAML keeps only this last value",
                 severity=Severity.WARNING,
-                code="PK003",
-                name="lenient-front-matter",
+                code=LENIENT_FRONT_MATTER.code,
+                name=LENIENT_FRONT_MATTER.name,
                 span=index.span(base + again.start_mark.index, base + again.end_mark.index),
                 hint="remove one of the two, or merge their values",
             )
@@ -243,7 +244,7 @@ def parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
         return _parse_yaml(src, path, index, base)
     except RecursionError:  # PyYAML's composer recurses once per nesting level
         return Parsed(None, diagnostics=[Diagnostic(
-            path, f"invalid YAML in front matter: {_TOO_DEEP}", code="PK002", name="invalid-front-matter",
+            path, f"invalid YAML in front matter: {_TOO_DEEP}", code=INVALID_FRONT_MATTER.code, name=INVALID_FRONT_MATTER.name,
             span=index.span(base, base), hint="flatten the structure")])
 
 
@@ -255,7 +256,7 @@ def _parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
         data, node = _load(src)
     except _AliasBomb as exc:
         return Parsed(None, diagnostics=[Diagnostic(
-            path, f"invalid YAML in front matter: {exc}", code="PK002", name="invalid-front-matter",
+            path, f"invalid YAML in front matter: {exc}", code=INVALID_FRONT_MATTER.code, name=INVALID_FRONT_MATTER.name,
             span=index.span(base, base), hint="write the values out, or nest fewer aliases")])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -278,8 +279,8 @@ def _parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
                         path,
                         f"front matter is not strict YAML ({problem}); read it leniently with the value quoted",
                         severity=Severity.WARNING,
-                        code="PK003",
-                        name="lenient-front-matter",
+                        code=LENIENT_FRONT_MATTER.code,
+                        name=LENIENT_FRONT_MATTER.name,
                         span=where,
                         hint='quote values that start with *, &, !, % or @, e.g. globs: "**/*"',
                     )
@@ -291,8 +292,8 @@ def _parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
                 Diagnostic(
                     path,
                     f"invalid YAML in front matter: {problem}",
-                    code="PK002",
-                    name="invalid-front-matter",
+                    code=INVALID_FRONT_MATTER.code,
+                    name=INVALID_FRONT_MATTER.name,
                     span=where,
                     hint="fix the YAML syntax (indentation, quoting, colons)",
                 )
@@ -475,8 +476,8 @@ def validate(
             Diagnostic(
                 path,
                 f"front matter must be a YAML mapping of keys to values, not a {type(data).__name__}",
-                code="PK006",
-                name="front-matter-schema",
+                code=FRONT_MATTER_SCHEMA.code,
+                name=FRONT_MATTER_SCHEMA.name,
                 span=fallback,
                 hint="write 'key: value' lines between the '---' fences",
             )
@@ -501,8 +502,8 @@ def validate(
                     Diagnostic(
                         path,
                         f"front matter field '{field_name}': {msg}",
-                        code="PK006",
-                        name="front-matter-schema",
+                        code=FRONT_MATTER_SCHEMA.code,
+                        name=FRONT_MATTER_SCHEMA.name,
                         span=span,
                         hint=_schema_hint(str(top)),
                     )
@@ -542,8 +543,8 @@ def _unknown_input_types(fm: Any, path: str, spans: dict[tuple[Any, ...], Span])
                 path,
                 f"input '{name}' has unknown type '{t}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
                 severity=Severity.WARNING,
-                code="PK006",
-                name="front-matter-schema",
+                code=FRONT_MATTER_SCHEMA.code,
+                name=FRONT_MATTER_SCHEMA.name,
                 span=spans.get(("inputs", name, "type")) or spans.get(("inputs", name, "kind"))
                 or spans.get(("inputs", name)),
                 hint="use string, number, integer, boolean, array or object; values of an unknown type are not checked",

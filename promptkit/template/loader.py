@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from promptkit.codes import UNSUPPORTED_TEMPLATE_FORMAT
 from promptkit.diagnostics import Diagnostic, LineIndex, Severity, TemplateLoadError
 from promptkit.template import frontmatter, source, structure
 from promptkit.template.model import Engine, FileKind, PromptTemplate
@@ -112,8 +113,8 @@ def _build(text: str, path: str, kind: FileKind, had_bom: bool, diags: list[Diag
                     path,
                     f"{what} '{name}': promptkit parses its structure but renders only jinja2/nunjucks",
                     severity=Severity.WARNING,
-                    code="PK004",
-                    name="unsupported-template-format",
+                    code=UNSUPPORTED_TEMPLATE_FORMAT.code,
+                    name=UNSUPPORTED_TEMPLATE_FORMAT.name,
                     span=span,
                     hint="convert the body to Jinja2 ({{ var }}) and set template: jinja2 to render and test it",
                 )

@@ -20,6 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from promptkit.codes import (
+    INPUT_TYPE_MISMATCH,
+    INVALID_RENDERED_ROLE,
+    JINJA_SYNTAX_ERROR,
+    MISSING_INPUT,
+    RENDER_ERROR,
+    SANDBOX_VIOLATION,
+    UNDEFINED_VARIABLE,
+    UNSUPPORTED_TEMPLATE_FORMAT,
+)
 from promptkit.diagnostics import Diagnostic, RenderError, Severity, Span
 from promptkit.template import structure
 from promptkit.template.model import ROLES, FileKind, PromptTemplate, RenderedMessage
@@ -54,8 +64,8 @@ def _too_deep(template: PromptTemplate) -> Diagnostic:
     return Diagnostic(
         template.path,
         "Jinja syntax error: the template nests blocks or expressions too deeply to parse",
-        code="PK100",
-        name="jinja-syntax-error",
+        code=JINJA_SYNTAX_ERROR.code,
+        name=JINJA_SYNTAX_ERROR.name,
         span=template.index.line_span(template.body_line),
         hint="flatten the nesting: split deep {% if %} chains with {% elif %}, or move logic into inputs",
     )
@@ -106,8 +116,8 @@ def _syntax_diagnostic(template: PromptTemplate, exc: Any) -> Diagnostic:
     return Diagnostic(
         template.path,
         f"Jinja syntax error: {message}",
-        code="PK100",
-        name="jinja-syntax-error",
+        code=JINJA_SYNTAX_ERROR.code,
+        name=JINJA_SYNTAX_ERROR.name,
         span=span,
         hint="close every {% block %} with its {% end... %} tag and balance {{ }} and {% %}",
     )
@@ -135,8 +145,8 @@ def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[st
                     Diagnostic(
                         template.path,
                         f"missing required input '{name}'",
-                        code="PK020",
-                        name="missing-input",
+                        code=MISSING_INPUT.code,
+                        name=MISSING_INPUT.name,
                         span=template.span_of("inputs", name),
                         hint=f"pass it, e.g. --var {name}=..., or give it a default in the front matter",
                     )
@@ -162,8 +172,8 @@ def input_type_error(template: PromptTemplate, name: str, value: Any, *, what: s
     return Diagnostic(
         template.path,
         f"{what} '{name}' must be {spec.type}, got {type(value).__name__} {_short(value)}",
-        code="PK021",
-        name="input-type-mismatch",
+        code=INPUT_TYPE_MISMATCH.code,
+        name=INPUT_TYPE_MISMATCH.name,
         span=template.span_of("inputs", name),
         hint=f"pass a value of type {spec.type}, or change the declared type of '{name}'",
     )
@@ -248,8 +258,8 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
                 (f"cannot render a {_engine_label(template)} template: promptkit renders jinja2/nunjucks only"
                  if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT) else
                  f"a {template.kind.value} file has no template language to render; it is sent as written"),
-                code="PK004",
-                name="unsupported-template-format",
+                code=UNSUPPORTED_TEMPLATE_FORMAT.code,
+                name=UNSUPPORTED_TEMPLATE_FORMAT.name,
                 span=template.span_of("template") or template.front_matter_span,
                 hint=("convert the body to Jinja2 and set template: jinja2" if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT)
                       else "rename it to .prompty to render it as a template, or count it with promptkit tokens --no-render"),
@@ -268,33 +278,33 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     except RenderLimitError as exc:
         raise RenderError(_runtime(template, exc, f"render limit exceeded: {exc}",
                                    "prompts are small: bound the loop or value (slice inputs, use smaller ranges)",
-                                   "PK024", "render-error")) from None
+                                   RENDER_ERROR.code, RENDER_ERROR.name)) from None
     except RecursionError as exc:
         raise RenderError(_runtime(template, exc, "render recursed too deeply (a macro that calls itself without end?)",
-                                   "give the recursion a base case that stops it", "PK024", "render-error")) from None
+                                   "give the recursion a base case that stops it", RENDER_ERROR.code, RENDER_ERROR.name)) from None
     except MemoryError as exc:
         raise RenderError(_runtime(template, exc, "render ran out of memory building a value",
-                                   "check for values multiplied or padded to huge sizes", "PK024", "render-error")) from None
+                                   "check for values multiplied or padded to huge sizes", RENDER_ERROR.code, RENDER_ERROR.name)) from None
     except UndefinedError as exc:
         raise RenderError(_runtime(template, exc, f"undefined variable: {exc.message}",
                                    "declare it in inputs and pass a value, or guard it with {% if x is defined %}",
-                                   "PK022", "undefined-variable")) from None
+                                   UNDEFINED_VARIABLE.code, UNDEFINED_VARIABLE.name)) from None
     except SecurityError as exc:
         raise RenderError(_runtime(template, exc, f"blocked by the sandbox: {exc}",
-                                   "templates may not reach Python internals", "PK023", "sandbox-violation")) from None
+                                   "templates may not reach Python internals", SANDBOX_VIOLATION.code, SANDBOX_VIOLATION.name)) from None
     except TemplateError as exc:
         raise RenderError(_runtime(template, exc, f"template error: {exc}", "check the expression on this line",
-                                   "PK024", "render-error")) from None
+                                   RENDER_ERROR.code, RENDER_ERROR.name)) from None
     except TypeError as exc:
         if "no loader" not in str(exc):
             raise RenderError(_runtime(template, exc, f"TypeError while rendering: {exc}",
                                        "check the expression and the type of the values passed",
-                                       "PK024", "render-error")) from None
+                                       RENDER_ERROR.code, RENDER_ERROR.name)) from None
         raise RenderError(_no_loader(template)) from None
     except (ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise RenderError(_runtime(template, exc, f"{type(exc).__name__} while rendering: {exc}",
                                    "check the expression and the type of the values passed",
-                                   "PK024", "render-error")) from None
+                                   RENDER_ERROR.code, RENDER_ERROR.name)) from None
     return _split(template, out, nonce)
 
 
@@ -320,8 +330,8 @@ def _no_loader(template: PromptTemplate) -> Diagnostic:
     return Diagnostic(
         template.path,
         f"{{% {tag} %}} of another file is not supported: promptkit renders each template on its own",
-        code="PK024",
-        name="render-error",
+        code=RENDER_ERROR.code,
+        name=RENDER_ERROR.name,
         span=span,
         hint="inline the other template's text (or its blocks) into this file",
     )
@@ -380,8 +390,8 @@ def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessa
                 Diagnostic(
                     template.path,
                     f"a role line rendered to {pieces[i].strip()!r}, which is not a chat role",
-                    code="PK025",
-                    name="invalid-rendered-role",
+                    code=INVALID_RENDERED_ROLE.code,
+                    name=INVALID_RENDERED_ROLE.name,
                     hint=f"role values must be one of: {', '.join(ROLES)}",
                 )
             )

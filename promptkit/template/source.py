@@ -12,6 +12,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promptkit.codes import UNREADABLE_FILE
 from promptkit.diagnostics import Diagnostic, Position, Severity, Span
 
 #: Files larger than this are not read (a prompt of 10 MB is a mistake, not a prompt).
@@ -47,8 +48,8 @@ def _too_big(path: str, size: int, max_bytes: int) -> SourceText:
             Diagnostic(
                 path,
                 f"file is {size:,} bytes, over the {max_bytes:,}-byte limit for prompt files",
-                code="PK001",
-                name="unreadable-file",
+                code=UNREADABLE_FILE.code,
+                name=UNREADABLE_FILE.name,
                 hint="split the prompt, or exclude the file in [tool.promptkit] exclude",
             )
         ],
@@ -73,8 +74,8 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES, what: str = "p
                 Diagnostic(
                     path,
                     f"binary file (contains NUL bytes), not a {what}",
-                    code="PK001",
-                    name="unreadable-file",
+                    code=UNREADABLE_FILE.code,
+                    name=UNREADABLE_FILE.name,
                     hint="exclude it from linting, or check that the right file was committed",
                 )
             ],
@@ -92,8 +93,8 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES, what: str = "p
                 Diagnostic(
                     path,
                     f"not valid {encoding.upper()}: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
-                    code="PK001",
-                    name="unreadable-file",
+                    code=UNREADABLE_FILE.code,
+                    name=UNREADABLE_FILE.name,
                     span=_at(line, col, len(good)),
                     hint="re-save the file as UTF-8",
                 )
@@ -152,5 +153,5 @@ _HINTS = {
 
 def _unreadable(path: str, message: str, hint: str | None) -> SourceText:
     return SourceText(
-        "", diagnostics=[Diagnostic(path, message, code="PK001", name="unreadable-file", hint=hint or "")]
+        "", diagnostics=[Diagnostic(path, message, code=UNREADABLE_FILE.code, name=UNREADABLE_FILE.name, hint=hint or "")]
     )

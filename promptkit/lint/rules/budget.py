@@ -292,7 +292,7 @@ class LongLine(Rule):
     code = "PK403"
     name = "long-line"
     severity = Severity.INFO
-    example_config: ClassVar[dict[str, Any]] = {"rules": {"PK403": {"max-line-length": 60}}}
+    example_config: ClassVar[dict[str, Any]] = {"rules": {code: {"max-line-length": 60}}}
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         limit = int(ctx.setting(self.code, "max-line-length", 2000))

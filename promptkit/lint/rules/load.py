@@ -11,6 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from promptkit.codes import (
+    FRONT_MATTER_SCHEMA,
+    INVALID_FRONT_MATTER,
+    LENIENT_FRONT_MATTER,
+    UNREADABLE_FILE,
+    UNSUPPORTED_TEMPLATE_FORMAT,
+)
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
 from promptkit.template.model import FileKind
@@ -52,10 +59,10 @@ class UnreadableFile(_Forward):
     ```
     """
 
-    code = "PK001"
-    name = "unreadable-file"
+    code = UNREADABLE_FILE.code
+    name = UNREADABLE_FILE.name
     severity = Severity.ERROR
-    forwards = "PK001"
+    forwards = UNREADABLE_FILE.code
 
 
 @register
@@ -96,10 +103,10 @@ class InvalidFrontMatter(_Forward):
     ```
     """
 
-    code = "PK002"
-    name = "invalid-front-matter"
+    code = INVALID_FRONT_MATTER.code
+    name = INVALID_FRONT_MATTER.name
     severity = Severity.ERROR
-    forwards = "PK002"
+    forwards = INVALID_FRONT_MATTER.code
 
 
 @register
@@ -134,10 +141,10 @@ class LenientFrontMatter(_Forward):
     ```
     """
 
-    code = "PK003"
-    name = "lenient-front-matter"
+    code = LENIENT_FRONT_MATTER.code
+    name = LENIENT_FRONT_MATTER.name
     severity = Severity.WARNING
-    forwards = "PK003"
+    forwards = LENIENT_FRONT_MATTER.code
 
 
 @register
@@ -173,10 +180,10 @@ class UnsupportedTemplateFormat(_Forward):
     ```
     """
 
-    code = "PK004"
-    name = "unsupported-template-format"
+    code = UNSUPPORTED_TEMPLATE_FORMAT.code
+    name = UNSUPPORTED_TEMPLATE_FORMAT.name
     severity = Severity.WARNING
-    forwards = "PK004"
+    forwards = UNSUPPORTED_TEMPLATE_FORMAT.code
 
 
 @register
@@ -212,10 +219,10 @@ class FrontMatterSchema(_Forward):
     ```
     """
 
-    code = "PK006"
-    name = "front-matter-schema"
+    code = FRONT_MATTER_SCHEMA.code
+    name = FRONT_MATTER_SCHEMA.name
     severity = Severity.ERROR
-    forwards = "PK006"
+    forwards = FRONT_MATTER_SCHEMA.code
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         foreign = ctx.template.kind in (FileKind.MARKDOWN, FileKind.TEXT)

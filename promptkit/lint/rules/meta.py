@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from promptkit.codes import INTERNAL_ERROR, UNUSED_NOQA
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
 
@@ -38,8 +39,8 @@ class InternalError(Rule):
     ```
     """
 
-    code = "PK000"
-    name = "internal-error"
+    code = INTERNAL_ERROR.code
+    name = INTERNAL_ERROR.name
     severity = Severity.ERROR
     engine_reported = True
 
@@ -79,8 +80,8 @@ class UnusedNoqa(Rule):
     ```
     """
 
-    code = "PK009"
-    name = "unused-noqa"
+    code = UNUSED_NOQA.code
+    name = UNUSED_NOQA.name
     severity = Severity.WARNING
     fixable = "safe"
     engine_reported = True

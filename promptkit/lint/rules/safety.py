@@ -35,7 +35,7 @@ _EXPR = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)([^}]*)\}\}")
 def _untrusted(ctx: LintContext, code: str) -> set[str] | None:
     """Names of user-controlled inputs: configured, else guessed from the names. None
     means "guess by name" (no declared inputs)."""
-    configured = ctx.setting(code, "untrusted-inputs", None) or ctx.setting("PK500", "untrusted-inputs", None)
+    configured = ctx.setting(code, "untrusted-inputs", None) or ctx.setting(UserInputInSystemMessage.code, "untrusted-inputs", None)
     if configured is not None:
         return set(configured)
     return None
@@ -218,7 +218,7 @@ class UndelimitedInput(Rule):
         t = ctx.template
         if not t.engine.renders:
             return
-        configured = _untrusted(ctx, "PK501")
+        configured = _untrusted(ctx, self.code)
         declared = set(t.inputs)
         if not declared and configured is None:
             return  # without declared inputs every name is a guess (dataset fields, loop items)

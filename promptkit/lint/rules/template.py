@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from promptkit.codes import JINJA_SYNTAX_ERROR
 from promptkit.diagnostics import Severity, Span
 from promptkit.lint.rule import JINJA_KINDS, Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
@@ -88,8 +89,8 @@ class JinjaSyntaxError(Rule):
     ```
     """
 
-    code = "PK100"
-    name = "jinja-syntax-error"
+    code = JINJA_SYNTAX_ERROR.code
+    name = JINJA_SYNTAX_ERROR.name
     severity = Severity.ERROR
     kinds = JINJA_KINDS
 
