@@ -113,3 +113,5 @@ INVALID_ASSERTION = _define("PT003", "invalid-assertion", "an assertion is unkno
 MISSING_FILE = _define("PT004", "missing-file", "a prompt, suite, dataset or other file named by a test is missing")
 INVALID_DATASET = _define("PT005", "invalid-dataset", "a dataset file or row is invalid")
 INVALID_RESULTS = _define("PT006", "invalid-results", "a results or baseline file is unreadable or not promptkit's")
+REFUSED_CALL_PARAMETER = _define("PT010", "refused-call-parameter",
+                                 "a prompt or suite sets a model-call parameter outside the allow-list")

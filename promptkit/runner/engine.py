@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptkit.codes import MISSING_FILE
+from promptkit.codes import MISSING_FILE, REFUSED_CALL_PARAMETER
 from promptkit.diagnostics import Diagnostic, PromptkitError
 from promptkit.runner.client import ModelClient, RetryPolicy
 from promptkit.runner.recordings import Mode, Recorder, RecordingStore, default_mode
@@ -298,7 +298,7 @@ class Runner:
                 span = template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
                 if span is not None:
                     where = str(template.path)
-            raise PromptkitError(Diagnostic(where, exc.message, code="PT010", name="refused-call-parameter",
+            raise PromptkitError(Diagnostic(where, exc.message, code=REFUSED_CALL_PARAMETER.code, name=REFUSED_CALL_PARAMETER.name,
                                             span=span, hint=exc.hint)) from None
 
     def _context(self, job: CaseJob, messages: list[dict[str, Any]], model_id: str,
