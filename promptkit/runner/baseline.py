@@ -173,7 +173,7 @@ def _first_failure(c: CaseResult) -> str:
             return s.error
         for a in s.assertions:
             if a.error or (not a.passed and a.weight > 0):
-                return f"{a.type}: {a.reason}"
+                return f"{a.type}: {a.describe(s.output)}"
     return ""
 
 

@@ -175,9 +175,9 @@ def failure_text(case: CaseResult) -> str:
                 lines.append(f"    hint: {s.hint}")
         for a in s.assertions:
             if a.error:
-                lines.append(f"{tag}ERROR in {a.type}: {a.reason}")
+                lines.append(f"{tag}ERROR in {a.type}: {a.describe(s.output)}")
             elif not a.passed:
-                lines.append(f"{tag}{a.type} failed: {a.reason}")
+                lines.append(f"{tag}{a.type} failed: {a.describe(s.output)}")
         if s.output is not None and s.outcome is Outcome.FAIL:
             out = s.output if len(s.output) <= 400 else s.output[:400] + "..."
             lines.append(f"{tag}output: {out!r}")

@@ -11,8 +11,11 @@ results file can be stored as a baseline and compared with a later run.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,10 +72,76 @@ class ProviderError(Exception):
         self.hint = hint
 
 
-class AssertionResult(BaseModel):
-    """One assertion applied to one output."""
+class OutputSpan(BaseModel):
+    """Characters ``[start, end)`` of the output (Python string offsets): where a substring
+    or a pattern was found, or (``start == end``) where the output stops being JSON."""
 
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["span"] = "span"
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    def describe(self, output: str | None = None) -> str:
+        """``line 2 column 5`` when the output is at hand (people read that), else the offsets."""
+        if output is not None and self.start <= len(output):
+            line = output.count("\n", 0, self.start) + 1
+            column = self.start - (output.rfind("\n", 0, self.start) + 1) + 1
+            return f"line {line} column {column}"
+        return f"output[{self.start}:{self.end}]"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w-]*\Z")
+
+
+class JsonPath(BaseModel):
+    """A place in the output's JSON document: ``parts`` are its keys and list indices
+    (``["items", 0, "name"]``), ``path`` the same written ``$.items[0].name``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["json-path"] = "json-path"
+    path: str
+    parts: list[str | int] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, parts: Sequence[str | int]) -> JsonPath:
+        text = "$"
+        for p in parts:
+            if isinstance(p, int):
+                text += f"[{p}]"
+            elif _IDENTIFIER.match(p):
+                text += f".{p}"
+            else:
+                text += f"[{json.dumps(p, ensure_ascii=False)}]"
+        return cls(path=text, parts=list(parts))
+
+    def describe(self, output: str | None = None) -> str:
+        return self.path
+
+
+#: Where in the output an assertion's evidence is (``kind`` tells which).
+Location = Annotated[OutputSpan | JsonPath, Field(discriminator="kind")]
+
+
+class AssertionResult(BaseModel):
+    """One assertion applied to one output: the evidence, as data.
+
+    Tools read the fields (the optimizer: which check failed, where, by how much);
+    people read :meth:`describe`, which is what reports and JUnit show. ``reason`` is
+    human text about the output only: the place in the output is ``location``, the
+    place of the assertion in the test file is ``where``. Results files written before
+    these fields existed still load (``index``, ``location``, ``feedback``, ``where``
+    default to None; their reasons may still end in ``[file:line]``).
+    """
+
+    #: Position among the case run's assertions (suite defaults first, then the case's,
+    #: as in :attr:`~promptkit.runner.suite.CaseRun.assertions`).
+    index: int | None = None
+    #: How reports name the assertion: ``contains``, ``not-contains``, or its ``metric`` name.
     type: str
+    #: The registered assertion type (``contains`` for a negated or metric-named entry).
+    assertion_type: str | None = None
     passed: bool
     score: float = Field(ge=0.0, le=1.0)
     reason: str
@@ -81,6 +150,21 @@ class AssertionResult(BaseModel):
     #: is then ERROR, not FAIL.
     error: bool = False
     usage: Usage = Field(default_factory=Usage)  # judge calls
+    #: Where in the output the evidence is: a span of characters or a JSON path.
+    location: Location | None = None
+    #: A judge's own explanation of its verdict (model-graded assertions only).
+    feedback: str | None = None
+    #: ``file:line`` of the assertion's entry in the test file (None for Python specs).
+    where: str | None = None
+
+    def describe(self, output: str | None = None) -> str:
+        """``reason (at $.items[0]) [suite.prompttest.yaml:12]`` -- one readable line."""
+        text = self.reason
+        if self.location is not None:
+            text += f" (at {self.location.describe(output)})"
+        if self.where and not self.reason.endswith(f"[{self.where}]"):
+            text += f" [{self.where}]"
+        return text
 
 
 class SampleResult(BaseModel):

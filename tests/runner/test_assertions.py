@@ -22,7 +22,7 @@ from promptkit.runner.assertions import (
 )
 from promptkit.runner.assertions.similarity import string_similarity
 from promptkit.runner.assertions.structured import parse_path
-from promptkit.runner.results import AssertionResult, ModelResponse, Outcome, Usage
+from promptkit.runner.results import AssertionResult, JsonPath, ModelResponse, Outcome, OutputSpan, Usage
 from promptkit.template import load
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
@@ -57,6 +57,31 @@ def test_negation_is_the_complement(output: str, value: str, kind: str) -> None:
     assert flagged.passed is (not plain.passed)
     assert prefixed.score == pytest.approx(1.0 - plain.score)
     assert prefixed.type == f"not-{kind}" and not prefixed.error
+
+
+@fast
+@given(output=text, value=needle, kind=st.sampled_from(["contains", "icontains", "starts-with", "regex", "contains-any"]),
+       negate=st.booleans())
+def test_span_locations_point_at_the_evidence(output: str, value: str, kind: str, negate: bool) -> None:
+    """Whenever a text check reports a span, that slice of the output is what it found --
+    negated or not (``not-contains`` fails at the forbidden text)."""
+    import re
+
+    pattern = re.escape(value) if kind == "regex" else value
+    spec: dict[str, Any] = {"type": kind, "value": [value] if kind == "contains-any" else pattern, "negate": negate}
+    if kind == "starts-with":
+        spec["trim"] = False
+    r = run(spec, output)
+    found = {"contains": value in output, "contains-any": value in output, "regex": value in output,
+             "icontains": value.casefold() in output.casefold()
+             and re.search(re.escape(value), output, re.IGNORECASE) is not None,
+             "starts-with": output.startswith(value)}[kind]
+    if kind != "starts-with":  # a failed starts-with points at what the output starts with instead
+        assert (r.location is not None) is found
+    if r.location is not None and found:
+        assert isinstance(r.location, OutputSpan) and 0 <= r.location.start <= r.location.end <= len(output)
+        piece = output[r.location.start:r.location.end]
+        assert piece.casefold() == value.casefold() if kind == "icontains" else piece == value
 
 
 @fast
@@ -223,7 +248,8 @@ def test_json_schema_inline_file_and_prompt_default(tmp_path: Path) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     assert run({"type": "json-schema", "value": schema}, '{"n": 3}').passed
     r = run({"type": "json-schema", "value": schema}, '{"n": "3"}')
-    assert not r.passed and "$.n" in r.reason and "integer" in r.reason
+    assert not r.passed and "integer" in r.reason and "$." not in r.reason  # the place is a field, not text
+    assert r.location == JsonPath(path="$.n", parts=["n"]) and r.describe().endswith("(at $.n)")
     (tmp_path / "s.json").write_text(json.dumps(schema), encoding="utf-8")
     assert run({"type": "json-schema", "value": "s.json"}, '{"n": 1}', ctx=AssertionContext(base_dir=tmp_path)).passed
     # no value: the prompt's declared output schema (greeting required)
@@ -231,6 +257,7 @@ def test_json_schema_inline_file_and_prompt_default(tmp_path: Path) -> None:
     assert run({"type": "json-schema"}, '{"greeting": "hi", "count": 1}', ctx=ctx).passed
     bad = run({"type": "json-schema"}, '{"count": 1}', ctx=ctx)
     assert not bad.passed and "greeting" in bad.reason and "output schema" in bad.reason
+    assert bad.location == JsonPath(path="$", parts=[])  # a missing key is an error of the object
     assert run({"type": "json-schema"}, "{}").error  # no schema anywhere: cannot evaluate
 
 
@@ -241,7 +268,11 @@ def test_json_path() -> None:
     assert run({"type": "json-path", "path": 'items[1].tags["x.y"]', "value": 2}, doc).passed
     assert run({"type": "json-path", "path": "items[0]"}, doc).passed  # existence only
     missing = run({"type": "json-path", "path": "items[5].name"}, doc)
-    assert not missing.passed and "$.items[5]" in missing.reason
+    assert not missing.passed and missing.location == JsonPath.of(["items", 5])  # the first part not found
+    assert missing.describe() == "output JSON lacks items[5].name (at $.items[5])"
+    dotted = run({"type": "json-path", "path": 'items[1].tags["x.y"]', "value": 3}, doc)
+    assert dotted.location is not None and dotted.location.parts == ["items", 1, "tags", "x.y"]
+    assert dotted.location.describe() == '$.items[1].tags["x.y"]'
     wrong = run({"type": "json-path", "path": "items[0].name", "value": "z"}, doc)
     assert not wrong.passed and "expected" in wrong.reason
     with pytest.raises(SpecError, match="cannot read JSON path"):
@@ -347,8 +378,14 @@ def test_failing_reason_points_back_at_the_test_file() -> None:
     from promptkit.runner.suite_file import load_suite
 
     run_ = {r.case.id: r for r in load_suite(FIXTURES / "greet.prompttest.yaml").expand()}["ada"]
-    res = asyncio.run(evaluate(run_.assertions, ModelResponse(text="nope", model="m"), run_.context([])))
-    assert not res[0].passed and "greet.prompttest.yaml:6" in res[0].reason  # defaults' is-json entry
+    res = asyncio.run(evaluate(run_.assertions, ModelResponse(text="  nope", model="m"), run_.context([])))
+    first = res[0]  # the defaults' is-json entry
+    assert not first.passed and first.where is not None and first.where.endswith("greet.prompttest.yaml:6")
+    assert first.reason == "output is not valid JSON: Expecting value"  # no place glued in
+    assert first.location == OutputSpan(start=2, end=2)
+    assert [r.index for r in res] == list(range(len(run_.assertions)))
+    assert [r.assertion_type for r in res] == [a.type for a in run_.assertions]
+    assert first.describe("  nope") == f"output is not valid JSON: Expecting value (at line 1 column 3) [{first.where}]"
 
 
 def test_docs_describe_every_assertion_type() -> None:

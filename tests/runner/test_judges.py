@@ -66,6 +66,7 @@ def test_rubric_valid_reply() -> None:
     judge = ScriptedJudge('{"pass": true, "score": 0.9, "reason": "states 310M"}')
     r = grade(RUBRIC, "It costs 310M.", judge, judge_model="openai/gpt-4o-mini", judge_params={"seed": 1})
     assert r.passed and r.score == pytest.approx(0.9) and "states 310M" in r.reason
+    assert r.feedback == "states 310M"  # the judge's own words, apart from the reason
     assert len(judge.calls) == 1
     messages, model, params = judge.calls[0]
     assert model == "openai/gpt-4o-mini"
@@ -170,6 +171,7 @@ def test_pairwise_asks_both_orders_and_trusts_a_consistent_win() -> None:
     judge = ScriptedJudge(content_judge("NEW"))
     r = grade(PAIR, "NEW answer", judge, baseline_output="OLD answer")
     assert r.passed and r.score == 1.0 and "win against the baseline in both orders" in r.reason
+    assert r.feedback == "output first: more precise\noutput second: more precise"
     assert len(judge.calls) == 2
     firsts = [c[0][-1]["content"].split("<response_a>")[1] for c in judge.calls]
     assert firsts[0].strip().startswith("NEW") and firsts[1].strip().startswith("OLD")  # swapped

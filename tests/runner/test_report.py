@@ -18,7 +18,9 @@ from promptkit.runner.report import (
 from promptkit.runner.results import (
     AssertionResult,
     CaseResult,
+    JsonPath,
     Outcome,
+    OutputSpan,
     RunResults,
     SampleResult,
     Usage,
@@ -75,6 +77,27 @@ def test_failure_text_lists_reasons_errors_and_output() -> None:
     assert "sample 2: output: 'Barcelona'" in text
     assert text.count("server: boom") == 1  # the same error on two samples is said once
     assert "hint: retry later" in text and "length" not in text
+
+
+def test_failure_text_renders_the_location_and_the_test_file_line() -> None:
+    """The place in the output and the entry's line come from the structured fields,
+    rendered for people: a line and column in the output, a JSON path, ``[file:line]``."""
+    output = '{"a": 1,\n "c": oops}'
+    sample = SampleResult(outcome=Outcome.FAIL, output=output, assertions=[
+        AssertionResult(index=0, type="is-json", passed=False, score=0, reason="output is not valid JSON: Expecting value",
+                        location=OutputSpan(start=15, end=15), where="t.prompttest.yaml:4"),
+        AssertionResult(index=1, type="json-path", passed=False, score=0, reason="output JSON lacks b",
+                        location=JsonPath.of(["b"]), where="t.prompttest.yaml:5"),
+        AssertionResult(index=2, type="contains", passed=False, score=0, reason="old text [t.prompttest.yaml:6]",
+                        where="t.prompttest.yaml:6")])
+    case = CaseResult(id="t::c[m]", suite="t", case="c", model="m", prompt="p", outcome=Outcome.FAIL, samples=[sample])
+    lines = failure_text(case).splitlines()
+    assert "  is-json failed: output is not valid JSON: Expecting value (at line 2 column 7) [t.prompttest.yaml:4]" in lines
+    assert "  json-path failed: output JSON lacks b (at $.b) [t.prompttest.yaml:5]" in lines
+    assert "  contains failed: old text [t.prompttest.yaml:6]" in lines  # an old reason is not tagged twice
+    # without the output at hand (a tool reading a result) the span reads as offsets
+    assert sample.assertions[0].describe() == ("output is not valid JSON: Expecting value (at output[15:15]) "
+                                               "[t.prompttest.yaml:4]")
 
 
 def test_write_results_is_atomic_json(tmp_path: Path) -> None:

@@ -55,49 +55,57 @@ async def evaluate(
     Specs run one after another: deterministic checks take microseconds, and judges of
     one sample are few; concurrency across samples is the runner's job.
     """
-    return [await evaluate_one(spec, response, ctx) for spec in specs]
+    return [await evaluate_one(spec, response, ctx, index=i) for i, spec in enumerate(specs)]
 
 
-async def evaluate_one(spec: AssertionSpec, response: ModelResponse, ctx: AssertionContext) -> AssertionResult:
-    """Apply one spec. Exceptions inside a check become ``error=True`` results whose
-    reason names the assertion and what went wrong."""
+async def evaluate_one(
+    spec: AssertionSpec, response: ModelResponse, ctx: AssertionContext, *, index: int | None = None
+) -> AssertionResult:
+    """Apply one spec (``index``: its position in the case run's list, kept in the
+    result). Exceptions inside a check become ``error=True`` results whose reason names
+    the assertion and what went wrong."""
     t = get(spec.type)
     if t is None:  # a spec built by hand with a bad type
-        return _result(spec, Check.failed_to_run(f"unknown assertion type '{spec.type}'"))
+        return _result(spec, Check.failed_to_run(f"unknown assertion type '{spec.type}'"), index)
     if t.judge and ctx.judge is None:
         return _result(
             spec,
             Check.failed_to_run(f"'{spec.type}' needs a judge model, but the runner provided none"),
+            index,
         )
     try:
         options = _with_vars(spec.options, ctx.vars)
     except Exception as exc:  # noqa: BLE001 - a bad {{ }} in an assertion value
-        return _result(spec, Check.failed_to_run(f"cannot fill in the assertion's {{{{ }}}} variables: {exc}"))
+        return _result(spec, Check.failed_to_run(f"cannot fill in the assertion's {{{{ }}}} variables: {exc}"), index)
     output = response.text if response.text is not None else ""
     try:
         out = t.check(output, options, response, ctx)
         if inspect.isawaitable(out):
             out = await out
     except Exception as exc:  # noqa: BLE001 - any bug in a check is an ERROR, never a crash
-        return _result(spec, Check.failed_to_run(f"'{spec.type}' could not be evaluated: {type(exc).__name__}: {exc}"))
-    return _result(spec, out)
+        return _result(spec, Check.failed_to_run(f"'{spec.type}' could not be evaluated: {type(exc).__name__}: {exc}"),
+                       index)
+    return _result(spec, out, index)
 
 
-def _result(spec: AssertionSpec, check: Check) -> AssertionResult:
+def _result(spec: AssertionSpec, check: Check, index: int | None = None) -> AssertionResult:
     passed, score, reason = check.passed, min(1.0, max(0.0, float(check.score))), check.reason
     if spec.negate and not check.error:
         passed, score = not passed, 1.0 - score
         reason = f"negated: {reason}"
-    if spec.where and not passed:
-        reason = f"{reason} [{spec.where}]"
     return AssertionResult(
+        index=index,
         type=spec.label,
+        assertion_type=spec.type,
         passed=passed and not check.error,
         score=0.0 if check.error else score,
         reason=reason,
         weight=spec.weight,
         error=check.error,
         usage=check.usage,
+        location=check.location,
+        feedback=check.feedback,
+        where=spec.where or None,
     )
 
 

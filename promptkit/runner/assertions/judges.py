@@ -225,7 +225,8 @@ async def llm_rubric(output: str, o: RubricOptions, response: ModelResponse, ctx
         return Check.failed_to_run(str(exc), exc.usage)
     if o.threshold is not None:
         passed = score >= o.threshold
-    return Check(passed, score, f"judge ({model}): {reason or ('pass' if passed else 'fail')} (score {score:.2f})", usage=usage)
+    return Check(passed, score, f"judge ({model}): {reason or ('pass' if passed else 'fail')} (score {score:.2f})",
+                 usage=usage, feedback=reason or None)
 
 
 # --------------------------------------------------------------------------- factuality
@@ -265,7 +266,8 @@ async def factuality(output: str, o: FactualityOptions, response: ModelResponse,
         return Check.failed_to_run(str(exc), exc.usage)
     _, score, meaning = FACT_CATEGORIES[cat]
     passed = cat not in o.fail_on
-    return Check(passed, score, f"judge ({model}): category {cat}, {meaning}: {reason}", usage=usage)
+    return Check(passed, score, f"judge ({model}): category {cat}, {meaning}: {reason}", usage=usage,
+                 feedback=reason or None)
 
 
 # --------------------------------------------------------------------------- pairwise
@@ -338,4 +340,6 @@ async def pairwise(output: str, o: PairwiseOptions, response: ModelResponse, ctx
             summary = f"{first} with the output first, {second} with it second (partly consistent)"
     passed = score >= o.threshold
     detail = why1 if first != "tie" or not why2 else why2
-    return Check(passed, score, f"judge ({model}): {summary}; score {score:.2f}: {excerpt(detail, 160)}", usage=usage)
+    feedback = "\n".join(f"{order}: {why}" for order, why in (("output first", why1), ("output second", why2)) if why)
+    return Check(passed, score, f"judge ({model}): {summary}; score {score:.2f}: {excerpt(detail, 160)}", usage=usage,
+                 feedback=feedback or None)

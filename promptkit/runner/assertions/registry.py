@@ -16,14 +16,14 @@ not be evaluated). They may be ``async`` (judges are).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from promptkit.runner.assertions.spec import AssertionSpec
-from promptkit.runner.results import Usage
+from promptkit.runner.results import Location, Usage
 
 #: Modules that register assertion types; imported on first use of the table.
 _MODULES = ("text", "structured", "similarity", "metrics", "python", "judges")
@@ -42,18 +42,26 @@ class Options(BaseModel):
 
 @dataclass
 class Check:
-    """The verdict of one check function (before negation and weighting)."""
+    """The verdict of one check function (before negation and weighting).
+
+    ``reason`` says what was found, in words, without the place; ``location`` is the
+    place in the output (a span of characters or a JSON path) when there is one, so a
+    negated check keeps it too (``not-contains`` fails *at* the forbidden text).
+    ``feedback`` is a judge's own explanation.
+    """
 
     passed: bool
     score: float
     reason: str
     error: bool = False
     usage: Usage = field(default_factory=Usage)
+    location: Location | None = None
+    feedback: str | None = None
 
     @classmethod
-    def of(cls, passed: bool, reason: str) -> Check:
+    def of(cls, passed: bool, reason: str, location: Location | None = None) -> Check:
         """A binary check: score 1 on pass, 0 on fail."""
-        return cls(passed, 1.0 if passed else 0.0, reason)
+        return cls(passed, 1.0 if passed else 0.0, reason, location=location)
 
     @classmethod
     def failed_to_run(cls, reason: str, usage: Usage | None = None) -> Check:

@@ -20,30 +20,42 @@ from pydantic import field_validator
 from promptkit.runner.assertions.project_code import CodeRefused, check_reference, import_object, reference_file
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
-from promptkit.runner.results import ModelResponse
+from promptkit.runner.results import JsonPath, ModelResponse, OutputSpan
 
 _FENCE = re.compile(r"^\s*```[\w-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$", re.DOTALL)
 
 
 class JsonError(ValueError):
-    """The output is not JSON; the message says where and why."""
+    """The output is not JSON; the message says why, ``location`` where (an empty span at
+    the offending character of the output)."""
+
+    def __init__(self, message: str, location: OutputSpan | None = None) -> None:
+        super().__init__(message)
+        self.location = location
+
+    def check(self) -> Check:
+        """The failed check this error makes."""
+        return Check.of(False, str(self), self.location)
 
 
 def parse_json(output: str, allow_fences: bool = False) -> tuple[Any, bool]:
     """Parse the output as JSON. Returns ``(value, fenced)``; raises :class:`JsonError`."""
+    start = len(output) - len(output.lstrip())
     text = output.strip()
     fenced = False
     if allow_fences:
         m = _FENCE.match(text)
         if m:
             text, fenced = m.group(1), True
+            start += m.start(1)
     try:
         return json.loads(text), fenced
     except json.JSONDecodeError as exc:
         hint = ""
         if not allow_fences and _FENCE.match(text):
             hint = " (the reply is wrapped in a ``` code fence; set allow_fences: true to accept that)"
-        raise JsonError(f"output is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") from None
+        at = min(len(output), start + exc.pos)
+        raise JsonError(f"output is not valid JSON: {exc.msg}{hint}", OutputSpan(start=at, end=at)) from None
 
 
 class IsJsonOptions(Options):
@@ -56,7 +68,7 @@ def is_json(output: str, o: IsJsonOptions, response: ModelResponse, ctx: Asserti
     try:
         value, fenced = parse_json(output, o.allow_fences)
     except JsonError as exc:
-        return Check.of(False, str(exc))
+        return exc.check()
     return Check.of(True, f"output is valid JSON ({type(value).__name__}{', fenced' if fenced else ''})")
 
 
@@ -120,7 +132,7 @@ def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx:
     try:
         value, _ = parse_json(output, o.allow_fences)
     except JsonError as exc:
-        return Check.of(False, str(exc))
+        return exc.check()
     from promptkit.schemas import offline_validator, unresolvable
 
     try:
@@ -134,9 +146,8 @@ def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx:
     if not errors:
         return Check.of(True, f"output matches {name}")
     first = errors[0]
-    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return Check.of(False, f"output does not match {name}: at {where}: {first.message}{more}")
+    return Check.of(False, f"output does not match {name}: {first.message}{more}", JsonPath.of(list(first.absolute_path)))
 
 
 # --------------------------------------------------------------------------- json-path
@@ -168,22 +179,18 @@ def parse_path(path: str) -> tuple[str | int, ...]:
 _MISSING = object()
 
 
-def get_path(value: Any, path: tuple[str | int, ...]) -> tuple[Any, str]:
-    """The value at ``path`` or ``_MISSING`` with the segment that was not found."""
+def get_path(value: Any, path: tuple[str | int, ...]) -> tuple[Any, JsonPath]:
+    """The value at ``path``, or ``_MISSING`` and the path up to the first segment that
+    was not found."""
     cur = value
-    walked = "$"
-    for seg in path:
+    for n, seg in enumerate(path):
         if isinstance(seg, int):
             if not isinstance(cur, list) or not -len(cur) <= seg < len(cur):
-                return _MISSING, f"{walked}[{seg}]"
-            cur = cur[seg]
-            walked += f"[{seg}]"
-        else:
-            if not isinstance(cur, dict) or seg not in cur:
-                return _MISSING, f"{walked}.{seg}"
-            cur = cur[seg]
-            walked += f".{seg}"
-    return cur, walked
+                return _MISSING, JsonPath.of(path[: n + 1])
+        elif not isinstance(cur, dict) or seg not in cur:
+            return _MISSING, JsonPath.of(path[: n + 1])
+        cur = cur[seg]
+    return cur, JsonPath.of(path)
 
 
 def _short_json(value: Any, limit: int = 60) -> str:
@@ -210,15 +217,15 @@ def json_path(output: str, o: JsonPathOptions, response: ModelResponse, ctx: Ass
     try:
         doc, _ = parse_json(output, o.allow_fences)
     except JsonError as exc:
-        return Check.of(False, str(exc))
+        return exc.check()
     found, where = get_path(doc, parse_path(o.path))
     if found is _MISSING:
-        return Check.of(False, f"output JSON has nothing at {where}")
+        return Check.of(False, f"output JSON lacks {o.path}", where)  # where: the first part not found
     if o.value is _MISSING:
-        return Check.of(True, f"output JSON has {o.path} = {_short_json(found)}")
+        return Check.of(True, f"output JSON has {o.path} = {_short_json(found)}", where)
     ok = found == o.value
     shown, want = _short_json(found), _short_json(o.value)
-    return Check.of(ok, f"{o.path} is {shown}" + ("" if ok else f", expected {want}"))
+    return Check.of(ok, f"{o.path} is {shown}" + ("" if ok else f", expected {want}"), where)
 
 
 # --------------------------------------------------------------------------- pydantic
@@ -255,12 +262,12 @@ def pydantic_model(output: str, o: PydanticOptions, response: ModelResponse, ctx
     try:
         doc, _ = parse_json(output, o.allow_fences)
     except JsonError as exc:
-        return Check.of(False, str(exc))
+        return exc.check()
     try:
         model.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        return Check.of(False, f"output is not a valid {model.__name__}: {loc}: {err['msg']}{more}")
+        parts = [x for x in err["loc"] if isinstance(x, (str, int))]
+        return Check.of(False, f"output is not a valid {model.__name__}: {err['msg']}{more}", JsonPath.of(parts))
     return Check.of(True, f"output is a valid {model.__name__}")

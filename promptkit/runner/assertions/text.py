@@ -15,7 +15,7 @@ from pydantic import ValidationInfo, field_validator, model_validator
 
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
-from promptkit.runner.results import ModelResponse
+from promptkit.runner.results import ModelResponse, OutputSpan
 
 Scalar = str | int | float | bool
 
@@ -79,12 +79,24 @@ def _contains(output: str, needle: str, ignore_case: bool) -> bool:
     return needle.casefold() in output.casefold() if ignore_case else needle in output
 
 
+def find(output: str, needle: str, ignore_case: bool = False) -> OutputSpan | None:
+    """Where ``needle`` first occurs in ``output``, or None. Ignoring case, the span is
+    found with ``re.IGNORECASE`` (casefolding can change lengths: ``ß`` -> ``ss``), so a
+    match found only by casefolding has no span."""
+    if not ignore_case:
+        at = output.find(needle)
+        return OutputSpan(start=at, end=at + len(needle)) if at >= 0 else None
+    m = re.search(re.escape(needle), output, re.IGNORECASE)
+    return OutputSpan(start=m.start(), end=m.end()) if m else None
+
+
 @assertion("contains", ContainsOptions)
 def contains(output: str, o: ContainsOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output contains the value (case-sensitive)."""
     needle = _scalar(o.value)
     ok = _contains(output, needle, False)
-    return Check.of(ok, f"output {'contains' if ok else 'does not contain'} {excerpt(needle)}")
+    return Check.of(ok, f"output {'contains' if ok else 'does not contain'} {excerpt(needle)}",
+                    find(output, needle) if ok else None)
 
 
 @assertion("icontains", ContainsOptions)
@@ -92,7 +104,8 @@ def icontains(output: str, o: ContainsOptions, response: ModelResponse, ctx: Ass
     """The output contains the value, ignoring case."""
     needle = _scalar(o.value)
     ok = _contains(output, needle, True)
-    return Check.of(ok, f"output {'contains' if ok else 'does not contain'} {excerpt(needle)} (ignoring case)")
+    return Check.of(ok, f"output {'contains' if ok else 'does not contain'} {excerpt(needle)} (ignoring case)",
+                    find(output, needle, True) if ok else None)
 
 
 class ContainsManyOptions(Options):
@@ -126,7 +139,9 @@ def _many(output: str, o: ContainsManyOptions, *, need_all: bool, ignore_case: b
         ok = bool(found)
         score = 1.0 if ok else 0.0
         reason = f"output contains {excerpt(found[0])}" if ok else f"output contains none of {', '.join(map(excerpt, needles))}"
-    return Check(ok, score, reason + suffix)
+    # the first string found is the evidence (what a negated check objects to)
+    where = find(output, found[0], ignore_case) if found else None
+    return Check(ok, score, reason + suffix, location=where)
 
 
 @assertion("contains-any", ContainsManyOptions)
@@ -199,9 +214,14 @@ class RegexOptions(Options):
 def regex(output: str, o: RegexOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output matches the regular expression (Python ``re`` syntax, searched anywhere)."""
     pattern = o.compiled()
-    m = pattern.fullmatch(output.strip()) if o.full else pattern.search(output)
+    if o.full:
+        lead = len(output) - len(output.lstrip())
+        m = pattern.fullmatch(output.strip())
+    else:
+        lead, m = 0, pattern.search(output)
     if m:
-        return Check.of(True, f"output matches /{o.value}/ at {excerpt(m.group(0), 40)}")
+        return Check.of(True, f"output matches /{o.value}/: {excerpt(m.group(0), 40)}",
+                        OutputSpan(start=lead + m.start(), end=lead + m.end()))
     return Check.of(False, f"output does not match /{o.value}/: {excerpt(output)}")
 
 
@@ -221,7 +241,12 @@ def starts_with(output: str, o: StartsWithOptions, response: ModelResponse, ctx:
         ok = got.casefold().startswith(want.casefold())
     else:
         ok = got.startswith(want)
-    return Check.of(ok, f"output starts with {excerpt(want)}" if ok else f"output starts with {excerpt(got[: max(len(want), 20)])}, not {excerpt(want)}")
+    lead = len(output) - len(got)
+    if ok:
+        return Check.of(True, f"output starts with {excerpt(want)}",
+                        OutputSpan(start=lead, end=min(len(output), lead + len(want))))
+    return Check.of(False, f"output starts with {excerpt(got[: max(len(want), 20)])}, not {excerpt(want)}",
+                    OutputSpan(start=lead, end=min(len(output), lead + max(len(want), 20))))
 
 
 # --------------------------------------------------------------------------- length
