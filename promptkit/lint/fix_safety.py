@@ -33,6 +33,7 @@ rule (:func:`refusal`); the others are applied.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -115,14 +116,26 @@ def value_sets(t: PromptTemplate) -> list[dict[str, Any]]:
     return [samples, synthetic] if samples != synthetic else [samples]
 
 
-def _loose(t: PromptTemplate, values: dict[str, Any]) -> Messages | None:
+@functools.lru_cache(maxsize=1)
+def _loose_env(base: Any) -> Any:
     from jinja2 import ChainableUndefined
 
-    from promptkit.template.sandbox import environment, generate_bounded, range_budget
+    return base.overlay(undefined=ChainableUndefined)
+
+
+@functools.lru_cache(maxsize=32)
+def _loose_compiled(body: str) -> Any:
+    """Compiled once per body: a fix is checked with two value sets."""
+    from promptkit.template.sandbox import environment
+
+    return _loose_env(environment()).from_string(body)
+
+
+def _loose(t: PromptTemplate, values: dict[str, Any]) -> Messages | None:
+    from promptkit.template.sandbox import generate_bounded, range_budget
 
     try:
-        env = environment().overlay(undefined=ChainableUndefined)
-        compiled = env.from_string(t.body)
+        compiled = _loose_compiled(t.body)
         with range_budget():
             return (("*", generate_bounded(compiled, values)),)
     except Exception:  # noqa: BLE001 - a body that cannot render at all is compared as unrenderable
