@@ -176,6 +176,10 @@ def test_variant_schema_and_input_types_come_from_the_variant_not_the_file(proje
         assert not check.passed and "'b' is a required property" in check.reason and case.recordings_hit == 1
     assert run.cases[1].vars["count"] == 2  # coerced against the variant's declared integer
     recordings = (project / "suites" / "__recordings__").resolve()
-    assert opened, "the replay read its recordings"
-    assert all(Path(p).resolve().is_relative_to(recordings) for p in opened), opened
-    assert len(set(opened)) == 2  # one recording per case, and nothing else
+    # What a variant run reads: its recordings, and the project config (which decides the
+    # project root that recordings are confined to) -- never the prompt, dataset or suite.
+    config_names = {"pyproject.toml", "promptkit.toml"}
+    data = [p for p in opened if Path(p).name not in config_names]
+    assert data, "the replay read its recordings"
+    assert all(Path(p).resolve().is_relative_to(recordings) for p in data), opened
+    assert len(set(data)) == 2  # one recording per case, and nothing else
