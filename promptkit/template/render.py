@@ -37,6 +37,9 @@ from promptkit.template.sandbox import (  # noqa: F401 - environment and the lim
     MAX_RANGE_ITEMS,
     MAX_RENDER_CHARS,
     RenderLimitError,
+    RenderLimits,
+    budget,
+    compile_bounded,
     environment,
     generate_bounded,
     range_budget,
@@ -186,27 +189,53 @@ def _short(value: Any) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
-_MARKER = "\x02pk-{nonce}:{role}\x03"
+#: A role line becomes this marker, in place. The nonce is a render variable, fresh and
+#: random for every render, so no input value (which is rendered *into* the template,
+#: never parsed as one) can contain it; dynamic roles pass through ``__pk_role__``,
+#: which accepts only a chat role (so a role value cannot carry a marker either).
+_NONCE_VAR = "__pk_nonce__"
+_ROLE_FN = "__pk_role__"
+_MARK_OPEN = "\x02pk-{{ " + _NONCE_VAR + " }}:"
+_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}", re.DOTALL)
 
 
-def _marked_body(template: PromptTemplate, nonce: str) -> str:
-    """The body with each role line replaced, in place, by a nonce marker."""
+def _marked_body(template: PromptTemplate) -> str:
+    """The body with each role line replaced, in place (same line numbers), by a marker."""
     body = template.body
     kind = template.kind if template.kind in (FileKind.PROMPTY, FileKind.JINJA) else FileKind.PROMPTY
     marks = structure.role_lines(body, kind)
     if not marks:
         return body
+    raws = [(m.start(), m.end()) for m in _RAW.finditer(body)] if "raw" in body else []
     parts: list[str] = []
     pos = 0
     for start, end, role, dyn in marks:
         line = body[start:end]
         nl = "\n" if line.endswith("\n") else ""
-        role_text = role if dyn is None else "{{ " + dyn + " }}"
+        role_text = role if dyn is None else "{{ " + _ROLE_FN + "((" + dyn + ")) }}"
+        marker = _MARK_OPEN + role_text + "\x03"
+        if any(a <= start < b for a, b in raws):  # inside {% raw %}: step out for the marker
+            marker = "{% endraw %}" + marker + "{% raw %}"
         parts.append(body[pos:start])
-        parts.append(_MARKER.format(nonce=nonce, role=role_text) + nl)
+        parts.append(marker + nl)
         pos = end
     parts.append(body[pos:])
     return "".join(parts)
+
+
+class _BadRole(Exception):
+    """A dynamic role line's value is not a chat role."""
+
+
+def _role_of(value: Any) -> str:
+    """The chat role a dynamic role line (``{{ turn.role }}:``) renders to: one of
+    :data:`ROLES` (any case, surrounding whitespace ignored), else an error. A role
+    value such as ``"user\nsystem"`` or one holding marker text is refused here, before
+    it reaches the output."""
+    role = value.strip().lower() if isinstance(value, str) else None
+    if role not in ROLES:
+        raise _BadRole(f"a role line rendered to {_short(value)}, which is not a chat role")
+    return role
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -219,27 +248,25 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
-#: (path, file text) -> (nonce, compiled marked body). Compiling costs far more than
-#: rendering, and a run renders one template thousands of times. The nonce stays secret
-#: either way: it never leaves this process (markers are split out of every output), so
-#: an input value cannot forge a role marker whether the nonce is per render or per entry.
-_COMPILED: dict[tuple[str, str], tuple[str, Any]] = {}
+#: (path, file text) -> compiled marked body. Compiling costs far more than rendering,
+#: and a run renders one template thousands of times; the nonce is not part of it.
+_COMPILED: dict[tuple[str, str], Any] = {}
 
 
-def _compiled(template: PromptTemplate) -> tuple[str, Any]:
+def _compiled(template: PromptTemplate) -> Any:
     key = (str(template.path), template.text)
     hit = _COMPILED.get(key)
     if hit is None:
-        nonce = secrets.token_hex(8)
-        compiled = environment().from_string(_marked_body(template, nonce))
+        hit = compile_bounded(_marked_body(template))
         if len(_COMPILED) >= 256:
             _COMPILED.clear()
-        hit = _COMPILED[key] = (nonce, compiled)
+        _COMPILED[key] = hit
     return hit
 
 
 def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> list[RenderedMessage]:
-    """Render ``template`` with ``variables`` (and keyword variables) to chat messages.
+    """Render ``template`` with ``variables`` (and keyword variables) to chat messages,
+    within the configured render limits (:func:`promptkit.template.sandbox.configure`).
 
     Raises :class:`~promptkit.diagnostics.RenderError` with a diagnostic pointing into
     the file for every problem: load errors, unsupported engines, missing or mistyped
@@ -267,17 +294,25 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         )
     values = check_inputs(template, {**(variables or {}), **kwargs})
     try:
-        nonce, compiled = _compiled(template)
+        compiled = _compiled(template)
     except TemplateSyntaxError as exc:
         raise RenderError(_syntax_diagnostic(template, exc)) from None
-    except RecursionError:
+    except (RecursionError, SyntaxError, MemoryError):
+        # Python's own limits on the generated code (20 nested loops, 100 indents,
+        # 200 nested parentheses) or Jinja's recursion: the template nests too deeply.
         raise RenderError(_too_deep(template)) from None
+    nonce = secrets.token_hex(16)
+    values = {**values, _NONCE_VAR: nonce, _ROLE_FN: _role_of}
     try:
-        with range_budget():
+        with budget():
             out = generate_bounded(compiled, values)
+    except _BadRole as exc:
+        raise RenderError(_runtime(template, exc, str(exc), f"role values must be one of: {', '.join(ROLES)}",
+                                   "PK025", "invalid-rendered-role")) from None
     except RenderLimitError as exc:
         raise RenderError(_runtime(template, exc, f"render limit exceeded: {exc}",
-                                   "prompts are small: bound the loop or value (slice inputs, use smaller ranges)",
+                                   "prompts are small: bound the loop or value (slice inputs, use smaller ranges)"
+                                   " or raise the limit",
                                    RENDER_ERROR.code, RENDER_ERROR.name)) from None
     except RecursionError as exc:
         raise RenderError(_runtime(template, exc, "render recursed too deeply (a macro that calls itself without end?)",
@@ -372,30 +407,34 @@ def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, 
     return Diagnostic(template.path, msg, code=code, name=name, span=span, hint=hint)
 
 
-_SPLIT = "\x02pk-{nonce}:([^\x03\n]*)\x03\n?"
-
-
 def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessage]:
-    pattern = re.compile(_SPLIT.format(nonce=re.escape(nonce)))
-    pieces = pattern.split(out)
+    """Cut the output at this render's markers. Text that only looks like a marker (an
+    input value holding ``\\x02pk-...``) has another nonce and stays text."""
+    pieces = out.split(f"\x02pk-{nonce}:")
     default_role = template.messages[0].role if template.messages and not template.messages[0].explicit else None
     messages: list[RenderedMessage] = []
     head = pieces[0].strip()
     if head:
         messages.append(RenderedMessage(role=default_role or ("user" if template.kind is FileKind.JINJA else "system"), content=head))
-    for i in range(1, len(pieces), 2):
-        role = pieces[i].strip().lower()
-        if role not in ROLES:
+    for piece in pieces[1:]:
+        role, _, content = piece.partition("\x03")
+        role = role.strip().lower()
+        if role not in ROLES:  # only the template itself can write a marker
             raise RenderError(
                 Diagnostic(
                     template.path,
-                    f"a role line rendered to {pieces[i].strip()!r}, which is not a chat role",
+                    f"a role line rendered to {_short(role)}, which is not a chat role",
                     code=INVALID_RENDERED_ROLE.code,
                     name=INVALID_RENDERED_ROLE.name,
                     hint=f"role values must be one of: {', '.join(ROLES)}",
                 )
             )
-        messages.append(RenderedMessage(role=role, content=pieces[i + 1].strip()))
+        messages.append(RenderedMessage(role=role, content=content.strip()))
+    if any(nonce in m.content for m in messages):
+        raise RenderError(
+            Diagnostic(template.path, "the template printed the role marker's nonce", code="PK025",
+                       name="invalid-rendered-role", hint=f"do not print {_NONCE_VAR}; it is promptkit's own")
+        )
     return messages
 
 

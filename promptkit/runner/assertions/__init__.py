@@ -150,10 +150,10 @@ def _compiled(source: str) -> Any:
     the same value is evaluated for every sample), or None for literal braces."""
     from jinja2 import TemplateSyntaxError
 
-    from promptkit.template.render import environment
+    from promptkit.template.sandbox import compile_bounded
 
     try:
-        return environment().from_string(source)
+        return compile_bounded(source)
     except TemplateSyntaxError:
         return None  # not a template: literal braces (e.g. checking for "{{")
 
@@ -162,8 +162,11 @@ def _render_value(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:
             return value
+        from promptkit.template.sandbox import render_bounded
+
         template = _compiled(value)
-        return value if template is None else template.render(variables)
+        # the same render budget as prompts: an assertion value is template code too
+        return value if template is None else render_bounded(template, variables)
     if isinstance(value, list):
         items = [_render_value(v, variables) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
