@@ -53,14 +53,49 @@ def parse_body(template: PromptTemplate) -> tuple[Any, Diagnostic | None]:
     from jinja2 import TemplateSyntaxError
 
     try:
-        return environment().parse(template.body), None
+        ast = environment().parse(template.body)
     except TemplateSyntaxError as exc:
         return None, _syntax_diagnostic(template, exc)
     except RecursionError:
         return None, _too_deep(template)
+    deepest = _deep_line(ast)
+    if deepest is not None:
+        # Jinja parsed it, but Python may not compile what Jinja generates from it (20
+        # nested loops, 100 indents, 200 nested brackets): only then is it worth
+        # compiling here, as render() would.
+        try:
+            environment().compile(template.body)
+        except (RecursionError, SyntaxError, MemoryError):
+            return None, _too_deep(template, deepest)
+        except Exception:  # noqa: BLE001 - anything else is render()'s to report
+            pass
+    return ast, None
 
 
-def _too_deep(template: PromptTemplate) -> Diagnostic:
+#: Nesting past which parse_body() tries a compile: far below Python's limits.
+_NESTING_TO_CHECK = 40
+_LOOPS_TO_CHECK = 10
+
+
+def _deep_line(ast: Any) -> int | None:
+    """The body line of the deepest node when the tree nests past the thresholds above
+    (iteratively: the tree may be thousands deep), else None."""
+    from jinja2 import nodes
+
+    stack = [(ast, 0, 0)]
+    worst: tuple[int, int] | None = None
+    while stack:
+        node, depth, loops = stack.pop()
+        if depth > _NESTING_TO_CHECK or loops > _LOOPS_TO_CHECK:
+            if worst is None or depth > worst[0]:
+                worst = (depth, getattr(node, "lineno", 1) or 1)
+        is_loop = isinstance(node, nodes.For)
+        for child in node.iter_child_nodes():
+            stack.append((child, depth + 1, loops + is_loop))
+    return worst[1] if worst else None
+
+
+def _too_deep(template: PromptTemplate, line: int | None = None) -> Diagnostic:
     """Jinja's parser and compiler recurse once per nesting level: a few hundred nested
     blocks or parentheses exhaust Python's stack. That is the template's problem, not
     an internal error."""
@@ -69,7 +104,7 @@ def _too_deep(template: PromptTemplate) -> Diagnostic:
         "Jinja syntax error: the template nests blocks or expressions too deeply to parse",
         code=JINJA_SYNTAX_ERROR.code,
         name=JINJA_SYNTAX_ERROR.name,
-        span=template.index.line_span(template.body_line),
+        span=template.index.line_span(template.body_line + (line or 1) - 1),
         hint="flatten the nesting: split deep {% if %} chains with {% elif %}, or move logic into inputs",
     )
 
@@ -300,7 +335,7 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     except (RecursionError, SyntaxError, MemoryError):
         # Python's own limits on the generated code (20 nested loops, 100 indents,
         # 200 nested parentheses) or Jinja's recursion: the template nests too deeply.
-        raise RenderError(_too_deep(template)) from None
+        raise RenderError(parse_body(template)[1] or _too_deep(template)) from None
     nonce = secrets.token_hex(16)
     values = {**values, _NONCE_VAR: nonce, _ROLE_FN: _role_of}
     try:
