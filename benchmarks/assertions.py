@@ -51,12 +51,15 @@ def suite_files(folder: Path) -> tuple[Path, Path]:
         f"      - type: regex\n        value: '^\\{{'\n"
         for i in range(1000)
     )
+    # the suites' files live in one project (files outside a project are never read)
+    (folder / "promptkit.toml").write_text("", encoding="utf-8")
+    (folder / PROMPT.name).write_text(PROMPT.read_text(encoding="utf-8"), encoding="utf-8")
     inline = folder / "big.prompttest.yaml"
-    inline.write_text(f"prompts: [{PROMPT}]\ndefaults:\n  assert: [{{type: is-json}}]\ncases:\n{cases}", encoding="utf-8")
+    inline.write_text(f"prompts: [{PROMPT.name}]\ndefaults:\n  assert: [{{type: is-json}}]\ncases:\n{cases}", encoding="utf-8")
     rows = "\n".join(f"p{i},Person{i},{i % 3 + 1},icontains: person{i}" for i in range(5000))
     (folder / "rows.csv").write_text(f"__id,name,times,__expected\n{rows}\n", encoding="utf-8")
     dataset = folder / "rows.prompttest.yaml"
-    dataset.write_text(f"prompts: [{PROMPT}]\ncases:\n  - id: rows\n    dataset: rows.csv\n", encoding="utf-8")
+    dataset.write_text(f"prompts: [{PROMPT.name}]\ncases:\n  - id: rows\n    dataset: rows.csv\n", encoding="utf-8")
     return inline, dataset
 
 
@@ -71,7 +74,7 @@ SPECS: list[tuple[str, dict[str, Any]]] = [
     ("is-json", {"type": "is-json"}),
     ("json-schema", {"type": "json-schema", "value": {"type": "object", "required": ["greeting"]}}),
     ("json-path", {"type": "json-path", "path": "greeting"}),
-    ("pydantic", {"type": "pydantic", "value": "promptkit.runner.results:Usage"}),
+    ("pydantic", {"type": "pydantic", "value": "shapes.py:Usage"}),
     ("tokens", {"type": "tokens", "max": 100}),
     ("similar", {"type": "similar", "value": "Hello Ada, welcome to the team!"}),
     ("cost", {"type": "cost", "max_usd": 0.01}),
@@ -105,9 +108,12 @@ def main() -> None:
         rows.append(("load suite: 1,000 cases x 4 assertions", f"{t * 1000:.0f} ms ({t * 1e6 / 1000:.0f} us/case)"))
         t = timed(lambda: load_suite(dataset).expand(), repeat=3)
         rows.append(("load + expand: 5,000-row CSV dataset", f"{t * 1000:.0f} ms ({t * 1e6 / 5000:.0f} us/row)"))
-    ctx = AssertionContext(vars={"name": "Ada"}, template=load(PROMPT))
-    for label, spec in SPECS:
-        rows.append((f"evaluate {label}", f"{per_eval(spec, ctx, 2000) * 1e6:.1f} us"))
+        # a pydantic model defined in a project file (models are never imported by module name)
+        (Path(tmp) / "shapes.py").write_text("from pydantic import BaseModel\nclass Usage(BaseModel):\n"
+                                             "    prompt_tokens: int = 0\n", encoding="utf-8")
+        ctx = AssertionContext(vars={"name": "Ada"}, template=load(PROMPT), base_dir=tmp)
+        for label, spec in SPECS:
+            rows.append((f"evaluate {label}", f"{per_eval(spec, ctx, 2000) * 1e6:.1f} us"))
     jctx = AssertionContext(vars={}, judge=instant_judge, messages=[{"role": "user", "content": "My name is Ada."}])
     rows.append(("llm-rubric, instant judge (render+parse)", f"{per_eval({'type': 'llm-rubric', 'value': 'Greets.'}, jctx, 200) * 1e3:.2f} ms"))
     rows.append(("pairwise, instant judge (2 orders)", f"{per_eval({'type': 'pairwise', 'value': 'Hi'}, jctx, 200) * 1e3:.2f} ms"))

@@ -203,7 +203,8 @@ def safe_load(text: str) -> Any:
         raise yaml.YAMLError(_TOO_DEEP) from None
 
 
-_BRACKETS = re.compile(r"[\[\]{}]")
+_FLOW_TOKENS = re.compile(r"""[\[\]{}]|(?:(?<=[\s\[{,:])|^)(?:'(?:[^']|'')*'?|"(?:[^"\\]|\\.)*"?|\#[^\n]*)""",
+                          re.MULTILINE)
 #: Deepest ``[``/``{`` nesting read. libyaml's C parser overflows the C stack (a
 #: segfault, killing a whole lint run) somewhere past 20,000 levels, and Python's own
 #: recursion limit stops construction near 1,000 anyway.
@@ -211,14 +212,22 @@ MAX_FLOW_DEPTH = 500
 
 
 def _flow_too_deep(src: str) -> bool:
+    """Whether ``[``/``{`` nest past :data:`MAX_FLOW_DEPTH`, in one linear scan.
+
+    Brackets inside quoted scalars and comments do not count: a quote or ``#`` opens one
+    only where YAML lets a token start (after whitespace, a flow indicator or ``:``), so
+    regexes such as ``'^\\{'`` across a thousand cases are not mistaken for nesting, while
+    an apostrophe inside a plain word (``it's``) opens nothing."""
     depth = 0
-    for m in _BRACKETS.finditer(src):
-        if m.group() in "[{":
+    for m in _FLOW_TOKENS.finditer(src):
+        tok = m.group()
+        if tok in ("[", "{"):
             depth += 1
             if depth > MAX_FLOW_DEPTH:
                 return True
-        elif depth:
-            depth -= 1
+        elif tok in ("]", "}"):
+            if depth:
+                depth -= 1
     return False
 
 
