@@ -24,6 +24,7 @@ from promptkit.template.model import FileKind, PromptTemplate
 
 if TYPE_CHECKING:
     from promptkit.lint.config import LintConfig
+    from promptkit.template.analysis import TemplateAnalysis
 
 ALL_KINDS = frozenset(FileKind)
 JINJA_KINDS = frozenset({FileKind.PROMPTY, FileKind.JINJA})
@@ -62,6 +63,12 @@ class LintContext:
     def text(self) -> str:
         return self.template.text
 
+    @property
+    def analysis(self) -> TemplateAnalysis:
+        """What the body does with its inputs and which text is prose
+        (:func:`promptkit.template.analysis.analyze`), computed on first use."""
+        return self.cached("analysis", lambda: _analyze(self.template))
+
     def cached(self, key: str, compute: Any) -> Any:
         """Memoize ``compute()`` under ``key`` for this file."""
         if key not in self._cache:
@@ -80,6 +87,12 @@ class LintContext:
 
     def span(self, start: int, end: int) -> Span:
         return self.template.index.span(start, end)
+
+
+def _analyze(template: PromptTemplate) -> TemplateAnalysis:
+    from promptkit.template.analysis import analyze
+
+    return analyze(template)
 
 
 class Rule:

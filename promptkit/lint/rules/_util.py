@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from promptkit.lint.rule import LintContext
@@ -177,82 +177,7 @@ def is_poml(ctx: LintContext) -> bool:
     return ctx.path.lower().endswith((".poml", ".xml"))
 
 
-# --------------------------------------------------------------------------- jinja
-
-
-_JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "self",
-                            "varargs", "kwargs", "caller", "super", "true", "false", "none",
-                            "True", "False", "None"})
-
-
-@dataclass(slots=True)
-class JinjaInfo:
-    """What the Jinja AST says about variables, filters and tests, with file lines."""
-
-    ast: Any
-    error: Any  # a Diagnostic for a syntax error, else None
-    undeclared: set[str] = field(default_factory=set)  # free root names (jinja2.meta)
-    loads: dict[str, list[int]] = field(default_factory=dict)  # root name -> 1-based file lines
-    filters: list[tuple[str, int]] = field(default_factory=list)
-    tests: list[tuple[str, int]] = field(default_factory=list)
-    has_include: bool = False  # include/extends/import: other files may use inputs
-
-    @property
-    def used(self) -> set[str]:
-        return set(self.loads)
-
-
-def jinja(ctx: LintContext) -> JinjaInfo | None:
-    """Parsed Jinja view of the body, or None when the body is not Jinja."""
-    return ctx.cached("_util.jinja", lambda: _jinja(ctx))
-
-
-def _jinja(ctx: LintContext) -> JinjaInfo | None:
-    t = ctx.template
-    if not t.engine.renders:
-        return None
-    from jinja2 import nodes
-
-    from promptkit.template.render import parse_body
-
-    ast, error = parse_body(t)
-    if ast is None:
-        return JinjaInfo(None, error)
-    info = JinjaInfo(ast, None)
-    base = t.body_line - 1
-    stored: set[str] = set()
-    loads: dict[str, list[int]] = info.loads
-    # One explicit walk collects everything (jinja2.meta would compile the template, and
-    # four find_all() passes would walk it four times).
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        cls = type(node)
-        if cls is nodes.Name:
-            if node.ctx == "load":
-                loads.setdefault(node.name, []).append(base + (node.lineno or 1))
-            else:
-                stored.add(node.name)
-        elif cls is nodes.Filter:
-            if node.name:
-                info.filters.append((node.name, base + (node.lineno or 1)))
-        elif cls is nodes.Test:
-            info.tests.append((node.name, base + (node.lineno or 1)))
-        elif cls in (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport):
-            info.has_include = True
-        elif cls is nodes.Macro or cls is nodes.CallBlock:
-            stored.update(a.name for a in node.args)
-            if cls is nodes.Macro:
-                stored.add(node.name)
-        stack.extend(node.iter_child_nodes())
-    info.filters.sort(key=lambda x: x[1])
-    info.tests.sort(key=lambda x: x[1])
-    for v in loads.values():
-        v.sort()
-    # Free names: read somewhere and never bound anywhere (set, for, macro/call args,
-    # with, imports). Scope-insensitive, which errs on the side of silence.
-    info.undeclared = set(loads) - stored - _JINJA_GLOBALS
-    return info
+# --------------------------------------------------------------------------- positions
 
 
 def find_on_line(ctx: LintContext, line: int, pattern: re.Pattern[str], start_col: int = 0) -> Any:
@@ -265,67 +190,6 @@ def find_on_line(ctx: LintContext, line: int, pattern: re.Pattern[str], start_co
     if m:
         return line_span(ctx, index, m.start(), m.end())
     return line_span(ctx, index)
-
-
-# --------------------------------------------------------------------------- handlebars / mustache
-
-
-@dataclass(slots=True)
-class Tag:
-    """One ``{{...}}`` tag of a Handlebars/Mustache body (offsets into the file text)."""
-
-    start: int
-    end: int  # just past the closing braces; == start when unclosed
-    inner: str  # the text between the braces, ``~`` and whitespace trimmed
-    closed: bool = True
-
-
-@dataclass(slots=True)
-class MustacheScan:
-    tags: list[Tag] = field(default_factory=list)
-    stray_close: list[int] = field(default_factory=list)  # offsets of ``}}`` outside any tag
-
-
-_COMMENT_LONG = re.compile(r"\{\{!--.*?--\}\}", re.S)
-
-
-def mustache(ctx: LintContext) -> MustacheScan:
-    """Tokenize the body as Handlebars: tags, unclosed ``{{`` and stray ``}}``."""
-    return ctx.cached("_util.mustache", lambda: _mustache(ctx))
-
-
-def _mustache(ctx: LintContext) -> MustacheScan:
-    t = ctx.template
-    text = t.text
-    end = len(text)
-    pos = t.body_offset
-    scan = MustacheScan()
-    while pos < end:
-        o = text.find("{{", pos)
-        c = text.find("}}", pos)
-        if c != -1 and (o == -1 or c < o):
-            scan.stray_close.append(c)
-            pos = c + 2
-            continue
-        if o == -1:
-            break
-        if text.startswith("{{!--", o):
-            m = _COMMENT_LONG.match(text, o)
-            if m:
-                pos = m.end()
-                continue
-        triple = text.startswith("{{{", o)
-        close = "}}}" if triple else "}}"
-        c = text.find(close, o + 2)
-        nxt = text.find("{{", o + 2)
-        if c == -1 or (nxt != -1 and nxt < c and not text.startswith("{{!", o)):
-            scan.tags.append(Tag(o, o, text[o + 2 : o + 40].split("\n")[0], closed=False))
-            pos = o + 2 if nxt == -1 else nxt
-            continue
-        inner = text[o + (3 if triple else 2) : c].strip("~ \t\r\n")
-        scan.tags.append(Tag(o, c + len(close), inner))
-        pos = c + len(close)
-    return scan
 
 
 # --------------------------------------------------------------------------- docs notation

@@ -29,7 +29,6 @@ _UNTRUSTED_WORDS = re.compile(
 _NOT_UNTRUSTED = frozenset({"system_prompt", "system_message", "instructions", "chat_history", "history", "messages"})
 #: Metadata about the user or the request, not free text: ``user_name``, ``request_id``...
 _METADATA_SUFFIX = re.compile(r"_(?:name|id|ids|type|count|language|lang|locale|role|format|date|time|tier|level|email)$", re.I)
-_EXPR = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)([^}]*)\}\}")
 
 
 def _untrusted(ctx: LintContext, code: str) -> set[str] | None:
@@ -48,15 +47,19 @@ def _is_untrusted(name: str, configured: set[str] | None) -> bool:
             and bool(_UNTRUSTED_WORDS.match(name)))
 
 
-def _uses(ctx: LintContext, m: Message) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, name)`` of each ``{{ name... }}`` output in message ``m``."""
-    text = ctx.text
-    s, e = m.content_span.start.offset, m.content_span.end.offset
-    chunk = text[s:e]
-    if "{{" not in chunk:
-        return
-    for x in _EXPR.finditer(chunk):
-        yield s + x.start(), s + x.end(), x.group(1)
+def _uses(ctx: LintContext, index: int) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, name)`` of each ``{{ }}`` tag of message ``index`` that renders an
+    input ``name`` (once per tag and name; loop variables and ``set`` names are not
+    inputs). From the template analysis: linear in the size of the file."""
+    seen: set[tuple[int, str]] = set()
+    for u in ctx.analysis.uses:
+        if u.message != index or not u.output or u.kind != "load" or not u.free:
+            continue
+        s = u.tag_span.start.offset
+        if (s, u.name) in seen:
+            continue
+        seen.add((s, u.name))
+        yield s, u.tag_span.end.offset, u.name
 
 
 @register
@@ -114,10 +117,10 @@ class UserInputInSystemMessage(Rule):
         if not any(m.explicit for m in t.messages):
             return  # a single-message template has no separate place for user input
         configured = _untrusted(ctx, self.code)
-        for m in t.messages:
+        for i, m in enumerate(t.messages):
             if m.role not in ("system", "developer"):
                 continue
-            for s, e, name in _uses(ctx, m):
+            for s, e, name in _uses(ctx, i):
                 if _is_untrusted(name, configured):
                     yield Finding(ctx.span(s, e), f"user-controlled input '{name}' is rendered inside the {m.role} message",
                                   hint="move it to a user message (and delimit it), or mark it trusted in the rule options")
@@ -222,8 +225,8 @@ class UndelimitedInput(Rule):
         declared = set(t.inputs)
         if not declared and configured is None:
             return  # without declared inputs every name is a guess (dataset fields, loop items)
-        for m in t.messages:
-            for s, e, name in _uses(ctx, m):
+        for i, m in enumerate(t.messages):
+            for s, e, name in _uses(ctx, i):
                 if declared and name not in declared:
                     continue  # loop variables and fields: not an input
                 if not _is_untrusted(name, configured) or _delimited(ctx, m, s, e):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 from promptkit.codes import JINJA_SYNTAX_ERROR
 from promptkit.diagnostics import Severity, Span
@@ -95,89 +94,10 @@ class JinjaSyntaxError(Rule):
     kinds = JINJA_KINDS
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        info = _util.jinja(ctx)
-        if info is None or info.error is None:
+        d = ctx.analysis.syntax_error
+        if d is None:
             return
-        d = info.error
         yield Finding(d.span, d.message.rstrip("."), hint=d.hint)
-
-
-@lru_cache(maxsize=1024)
-def _name_re(name: str) -> re.Pattern[str]:
-    """A variable name as a whole identifier, not as an attribute (``x`` but not ``a.x``)."""
-    return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
-
-
-# --------------------------------------------------------------------------- handlebars variables
-
-_HB_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|\(|\)|[^\s()]+')
-_HB_SCOPED = frozenset({"each", "with"})
-_HB_NO_ARG_HELPERS = frozenset({"history", "else", "this", "media", "section", "json", "role"})
-_HB_LITERAL = re.compile(r"^(-?\d+(\.\d+)?|true|false|null|undefined)$")
-
-
-def _hb_root(token: str) -> str | None:
-    if "=" in token:
-        token = token.split("=", 1)[1]
-    if not token or token[0] in "\"'@.(" or token.startswith(("this", "../")) or _HB_LITERAL.match(token):
-        return None
-    m = re.match(r"[A-Za-z_$][\w$-]*", token)
-    return m.group() if m else None
-
-
-def handlebars_uses(ctx: LintContext) -> dict[str, list[int]]:
-    """Root variable names a Handlebars body reads, with the offsets of each use.
-
-    Names inside ``{{#each}}``/``{{#with}}`` blocks are skipped: they may be fields of
-    the current item, which static analysis cannot tell from inputs."""
-    return ctx.cached("template.handlebars_uses", lambda: _handlebars_uses(ctx))
-
-
-def _handlebars_uses(ctx: LintContext) -> dict[str, list[int]]:
-    uses: dict[str, list[int]] = {}
-    scoped = 0
-    stack: list[str] = []
-    for tag in _util.mustache(ctx).tags:
-        inner = tag.inner
-        if not tag.closed or not inner or inner[0] in "!>":
-            continue
-        if inner[0] == "/":
-            if stack:
-                top = stack.pop()
-                if top in _HB_SCOPED:
-                    scoped -= 1
-            continue
-        block = inner[0] in "#^"
-        tokens = _HB_TOKEN.findall(inner[1:] if block else inner)
-        if not tokens:
-            continue
-        if block:
-            head, args = tokens[0], tokens[1:]
-        elif len(tokens) == 1:
-            head, args = None, tokens if tokens[0] not in _HB_NO_ARG_HELPERS else []
-        else:
-            head, args = tokens[0], tokens[1:]
-        if head == "else":
-            args = args[1:] if args[:1] == ["if"] else args
-        if not scoped:
-            expect_helper = False
-            for tok in args:
-                if tok == "(":
-                    expect_helper = True
-                    continue
-                if tok == ")" or tok == "as" or tok.startswith("|"):
-                    continue
-                if expect_helper:
-                    expect_helper = False
-                    continue
-                root = _hb_root(tok)
-                if root:
-                    uses.setdefault(root, []).append(tag.start)
-        if block:
-            stack.append(head or "")
-            if head in _HB_SCOPED:
-                scoped += 1
-    return uses
 
 
 @register
@@ -227,31 +147,31 @@ class UndefinedVariable(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         t = ctx.template
-        declared = _declared(ctx)
         if not t.inputs:
             return
-        info = _util.jinja(ctx)
-        if info is not None:
-            if info.ast is None:
-                return
-            for name in sorted(info.undeclared - declared):
-                for line in sorted(set(info.loads.get(name, []))):
-                    yield Finding(
-                        _util.find_on_line(ctx, line, _name_re(name)),
-                        f"variable '{name}' is used but not declared in inputs",
-                        hint=f"declare it under inputs (inputs: {{{name}: {{type: string}}}}) or fix the name",
-                    )
-        elif t.engine in (Engine.HANDLEBARS, Engine.MUSTACHE):
-            for name, offsets in sorted(handlebars_uses(ctx).items()):
-                if name in declared:
+        a = ctx.analysis
+        if t.engine.renders:
+            if not a.parsed:
+                return  # PK100 reports the syntax error; guesses would be noise
+            undeclared = set(a.undeclared)
+            seen: set[tuple[str, int]] = set()
+            for u in a.uses:
+                if u.kind != "load" or u.name not in undeclared or (u.name, u.line) in seen:
                     continue
-                for off in offsets:
-                    m = _name_re(name).search(t.text, off)
-                    start = m.start() if m else off
+                seen.add((u.name, u.line))  # one finding per name and line
+                yield Finding(
+                    u.span,
+                    f"variable '{u.name}' is used but not declared in inputs",
+                    hint=f"declare it under inputs (inputs: {{{u.name}: {{type: string}}}}) or fix the name",
+                )
+        elif t.engine in (Engine.HANDLEBARS, Engine.MUSTACHE):
+            undeclared = set(a.undeclared)
+            for u in sorted(a.uses, key=lambda u: (u.name, u.offset)):
+                if u.free and u.name in undeclared:
                     yield Finding(
-                        ctx.span(start, start + len(name)),
-                        f"variable '{name}' is used but not declared in the input schema",
-                        hint=f"add '{name}: string' under input.schema, or fix the name",
+                        u.span,
+                        f"variable '{u.name}' is used but not declared in the input schema",
+                        hint=f"add '{u.name}: string' under input.schema, or fix the name",
                     )
 
 
@@ -310,29 +230,13 @@ class UnusedInput(Rule):
         t = ctx.template
         if not t.inputs:
             return
-        info = _util.jinja(ctx)
-        if info is not None:
-            if info.ast is None or info.has_include:
-                return
-            used = info.used
-        elif t.engine in (Engine.HANDLEBARS, Engine.MUSTACHE):
-            scan = _util.mustache(ctx)
-            if any(tag.inner.startswith(">") for tag in scan.tags):
-                return  # partials see the whole context
-            used = set(handlebars_uses(ctx))
-            # names used only inside each/with blocks still count as used
-            used |= {m.group() for tag in scan.tags for m in re.finditer(r"[A-Za-z_]\w*", tag.inner)}
-        else:
-            return
-        for name, spec in t.inputs.items():
-            if spec.type == "thread":
-                continue  # Prompty v2 thread inputs are spliced in as messages by the runtime
-            if name not in used:
-                yield Finding(
-                    _input_span(ctx, name),
-                    f"input '{name}' is declared but never used in the template",
-                    hint="use it in the body, or remove it from the inputs",
-                )
+        # include/extends/partials, a body that does not parse, thread inputs: see unused
+        for name in ctx.analysis.unused:
+            yield Finding(
+                _input_span(ctx, name),
+                f"input '{name}' is declared but never used in the template",
+                hint="use it in the body, or remove it from the inputs",
+            )
 
 
 @register
@@ -403,8 +307,8 @@ class UnknownTest(Rule):
 def _unknown_names(ctx: LintContext, what: str, pattern: str) -> Iterator[Finding]:
     """Filters or tests the body uses that promptkit's sandboxed environment lacks (both
     make the template fail to compile). ``pattern`` locates a use; ``{name}`` is the name."""
-    info = _util.jinja(ctx)
-    used = (info.filters if what == "filter" else info.tests) if info is not None and info.ast is not None else ()
+    a = ctx.analysis
+    used = (a.filters if what == "filter" else a.tests) if a.jinja_ast is not None else ()
     if not used:
         return
     from promptkit.template.render import environment
@@ -673,7 +577,7 @@ def _blocks(ctx: LintContext) -> tuple[list[tuple[int, str]], list[tuple[int, st
 def _scan_blocks(ctx: LintContext) -> tuple[list[tuple[int, str]], list[tuple[int, str, str | None]]]:
     stack: list[tuple[int, str]] = []
     bad: list[tuple[int, str, str | None]] = []
-    for tag in _util.mustache(ctx).tags:
+    for tag in ctx.analysis.handlebars_tags:
         inner = tag.inner
         if not tag.closed or not inner:
             continue
@@ -828,13 +732,13 @@ class UnbalancedBraces(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         if ctx.template.engine not in _HB_ENGINES:
             return
-        scan = _util.mustache(ctx)
-        for tag in scan.tags:
+        a = ctx.analysis
+        for tag in a.handlebars_tags:
             if not tag.closed:
                 yield Finding(ctx.span(tag.start, tag.start + 2), f"'{{{{{tag.inner.strip()[:20]}' is never closed with '}}}}'",
                               hint="close the tag with }} before the next {{")
         text = ctx.text
-        for off in scan.stray_close:
+        for off in a.stray_close:
             before = text[text.rfind("\n", 0, off) + 1 : off]
             if before.count("{") > before.count("}"):
                 continue  # `{a: {b: 1}}`: an object literal in prose, not a tag
