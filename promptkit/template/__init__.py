@@ -5,6 +5,7 @@ rendered messages. Everything downstream (linter, runner, perturbations, optimiz
 review) starts from a ``PromptTemplate``.
 """
 
+from promptkit.template.analysis import Region, Scope, TemplateAnalysis, VariableUse, analyze
 from promptkit.template.edit import (
     Edit,
     EditError,
@@ -43,4 +44,5 @@ __all__ = [
     "apply_edits", "bump_version", "check_inputs", "dump_parts", "dumps", "environment", "file_kind",
     "insert_component", "load", "load_strict", "loads", "parse_body", "remove_component", "remove_field",
     "render", "render_file", "replace_body", "replace_component", "set_field", "set_front_matter", "unified_diff",
+    "Region", "Scope", "TemplateAnalysis", "VariableUse", "analyze",
 ]

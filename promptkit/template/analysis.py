@@ -401,6 +401,8 @@ class _JinjaAnalyzer:
         # Jinja counts \r\n, \r and \n as one line break each; map body lines to offsets.
         body = t.text[t.body_offset :]
         self.line_starts = [t.body_offset] + [t.body_offset + m.end() for m in re.finditer(r"\r\n|\r|\n", body)]
+        self.index = t.index  # a pydantic private attribute: slow to reach, so held here
+        self.tag_spans: dict[int, Span] = {}
         self.candidates: dict[tuple[int, str], list[_Tok]] = {}
         self.keyword_tags: dict[tuple[int, str], list[TemplateTag]] = {}
 
@@ -471,19 +473,26 @@ class _JinjaAnalyzer:
         return c.pop() if c else None
 
     def _span(self, start: int, end: int) -> Span:
-        return self.t.index.span(start, end)
+        return self.index.span(start, end)
+
+    def _tag_span(self, i: int) -> Span:
+        span = self.tag_spans.get(i)
+        if span is None:
+            tag = self.tags[i]
+            span = self.tag_spans[i] = self.index.span(tag.start, tag.end)
+        return span
 
     def _record(self, name: str, path: tuple[str, ...], line: int, kind: str, scopes: tuple[Scope, ...]) -> None:
         tok = self._take(line, name)
         if tok is not None:
             tag = self.tags[tok.tag]
             span = self._span(tok.start, tok.start + len(name))
-            tag_span = self._span(tag.start, tag.end)
+            tag_span = self._tag_span(tok.tag)
             output = tag.kind == "output"
         else:
             # not found on its line (a construct the scanner does not model): the line
             file_line = self.base + line
-            span = tag_span = self.t.index.line_span(file_line)
+            span = tag_span = self.index.line_span(file_line)
             output = False
         self.a.uses.append(VariableUse(name, path, span, tag_span, output, kind, True, scopes))
 
@@ -593,8 +602,9 @@ class _JinjaAnalyzer:
         a.bound = frozenset(bound)
         # Free: read somewhere and never bound anywhere (scope-insensitive, which errs on
         # the side of silence: a name set in one branch is never "undeclared" in another).
-        a.uses = [u if (u.name not in bound and u.name not in JINJA_GLOBALS) else _replace(u, free=False)
-                  for u in a.uses]
+        for u in a.uses:
+            if u.name in bound or u.name in JINJA_GLOBALS:
+                _set(u, free=False)
 
     def _if(self, node: Any, scopes: tuple[Scope, ...], keyword: str) -> tuple[list[Any], Scope]:
         """Children of an ``if`` (its ``elif`` branches included) with their scopes: the
@@ -646,15 +656,16 @@ class _JinjaAnalyzer:
                 tag = tags[tok.tag]
                 kind = "store" if tok.start in stores else "load"
                 self.a.uses.append(VariableUse(
-                    name, (), self._span(tok.start, tok.start + len(name)), self._span(tag.start, tag.end),
+                    name, (), self._span(tok.start, tok.start + len(name)), self._tag_span(tok.tag),
                     tag.kind == "output", kind, name not in bound and name not in JINJA_GLOBALS))
         self.a.bound = frozenset(bound)
 
 
-def _replace(u: VariableUse, **kw: Any) -> VariableUse:
-    from dataclasses import replace
-
-    return replace(u, **kw)
+def _set(u: VariableUse, **kw: Any) -> None:
+    """Fill in fields of a use while the analysis builds it (``dataclasses.replace`` per
+    use costs more than the whole scan). Uses are frozen once :func:`analyze` returns."""
+    for k, v in kw.items():
+        object.__setattr__(u, k, v)
 
 
 # =========================================================================== Handlebars
@@ -825,17 +836,15 @@ def _place(t: PromptTemplate, a: TemplateAnalysis) -> None:
     msgs = t.messages
     starts = [m.content_span.start.offset for m in msgs]
     comp_starts = [[c.span.start.offset for c in m.components] for m in msgs]
-    out = []
+    ends = [m.content_span.end.offset for m in msgs]
+    roles = [m.role for m in msgs]
     for u in a.uses:
         off = u.span.start.offset
         i = bisect.bisect_right(starts, off) - 1
-        if i < 0 or not (msgs[i].content_span.start.offset <= off < max(msgs[i].content_span.end.offset, off + 1)):
-            out.append(u)
+        if i < 0 or not (starts[i] <= off < max(ends[i], off + 1)):
             continue
-        m = msgs[i]
-        comp = _innermost(m, comp_starts[i], off)
-        out.append(_replace(u, message=i, role=m.role, component=comp))
-    a.uses = out
+        comp = _innermost(msgs[i], comp_starts[i], off) if comp_starts[i] else None
+        _set(u, message=i, role=roles[i], component=comp)
 
 
 def _innermost(m: Message, starts: list[int], off: int) -> int | None:

@@ -429,11 +429,44 @@ def _narrow(template: PromptTemplate, line: int, message: str, pattern: str | No
         hits = list(re.finditer(rx, text))
         if not hits:
             continue
-        tags = [(m.start(), m.end()) for m in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", text)]
-        inside = [h for h in hits if any(a <= h.start() < b for a, b in tags)]
-        h = (inside or hits)[0]
+        tags = _tag_ranges(text)
+        h = next((h for h in hits if _inside(tags, h.start())), hits[0])
         return index.span(start + h.start(), start + h.end())
     return index.line_span(line)
+
+
+def _tag_ranges(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each ``{{ }}`` / ``{% %}`` on one line, in order, found with
+    ``str.find`` in one pass (a lazy ``.*?`` regex rescans the rest of the line for every
+    unclosed ``{{``: quadratic on a line of ``{{a{{a...``)."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    a, b = text.find("{{"), text.find("{%")
+    while True:
+        if a != -1 and a < pos:
+            a = text.find("{{", pos)  # searched again only once passed: each search moves on
+        if b != -1 and b < pos:
+            b = text.find("{%", pos)
+        o = a if b == -1 or (a != -1 and a < b) else b
+        if o == -1:
+            return out
+        close = text.find("}}" if o == a else "%}", o + 2)
+        if close == -1:  # no closer after o: no later tag of this kind closes either
+            if o == a:
+                a = -1
+            else:
+                b = -1
+            pos = o + 2
+            continue
+        out.append((o, close + 2))
+        pos = close + 2
+
+
+def _inside(tags: list[tuple[int, int]], offset: int) -> bool:
+    import bisect
+
+    i = bisect.bisect_right(tags, (offset, float("inf"))) - 1
+    return i >= 0 and tags[i][0] <= offset < tags[i][1]
 
 
 def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, code: str, name: str) -> Diagnostic:

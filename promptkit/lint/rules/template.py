@@ -9,6 +9,7 @@ misspelled role line, and unbalanced Handlebars blocks in dotprompt files.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from promptkit.codes import JINJA_SYNTAX_ERROR
@@ -335,14 +336,50 @@ def _close_hint(name: str, known: object) -> str:
 
 # --------------------------------------------------------------------------- foreign syntax
 
-_JINJA_REGION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _FOREIGN = [
     (re.compile(r"\{\{\s*\$([A-Za-z_]\w*)\s*\}\}"), "Semantic Kernel variable '{{{{${0}}}}}'", "write {{{{ {0} }}}} in Jinja"),
-    (re.compile(r"\{\{[#/]\s*(if|each|unless|with)\b[^}]*\}\}"), "Handlebars block '{{{{#{0}}}}}'",
+    (re.compile(r"\{\{[#/]\s*(if|each|unless|with)\b[^{}]*\}\}"), "Handlebars block '{{{{#{0}}}}}'",
      "write {{% if ... %}} / {{% for ... %}} ... {{% end... %}} in Jinja"),
 ]
 _DOLLAR = re.compile(r"(?<![\\$])\$\{\s*([A-Za-z_][\w.]*)\s*\}")
 _SINGLE = re.compile(r"(?<![{$\\\w])\{([A-Za-z_]\w{0,40})\}(?![}\w])")
+
+
+def _tag_ranges(ctx: LintContext) -> tuple[list[int], list[tuple[int, int]]]:
+    """Closed ``{{ }}`` / ``{% %}`` / ``{# #}`` tags of the body (Handlebars tags for
+    Handlebars bodies) as sorted ``(start, end)`` offsets, from the template analysis."""
+    def compute() -> tuple[list[int], list[tuple[int, int]]]:
+        a = ctx.analysis
+        ranges = [(t.start, t.end) for t in a.tags if t.closed and t.kind != "raw"]
+        ranges += [(t.start, t.end) for t in a.handlebars_tags if t.closed]
+        ranges.sort()
+        return [r[0] for r in ranges], ranges
+    return ctx.cached("template.tag_ranges", compute)  # type: ignore[no-any-return]
+
+
+def _masked(ctx: LintContext, start: int, line: str) -> str:
+    """``line`` (starting at file offset ``start``) with template tags blanked out, so a
+    ``{var}`` inside ``{{ }}`` is not taken for a foreign placeholder. Linear: each tag
+    is found by bisection, never by a lazy regex that rescans the line per ``{{``."""
+    import bisect
+
+    starts, ranges = _tag_ranges(ctx)
+    end = start + len(line)
+    i = max(0, bisect.bisect_right(starts, start) - 1)
+    out: list[str] = []
+    pos = start
+    while i < len(ranges) and ranges[i][0] < end:
+        s, e = ranges[i]
+        i += 1
+        if e <= pos:
+            continue
+        s = max(s, pos)
+        e = min(e, end)
+        out.append(line[pos - start : s - start])
+        out.append(" " * (e - s))
+        pos = e
+    out.append(line[pos - start :])
+    return "".join(out)
 
 
 @register
@@ -396,10 +433,10 @@ class ForeignTemplateSyntax(Rule):
             return
         if not t.engine.renders:
             # Handlebars: only str.format-style {var} of a declared input is foreign
-            for i, _start, line in _util.lines(ctx).prose():
+            for i, start, line in _util.lines(ctx).prose():
                 if "{" not in line:
                     continue
-                masked = _JINJA_REGION.sub(lambda m: " " * len(m.group()), line)
+                masked = _masked(ctx, start, line)
                 for m in _SINGLE.finditer(masked):
                     if m.group(1) in t.inputs:
                         yield Finding(_util.line_span(ctx, i, m.start(), m.end()),
@@ -408,14 +445,14 @@ class ForeignTemplateSyntax(Rule):
             return
         ls = _util.lines(ctx)
         inputs = set(t.inputs)
-        for i, _start, line in ls.prose():
+        for i, start, line in ls.prose():
             if "{" not in line:
                 continue
             for pat, what, how in _FOREIGN:
                 for m in pat.finditer(line):
                     yield Finding(_util.line_span(ctx, i, m.start(), m.end()),
                                   f"{what.format(m.group(1))} is not Jinja syntax", hint=how.format(m.group(1)))
-            masked = _JINJA_REGION.sub(lambda m: " " * len(m.group()), line) if ("{{" in line or "{%" in line or "{#" in line) else line
+            masked = _masked(ctx, start, line) if ("{{" in line or "{%" in line or "{#" in line) else line
             for pat, label in ((_DOLLAR, "${{{0}}}"), (_SINGLE, "{{{0}}}")):
                 for m in pat.finditer(masked):
                     name = m.group(1).split(".")[0]
@@ -576,6 +613,7 @@ def _blocks(ctx: LintContext) -> tuple[list[tuple[int, str]], list[tuple[int, st
 
 def _scan_blocks(ctx: LintContext) -> tuple[list[tuple[int, str]], list[tuple[int, str, str | None]]]:
     stack: list[tuple[int, str]] = []
+    open_names: Counter[str] = Counter()  # names on the stack: a close is matched in O(1)
     bad: list[tuple[int, str, str | None]] = []
     for tag in ctx.analysis.handlebars_tags:
         inner = tag.inner
@@ -586,14 +624,15 @@ def _scan_blocks(ctx: LintContext) -> tuple[list[tuple[int, str]], list[tuple[in
             if head.startswith(">"):
                 head = head[1:]  # {{#> partial}} ... {{/partial}}
             stack.append((tag.start, (head.split() or [""])[0]))
+            open_names[stack[-1][1]] += 1
         elif inner[0] == "/":
             name = inner[1:].strip()
             if stack and stack[-1][1] == name:
-                stack.pop()
-            elif any(n == name for _, n in stack):
+                open_names[stack.pop()[1]] -= 1
+            elif open_names[name] > 0:
                 while stack and stack[-1][1] != name:
-                    stack.pop()  # the inner ones are reported at the end as unclosed
-                stack.pop()
+                    open_names[stack.pop()[1]] -= 1  # the inner ones are reported at the end as unclosed
+                open_names[stack.pop()[1]] -= 1
             else:
                 bad.append((tag.start, name, stack[-1][1] if stack else None))
     return stack, bad
@@ -747,12 +786,82 @@ class UnbalancedBraces(Rule):
 
 # =========================================================================== POML / XML markup
 
-_MARKUP = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|\{\{.*?\}\}"
-    r"|<(/?)([A-Za-z][\w.:-]*)((?:\s+(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)?)\s*(/?)>"
-    r"|<(/?)([A-Za-z][\w.:-]*)",
-    re.S,
-)
+_TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
+_MARKUP_START = re.compile(r"<|\{\{")
+
+
+def _markup(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, kind, name)`` of each tag of a POML/XML text, in order: ``kind`` is
+    ``open``, ``close``, ``self`` (``<x/>``) or ``unterminated`` (``<x`` with no ``>``;
+    ``end`` is then just past the name). Comments, CDATA, processing instructions and
+    ``{{ }}`` are skipped.
+
+    A hand-written scanner, not one regular expression: the lazy ``.*?`` alternatives and
+    the attribute group of a regex rescan the rest of the file for every unclosed ``{{``
+    or ``<!--`` and backtrack over long runs of spaces -- quadratic on a 100 kB file."""
+    finds: dict[str, tuple[int, int]] = {}
+
+    def find(needle: str, start: int) -> int:  # str.find with a memo: each search moves on
+        hit = finds.get(needle)
+        if hit is not None and hit[0] <= start and (hit[1] == -1 or hit[1] >= start):
+            return hit[1]
+        found = text.find(needle, start)
+        finds[needle] = (start, found)
+        return found
+
+    n = len(text)
+    pos = 0
+    while True:
+        m = _MARKUP_START.search(text, pos)
+        if m is None:
+            return
+        i = m.start()
+        skipped = False
+        for opener, closer in (("{{", "}}"), ("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")):
+            if text.startswith(opener, i):
+                e = find(closer, i + len(opener))
+                if e != -1:
+                    pos = e + len(closer)
+                    skipped = True
+                break
+        if skipped:
+            continue
+        j = i + 1
+        slash = j < n and text[j] == "/"
+        if slash:
+            j += 1
+        nm = _TAG_NAME.match(text, j)
+        if nm is None:
+            pos = i + 1
+            continue
+        name, k = nm.group(), nm.end()
+        end = -1
+        if k < n and text[k].isspace():
+            while k < n:  # attributes: anything but < > up to '>', quoted values whole
+                c = text[k]
+                if c == ">":
+                    end = k
+                    break
+                if c == "<":
+                    break
+                if c == '"' or c == "'":
+                    q = find(c, k + 1)
+                    if q == -1:
+                        break
+                    k = q + 1
+                    continue
+                k += 1
+        elif text.startswith(">", k):
+            end = k
+        elif text.startswith("/>", k):
+            end = k + 1
+        if end == -1:
+            yield i, nm.end(), "unterminated", ("/" if slash else "") + name
+            pos = nm.end()
+            continue
+        kind = "close" if slash else "self" if text[nm.end() : end].rstrip().endswith("/") else "open"
+        yield i, end + 1, kind, name
+        pos = end + 1
 
 
 @register
@@ -795,29 +904,31 @@ class MarkupSyntaxError(Rule):
             return
         text = ctx.text
         stack: list[tuple[int, str]] = []
-        for m in _MARKUP.finditer(text):
-            if m.group(6) is not None:  # '<name' with no '>'
-                yield Finding(ctx.span(m.start(), m.end()), f"tag '<{m.group(5)}{m.group(6)}' is never terminated with '>'",
+        open_names: Counter[str] = Counter()  # names on the stack: a close is matched in O(1)
+        for start, end, kind, name in _markup(text):
+            if kind == "unterminated":
+                yield Finding(ctx.span(start, end), f"tag '<{name}' is never terminated with '>'",
                               hint="finish the tag with '>' (or '/>')")
                 continue
-            name = m.group(2)
-            if name is None:
+            if kind == "self":
                 continue
-            if m.group(4) or m.group(3).rstrip().endswith("/"):  # self-closing
-                continue
-            if not m.group(1):
-                stack.append((m.start(), name))
+            if kind == "open":
+                stack.append((start, name))
+                open_names[name] += 1
                 continue
             if stack and stack[-1][1] == name:
                 stack.pop()
-            elif any(n == name for _, n in stack):
+                open_names[name] -= 1
+            elif open_names[name] > 0:
                 while stack and stack[-1][1] != name:
                     off, inner = stack.pop()
+                    open_names[inner] -= 1
                     yield Finding(ctx.span(off, off + len(inner) + 1), f"'<{inner}>' is not closed before '</{name}>'",
                                   hint=f"add '</{inner}>'")
                 stack.pop()
+                open_names[name] -= 1
             else:
-                yield Finding(ctx.span(m.start(), m.end()), f"'</{name}>' closes no open tag",
+                yield Finding(ctx.span(start, end), f"'</{name}>' closes no open tag",
                               hint="remove it, or add the matching opening tag")
         for off, name in stack:
             yield Finding(ctx.span(off, off + len(name) + 1), f"'<{name}>' is never closed",
