@@ -193,15 +193,21 @@ def _lift_flags(pattern: str, flags: int) -> tuple[str, int]:
     return pattern[m.end():], flags
 
 
-_FENCED = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
-#: (cheap substring test, regex): inline code, Jinja, HTML and Handlebars comments. Separate
-#: regexes with literal prefixes scan far faster than one alternation.
-_MASKS = (
-    ("`", re.compile(r"`[^`\n]+`")),
-    ("{#", re.compile(r"\{#.*?#\}", re.DOTALL)),
-    ("<!--", re.compile(r"<!--.*?-->", re.DOTALL)),
-    ("{{!", re.compile(r"\{\{!--.*?--\}\}|\{\{![^}]*\}\}", re.DOTALL)),
-)
+#: Inline code; comments are found by linear scanners (:func:`_comment_spans`).
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+
+
+def _comment_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Jinja, HTML and Handlebars comments: the first closer after each opener, found with
+    ``str.find`` (a lazy ``{#.*?#}`` regex is quadratic on an unclosed ``{#`` repeated)."""
+    from promptkit.lint.rules import _util
+
+    if "{#" in text:
+        yield from _util.delimited(text, "{#", "#}")
+    if "<!--" in text:
+        yield from _util.delimited(text, "<!--", "-->")
+    if "{{!" in text:
+        yield from _util.handlebars_comments(text)
 
 
 def _masked(ctx: LintContext) -> list[tuple[int, int]]:
@@ -212,9 +218,9 @@ def _masked(ctx: LintContext) -> list[tuple[int, int]]:
         ranges: list[tuple[int, int]] = []
         if "```" in text or "~~~" in text:
             ranges.extend(_fenced_blocks(text))
-        for needle, rx in _MASKS:
-            if needle in text:
-                ranges.extend((m.start(), m.end()) for m in rx.finditer(text))
+        if "`" in text:
+            ranges.extend((m.start(), m.end()) for m in _INLINE_CODE.finditer(text))
+        ranges.extend(_comment_spans(text))
         ranges.sort()
         merged: list[tuple[int, int]] = []
         for a, b in ranges:
@@ -238,7 +244,13 @@ def _fenced_blocks(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     opened: tuple[int, str, int] | None = None
     for m in _FENCE_RUN.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
+        # a fence has at most 3 characters before it on its line: look back no further
+        # (an unbounded rfind per run is quadratic on a long line of ``` runs)
+        lo = max(0, m.start() - 4)
+        nl = text.rfind("\n", lo, m.start())
+        if nl == -1 and lo > 0:
+            continue
+        line_start = nl + 1 if nl != -1 else 0
         lead = text[line_start : m.start()]
         if len(lead) > 3 or lead.strip(" ") or "\t" in lead:
             continue

@@ -177,6 +177,58 @@ def is_poml(ctx: LintContext) -> bool:
     return ctx.path.lower().endswith((".poml", ".xml"))
 
 
+# --------------------------------------------------------------------------- delimited spans
+
+
+def delimited(text: str, opener: str, closer: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each ``opener ... closer`` (``{# ... #}``, ``<!-- ... -->``),
+    the first closer after each opener, non-overlapping: what ``re.finditer`` with
+    ``opener.*?closer`` and DOTALL finds, in linear time. (The lazy regex rescans the rest
+    of the file for every opener that never closes: quadratic on ``{#`` repeated.)"""
+    i = text.find(opener, start)
+    while i != -1:
+        j = text.find(closer, i + len(opener))
+        if j == -1:
+            return  # no closer after this opener: none after a later one either
+        yield i, j + len(closer)
+        i = text.find(opener, j + len(closer))
+
+
+def handlebars_comments(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """``{{!-- ... --}}`` and ``{{! ... }}`` comments (the short form ends at its first
+    ``}``, which must be ``}}``), like ``\{\{!--.*?--\}\}|\{\{![^}]*\}\}``, linear."""
+    long_end = brace = (-2, -1)  # memo of (searched from, found) per needle
+    i = text.find("{{!", start)
+    while i != -1:
+        end = -1
+        if text.startswith("{{!--", i):
+            if not (long_end[0] <= i + 5 and (long_end[1] == -1 or long_end[1] >= i + 5)) or long_end[0] < 0:
+                long_end = (i + 5, text.find("--}}", i + 5))
+            if long_end[1] != -1:
+                end = long_end[1] + 4
+        if end == -1:
+            if not (brace[0] <= i + 3 and (brace[1] == -1 or brace[1] >= i + 3)) or brace[0] < 0:
+                brace = (i + 3, text.find("}", i + 3))
+            if brace[1] != -1 and text.startswith("}}", brace[1]):
+                end = brace[1] + 2
+        if end == -1:
+            i = text.find("{{!", i + 1)
+            continue
+        yield i, end
+        i = text.find("{{!", end)
+
+
+def without(text: str, spans: Iterator[tuple[int, int]]) -> str:
+    """``text`` with the (sorted, disjoint) ``spans`` removed."""
+    out: list[str] = []
+    pos = 0
+    for a, b in spans:
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
 # --------------------------------------------------------------------------- positions
 
 

@@ -621,7 +621,10 @@ _LIST_PAREN = re.compile(
     r"(?m)^[ \t]*(?:[-*+][ \t]+|#{1,6}[ \t]+)?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})\)"  # list labels: 1) a) iv)
     r"|(?:(?<=\s)|^)[:;=]-?[()\[\]](?=\s|$)|\(:"  # emoticons
 )
-_STRIP = re.compile(r"`[^`\n]*`|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|https?://[^\s()]+|\[[ xX]\]")
+#: Code spans, template tags, URLs and task boxes, blanked before brackets are counted. The
+#: tag bodies exclude ``{``: a lazy ``.*?`` would rescan the rest of the line for every
+#: unclosed ``{{`` (quadratic on a long line of them).
+_STRIP = re.compile(r"`[^`\n]*`|\{\{[^{\n]*?\}\}|\{%[^{\n]*?%\}|\{#[^{\n]*?#\}|https?://[^\s()]+|\[[ xX]\]")
 
 
 @register
@@ -659,21 +662,26 @@ class UnbalancedBrackets(Rule):
 
     @staticmethod
     def _check_paragraph(text: str) -> tuple[int, str] | None:
-        stack: list[tuple[str, int]] = []
+        # two flat lists, not a list of tuples: 100,000 open brackets would otherwise be
+        # 100,000 tuples for the garbage collector to walk again and again
+        chars: list[str] = []
+        where: list[int] = []
         for i, ch in enumerate(text):
             if ch in "([":
-                stack.append((ch, i))
+                chars.append(ch)
+                where.append(i)
             elif ch in ")]":
-                if stack and stack[-1][0] == _BRACKETS[ch]:
-                    stack.pop()
-                elif not stack and ch == ")" and _INLINE_LABEL.search(text, max(0, i - 4), i + 1):
+                if chars and chars[-1] == _BRACKETS[ch]:
+                    chars.pop()
+                    where.pop()
+                elif not chars and ch == ")" and _INLINE_LABEL.search(text, max(0, i - 4), i + 1):
                     continue  # an inline list label: "1) first 2) second"
-                elif not stack:
+                elif not chars:
                     return i, f"'{ch}' has no matching '{_BRACKETS[ch]}'"
                 else:
-                    return stack[-1][1], f"'{stack[-1][0]}' is closed by '{ch}'"
-        if stack:
-            return stack[0][1], f"'{stack[0][0]}' is never closed"
+                    return where[-1], f"'{chars[-1]}' is closed by '{ch}'"
+        if chars:
+            return where[0], f"'{chars[0]}' is never closed"
         return None
 
 

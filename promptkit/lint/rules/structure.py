@@ -142,15 +142,14 @@ class SystemMessageNotFirst(Rule):
                 seen_other = m.role
 
 
-_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
-_HB_COMMENT = re.compile(r"\{\{!--.*?--\}\}|\{\{![^}]*\}\}", re.S)
 
 
 def _blank(text: str) -> bool:
     if not text.strip():
         return True
     if "{#" in text or "{{!" in text:
-        return not _HB_COMMENT.sub("", _JINJA_COMMENT.sub("", text)).strip()
+        rest = _util.without(text, _util.delimited(text, "{#", "#}"))
+        return not _util.without(rest, _util.handlebars_comments(rest)).strip()
     return False
 
 
