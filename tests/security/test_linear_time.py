@@ -14,7 +14,7 @@ lines, repeated words, deep lists, many headings and role lines. Each input is t
 size N and 4N: a linear rule takes about 4x as long, a quadratic one 16x. A rule fails
 when its time at 4N exceeds 8x its time at N (plus a small allowance for timer noise on a
 loaded machine) or an absolute cap. Run in-process, no subprocess: the whole test takes a
-few seconds.
+well under half a minute.
 
 ``python tests/security/test_linear_time.py`` prints the table of timings instead.
 """
@@ -31,14 +31,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-#: Characters of the 1x input; the 4x input is four times as long.
-SIZE = 25_000
+#: Characters of the 1x input; the 4x input is four times as long. Small enough that the
+#: whole sweep stays quick; a quadratic rule is still plain at 4x (the old PK500 regex:
+#: 0.1 s at 6 kB, 1.7 s at 24 kB).
+SIZE = 6_000
 #: A rule on the 4x input may take this many times its 1x time...
 MAX_RATIO = 8.0
-#: ...plus this much, in seconds: timer noise on a loaded 2-core machine.
-NOISE_S = 0.03
-#: And never more than this on the 4x input (100 kB), in seconds.
-CAP_S = 2.0
+#: ...plus this much, in seconds: timer noise and GC pauses on a loaded 2-core machine.
+NOISE_S = 0.1
+#: And never more than this on the 4x input, in seconds.
+CAP_S = 3.0
 
 
 def _repeat(unit: str) -> Callable[[int], str]:
@@ -176,6 +178,18 @@ def check_linear(payload: Callable[[int], str], container: str, config: Any, siz
     return [f"{w}: {small.get(w, 0):.3f}s at {size:,} chars, {big[w]:.3f}s at {4 * size:,}" for w in suspects]
 
 
+#: Payloads that also go into a dotprompt (Handlebars) file, and into a POML file; every
+#: payload goes into a Prompty (Jinja) and a Markdown file.
+HANDLEBARS_PAYLOADS = frozenset({"{{a", "{{aaaa", "{{ a }}", "{{-a", "{{!--", "{{#each", "}}", "{x} ${x", "{#",
+                                 '"x', "role lines"})
+MARKUP_PAYLOADS = frozenset({"{{a", "{{-a", "<tag", "<a>", "<!--", "'''", '"x', "spaces", "{#", "json"})
+
+
+def containers_for(payload: str) -> list[str]:
+    return ["prompty", "markdown"] + (["dotprompt"] if payload in HANDLEBARS_PAYLOADS else []) + (
+        ["poml"] if payload in MARKUP_PAYLOADS else [])
+
+
 @pytest.fixture(scope="module")
 def config() -> Any:
     return _config()
@@ -195,7 +209,7 @@ def test_every_rule_is_timed(config: Any) -> None:
 @pytest.mark.parametrize("payload", sorted(PAYLOADS))
 def test_rules_are_linear(payload: str, config: Any) -> None:
     slow: list[str] = []
-    for container in CONTAINERS:
+    for container in containers_for(payload):
         slow += [f"{container}: {s}" for s in check_linear(PAYLOADS[payload], container, config)]
     assert not slow, f"super-linear on {payload!r} repeated:\n" + "\n".join(slow)
 
@@ -203,7 +217,7 @@ def test_rules_are_linear(payload: str, config: Any) -> None:
 _SYNTAX = "{}%#<>/!-[]()'\"`*_|:~$\\\n \t=.aA1"
 
 
-@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(unit=st.text(alphabet=_SYNTAX, min_size=1, max_size=6), container=st.sampled_from(sorted(CONTAINERS)))
 def test_random_syntax_runs_are_linear(unit: str, container: str) -> None:
     """Any short run of template and markup characters, repeated, keeps every rule linear."""
@@ -216,7 +230,7 @@ def _table(size: int) -> None:  # pragma: no cover - a measuring tool
     config = _config()
     print(f"{'payload':<14}{'container':<11}{'slowest at 4x':<14}{'1x s':>8}{'4x s':>8}{'ratio':>7}")
     for name, payload in PAYLOADS.items():
-        for container in CONTAINERS:
+        for container in containers_for(name):
             small = measure(payload, container, config, size)
             big = measure(payload, container, config, 4 * size)
             worst = max(big, key=lambda k: big[k])

@@ -195,7 +195,7 @@ def delimited(text: str, opener: str, closer: str, start: int = 0) -> Iterator[t
 
 
 def handlebars_comments(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
-    """``{{!-- ... --}}`` and ``{{! ... }}`` comments (the short form ends at its first
+    r"""``{{!-- ... --}}`` and ``{{! ... }}`` comments (the short form ends at its first
     ``}``, which must be ``}}``), like ``\{\{!--.*?--\}\}|\{\{![^}]*\}\}``, linear."""
     long_end = brace = (-2, -1)  # memo of (searched from, found) per needle
     i = text.find("{{!", start)
