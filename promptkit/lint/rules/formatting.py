@@ -778,12 +778,52 @@ def _in_code(ctx: LintContext, offset: int) -> bool:
     i = _util.offset_line(ctx, offset)
     if ls.fenced[i] or i < ls.first_body:
         return ls.fenced[i]
-    line = ls.texts[i]
     col = offset - ls.starts[i]
-    for m in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}|`[^`]*`", line):
-        if m.start() <= col < m.end():
-            return True
-    return False
+    per_line: dict[int, list[tuple[int, int]]] = ctx.cached("formatting.code_ranges", dict)
+    ranges = per_line.get(i)
+    if ranges is None:
+        ranges = per_line[i] = _code_ranges(ls.texts[i])
+    import bisect
+
+    k = bisect.bisect_right(ranges, (col, len(ls.texts[i]) + 1)) - 1
+    return k >= 0 and ranges[k][0] <= col < ranges[k][1]
+
+
+_CLOSERS = {"{{": "}}", "{%": "%}", "`": "`"}
+
+
+def _code_ranges(line: str) -> list[tuple[int, int]]:
+    """``{{ }}``, ``{% %}`` and inline-code ranges of one line, as the regex
+    ``\\{\\{.*?\\}\\}|\\{%.*?%\\}|`[^`]*``` finds them, computed once per line with
+    memoized ``str.find`` (the regex run per character, or its lazy ``.*?`` on unclosed
+    ``{{``, is quadratic on a long line)."""
+    memo: dict[str, tuple[int, int]] = {}
+
+    def find(needle: str, start: int) -> int:
+        hit = memo.get(needle)
+        if hit is not None and hit[0] <= start and (hit[1] == -1 or hit[1] >= start):
+            return hit[1]
+        found = line.find(needle, start)
+        memo[needle] = (start, found)
+        return found
+
+    out: list[tuple[int, int]] = []
+    pos, n = 0, len(line)
+    while pos < n:
+        best, opener = -1, ""
+        for o in _CLOSERS:
+            j = find(o, pos)
+            if j != -1 and (best == -1 or j < best):
+                best, opener = j, o
+        if best == -1:
+            break
+        close = find(_CLOSERS[opener], best + len(opener))
+        if close == -1:
+            pos = best + 1
+            continue
+        out.append((best, close + len(_CLOSERS[opener])))
+        pos = close + len(_CLOSERS[opener])
+    return out
 
 
 @register
