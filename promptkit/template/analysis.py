@@ -40,6 +40,10 @@ __all__ = [
     "VariableUse", "analyze",
 ]
 
+#: Most enclosing blocks a Handlebars use records (the innermost ones): nesting there has
+#: no parser limit, and a use may not cost time proportional to its depth.
+MAX_SCOPES = 64
+
 #: Names Jinja provides itself: never inputs.
 JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "self",
                            "varargs", "kwargs", "caller", "super", "true", "false", "none",
@@ -768,6 +772,7 @@ def _handlebars(t: PromptTemplate, a: TemplateAnalysis) -> None:
     a.handlebars_tags, a.stray_close = tags, stray
     index = t.index
     stack: list[tuple[str, Scope]] = []
+    scoped_depth = 0  # open each/with blocks
     for tag in tags:
         inner = tag.inner
         if not tag.closed or not inner or inner[0] == "!":
@@ -777,7 +782,8 @@ def _handlebars(t: PromptTemplate, a: TemplateAnalysis) -> None:
             continue
         if inner[0] == "/":
             if stack:
-                stack.pop()
+                if stack.pop()[0] in _HB_SCOPED:
+                    scoped_depth -= 1
             continue
         block = inner[0] in "#^"
         body = inner[1:] if block else inner
@@ -793,8 +799,11 @@ def _handlebars(t: PromptTemplate, a: TemplateAnalysis) -> None:
             head, args = toks[0][0], toks[1:]
         if head == "else":
             args = args[1:] if args[:1] and args[0][0] == "if" else args
-        scopes = tuple(s for _, s in stack)
-        scoped = any(k in _HB_SCOPED for k, _ in stack)
+        # the innermost MAX_SCOPES blocks only, and a counter for each/with: a file of
+        # never-closed {{#each}} nests without limit, and copying the whole stack per tag
+        # would be quadratic
+        scopes = tuple(s for _, s in stack[-MAX_SCOPES:])
+        scoped = scoped_depth > 0
         tag_span = index.span(tag.start, tag.end)
         expect_helper = False
         targets: list[str] = []
@@ -824,6 +833,7 @@ def _handlebars(t: PromptTemplate, a: TemplateAnalysis) -> None:
             kind = head or ""
             header = " ".join(x for x, _ in args)
             stack.append((kind, Scope(kind, header, tag_span, tuple(targets))))
+            scoped_depth += kind in _HB_SCOPED
 
 
 # =========================================================================== placing uses
