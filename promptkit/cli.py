@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -108,8 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with using_root(root):
             return int(command.run(ns) or 0)
     except KeyboardInterrupt:
+        from promptkit.runner import interrupts
+
         print("promptkit: interrupted", file=sys.stderr)
-        return 130
+        return interrupts.exit_status(interrupts.received() or signal.SIGINT)  # 130, or 143 for SIGTERM
     except SystemExit as exc:  # argparse usage errors and --help
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes

@@ -15,6 +15,11 @@
 * A terminal summary (pass rate per prompt and model, tokens, cost, recordings hit and
   missed, regressions against ``--promptkit-baseline``) and a results JSON file per run;
   xdist workers send their part to the controller (``workeroutput``), which merges.
+* Interrupts: Ctrl-C and SIGTERM (a CI cancel) stop the run the same way (see
+  :mod:`promptkit.runner.interrupts`): the cases that finished are kept and the results
+  file is written with ``"interrupted": true``. Under xdist each finished case also rides
+  on its test report to the controller, so a cancelled ``-n`` run keeps them too. An
+  interrupted run is never compared with, nor stored as, the baseline.
 * Fixtures for Python tests: ``prompt_runner`` (run a template + assertions) and
   ``openai_server`` (the scripted local server).
 """
@@ -88,6 +93,13 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = PromptkitPlugin(config, settings)
     plugin.check_files()
     config.pluginmanager.register(plugin, "promptkit-session")
+    plugin.catch_stop_signals()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.pluginmanager.get_plugin("promptkit-session")
+    if isinstance(plugin, PromptkitPlugin):
+        plugin.release_stop_signals()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -96,6 +108,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setup errors without asking the item, so the report is rewritten here)."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
+    if isinstance(item, CaseItem) and call.when == "setup" and item.result is not None:
+        # The finished case travels with its report: an xdist controller that is
+        # interrupted before the workers hand in their parts still has it.
+        report.promptkit_result = item.result.model_dump(mode="json")
     excinfo = call.excinfo
     if isinstance(item, CaseItem) and excinfo is not None and isinstance(excinfo.value, (PromptkitCaseError, PromptkitCaseFailure)):
         report.longrepr = item.repr_failure(excinfo)
@@ -114,6 +130,28 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _worker_processes(config: pytest.Config) -> list[Any]:
+    """The local worker processes of an xdist controller (``subprocess.Popen`` objects).
+    xdist has no public handle on them; if its internals move, this finds none and the
+    workers stop when xdist tears them down, as before."""
+    dsession = config.pluginmanager.get_plugin("dsession")
+    group = getattr(getattr(dsession, "nodemanager", None), "group", None)
+    procs: list[Any] = []
+    try:
+        for gateway in list(group or ()):
+            popen = getattr(getattr(gateway, "_io", None), "popen", None)
+            if popen is not None and hasattr(popen, "send_signal"):
+                procs.append(popen)
+    except Exception:  # noqa: BLE001 - best effort: never turn a stop into a crash
+        return []
+    return procs
+
+
+def _has_workers(config: pytest.Config) -> bool:
+    """An xdist controller: its cases run (and are reported) in worker processes."""
+    return bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "tx", None))
+
+
 class PromptkitPlugin:
     """Per-session state: one runner, cached batch results, collected case results."""
 
@@ -127,6 +165,8 @@ class PromptkitPlugin:
         self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
         self.reported: list[Any] = []  # CaseResults this process reported, in run order
         self.worker_parts: list[Any] = []  # controller: RunResults from workers
+        self.streamed: dict[str, Any] = {}  # controller: CaseResults from workers' reports, by id
+        self._signals: Any = None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         self.final: Any = None
         self.comparison: Any = None
@@ -138,6 +178,22 @@ class PromptkitPlugin:
         self._results_target: str | None = None
         self._baseline_target: str | None = None
 
+    # -- interrupts
+    def catch_stop_signals(self) -> None:
+        """SIGTERM (a CI cancel) stops the session like Ctrl-C (see promptkit.runner.interrupts)."""
+        import contextlib
+
+        from promptkit.runner import interrupts
+
+        interrupts.reset()
+        self._signals = contextlib.ExitStack()
+        self._signals.enter_context(interrupts.stop_on_signals())
+
+    def release_stop_signals(self) -> None:
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
+
     # -- configuration
     def check_files(self) -> None:
         """Refuse, before any (paid) model call, bad option values, a ``--promptkit-baseline``
@@ -148,7 +204,7 @@ class PromptkitPlugin:
         (a missing configured baseline is reported, not fatal): the table applies to every
         pytest run in the project, and one without prompt suites must not fail over them."""
         from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.baseline import load_results
+        from promptkit.runner.baseline import load_baseline
 
         opt = self.config.getoption
         for flag, value, ok, want in (
@@ -171,7 +227,7 @@ class PromptkitPlugin:
                 raise pytest.UsageError(f"{baseline}: baseline file not found; create it with "
                                         f"--promptkit-update-baseline (promptkit test --update-baseline)")
             try:
-                base = load_results(baseline)
+                base = load_baseline(baseline)
             except PromptkitError as exc:
                 raise pytest.UsageError(exc.diagnostic.format()) from None
             from promptkit.runner.baseline import baseline_outputs
@@ -270,10 +326,10 @@ class PromptkitPlugin:
             path = self.baseline_path()
             if path and Path(path).is_file():
                 from promptkit.diagnostics import PromptkitError
-                from promptkit.runner.baseline import baseline_outputs, load_results
+                from promptkit.runner.baseline import baseline_outputs, load_baseline
 
                 try:
-                    self._baseline_cache = baseline_outputs(load_results(path))
+                    self._baseline_cache = baseline_outputs(load_baseline(path))
                 except PromptkitError:
                     pass  # reported once, at the end, by _compare
         return self._baseline_cache
@@ -335,27 +391,73 @@ class PromptkitPlugin:
         if part:
             self.worker_parts.append(RunResults.from_json(part))
 
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """xdist controller: pass the stop on to the workers. A SIGTERM sent to the
+        controller alone (what many CI runners do) would otherwise leave each worker
+        waiting on its model calls until they time out; stopped, each worker hands in the
+        cases it finished and exits within moments."""
+        if _is_worker(self.config) or not _has_workers(self.config):
+            return
+        import signal
+
+        from promptkit.runner import interrupts
+
+        signum = interrupts.received() or signal.SIGINT
+        for proc in _worker_processes(self.config):
+            try:
+                proc.send_signal(signum)
+            except (OSError, ValueError):
+                pass  # already gone
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """xdist controller: keep each finished case as its report arrives (see the
+        module docstring); in-process runs already have it."""
+        data = getattr(report, "promptkit_result", None)
+        if data is None or _is_worker(self.config) or not _has_workers(self.config):
+            return
+        from promptkit.runner.results import CaseResult
+
+        result = CaseResult.model_validate(data)
+        self.streamed[result.id] = result
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from promptkit.runner import interrupts
+
+        # A second Ctrl-C (or CI's SIGTERM after its SIGINT) while the results are being
+        # written is noted, not raised: it would lose the very file it wants kept.
+        with interrupts.deferred():
+            self._finish_session(session, exitstatus)
+
+    def _finish_session(self, session: pytest.Session, exitstatus: int) -> None:
+        from promptkit.runner import interrupts
+
         if self._runner is not None:
             self._runner.close()
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        if interrupted:  # Ctrl-C: cases that finished in a batch but were not reported yet
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or interrupts.received() is not None
+        if interrupted:  # cases that finished in a batch but were not reported yet
             self.reported.extend(self.results.values())
             self.results.clear()
-        if not self.reported and not self.worker_parts:
+        if not self.reported and not self.worker_parts and not self.streamed:
             return
         from promptkit._version import __version__
         from promptkit.runner.report import merge, write_results
         from promptkit.runner.results import RunResults
 
         mode = self.run_config().mode.value
-        own = RunResults(started_at=self.started_at, finished_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-                         mode=mode, promptkit_version=__version__, cases=list(self.reported), interrupted=interrupted)
+        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        own = RunResults(started_at=self.started_at, finished_at=now, mode=mode, promptkit_version=__version__,
+                         cases=list(self.reported), interrupted=interrupted)
         if _is_worker(self.config):
             self.config.workeroutput[RESULTS_KEY] = own.to_json()  # type: ignore[attr-defined]
             return
-        final = merge([*self.worker_parts, own] if self.reported else self.worker_parts)
+        parts = list(self.worker_parts)
+        if self.streamed:  # first, so what the workers handed in at the end wins
+            parts.insert(0, RunResults(started_at=self.started_at, finished_at=now, mode=mode,
+                                       promptkit_version=__version__, cases=list(self.streamed.values())))
+        if self.reported:
+            parts.append(own)
+        final = merge(parts)
         final.mode = mode
         final.started_at = self.started_at
         final.interrupted = interrupted or final.interrupted
@@ -367,15 +469,20 @@ class PromptkitPlugin:
         except OSError as exc:  # the run's outcome still stands; say what was not kept
             self.write_errors.append(f"{path}: results not written: {exc.strerror or exc}")
         baseline = self.baseline_path()
-        if baseline and interrupted:
+        if baseline and final.interrupted:
             self.baseline_error = "not compared (the run was interrupted; the baseline is unchanged)"
         elif baseline:
             self._compare(session, final, Path(baseline))
             if self.config.getoption("--promptkit-update-baseline"):
+                from promptkit.diagnostics import PromptkitError
+                from promptkit.runner.baseline import store_baseline
+
                 try:
-                    write_results(final, baseline)
+                    store_baseline(final, baseline)
                 except OSError as exc:
                     self.write_errors.append(f"{baseline}: baseline not written: {exc.strerror or exc}")
+                except PromptkitError as exc:
+                    self.write_errors.append(exc.diagnostic.format())
         if self.write_errors and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -386,10 +493,10 @@ class PromptkitPlugin:
                 self.baseline_error = f"{baseline}: baseline file not found (create it with --promptkit-update-baseline)"
             return
         from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.baseline import load_results
+        from promptkit.runner.baseline import load_baseline
 
         try:
-            base = load_results(baseline)
+            base = load_baseline(baseline)
         except PromptkitError as exc:  # changed since the run started
             self.baseline_error = exc.diagnostic.format()
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -13,7 +13,11 @@ stable id (``<suite>::<case>[<model>]``) and sorts every case into one bucket:
 * **flaky** cases that newly fail are listed but do not fail the run.
 
 :func:`store_baseline` writes a results file as the baseline atomically, so a crashed or
-parallel run never leaves half a file. ``python -m promptkit.runner.baseline BASE NEW``
+parallel run never leaves half a file. An **interrupted** run (Ctrl-C, a CI cancel:
+``"interrupted": true``) holds only the cases that finished before the signal; it never
+becomes a baseline: :func:`store_baseline` refuses it and :func:`load_baseline` refuses
+one that was stored anyway (by hand, or by an older promptkit), since comparing with it
+would report every case it lacks as "new" and hide their regressions. ``python -m promptkit.runner.baseline BASE NEW``
 prints the report (``--json`` for machines) and exits 1 on regressions.
 """
 
@@ -39,6 +43,7 @@ __all__ = [
     "Comparison",
     "baseline_outputs",
     "compare",
+    "load_baseline",
     "load_results",
     "store_baseline",
 ]
@@ -276,12 +281,32 @@ def load_results(path: str | Path) -> RunResults:
                                         name=INVALID_RESULTS.name, hint="pass a results.json written by promptkit test")) from None
 
 
+def _interrupted(path: str, what: str, results: RunResults) -> PromptkitError:
+    return PromptkitError(Diagnostic(
+        path, f"{what}: the run was interrupted and holds only the {len(results.cases)} case(s) that finished",
+        code="PT006", name="invalid-results",
+        hint="run the whole suite again (without stopping it) and store that run as the baseline"))
+
+
+def load_baseline(path: str | Path) -> RunResults:
+    """:func:`load_results` for a file used as the baseline: an interrupted run is refused
+    (see the module docstring)."""
+    data = load_results(path)
+    if data.interrupted:
+        raise _interrupted(str(path), "cannot use this results file as the baseline", data)
+    return data
+
+
 def store_baseline(results: RunResults | str | Path, dest: str | Path) -> Path:
     """Store ``results`` (or a results file) as the baseline at ``dest``, atomically:
-    written to a temporary file in the same folder, then renamed over ``dest``."""
+    written to a temporary file in the same folder, then renamed over ``dest``.
+    An interrupted run is refused with :class:`PromptkitError` (``dest`` is left as it was)."""
     from promptkit.runner.report import write_results  # never over a file that is not a results file
 
     data = results if isinstance(results, RunResults) else load_results(results)
+    if data.interrupted:
+        source = str(results) if not isinstance(results, RunResults) else str(dest)
+        raise _interrupted(source, "not stored as the baseline", data)
     return write_results(data, Path(dest))
 
 
@@ -298,10 +323,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="then store CURRENT as the new baseline")
     args = parser.parse_args(argv)
     try:
-        cmp = compare(load_results(args.baseline), load_results(args.current), tolerance=args.tolerance,
+        current = load_results(args.current)
+        if args.update and current.interrupted:  # refused before comparing: nothing is printed as if it counted
+            store_baseline(current, args.baseline)
+        cmp = compare(load_baseline(args.baseline), current, tolerance=args.tolerance,
                       fail_on_score_drop=not args.no_fail_on_score_drop)
         if args.update:
-            store_baseline(args.current, args.baseline)
+            store_baseline(current, args.baseline)
     except PromptkitError as exc:
         print(exc.diagnostic.format(), file=sys.stderr)
         return 2

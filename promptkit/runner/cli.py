@@ -135,7 +135,13 @@ class TestCommand:
 
                 raise PromptkitError(Diagnostic("promptkit test", "-n needs pytest-xdist", code=MISSING_FILE.code,
                                                 hint="pip install 'promptkit[test]' (or pytest-xdist)")) from None
+        from promptkit.runner import interrupts
+
+        interrupts.reset()
         code = int(pytest.main(argv))
+        stopped_by = interrupts.received()
+        if stopped_by is not None:  # Ctrl-C or a CI cancel: 130 / 143, as a shell reports it
+            return interrupts.exit_status(stopped_by)
         if code in (0, 1):
             return code
         if code == 5:  # no tests collected (e.g. -k matched nothing)

@@ -164,7 +164,17 @@ class Runner:
         """
         if self._loop is None:
             self._loop = _LoopThread()
-        return self._loop.run(self.run_async(jobs, on_result))
+        stopped = threading.Event()
+        deliver = on_result
+        if on_result is not None:
+            def deliver(index: int, result: CaseResult) -> None:
+                # After an interrupt the batch is being cancelled: a case that "finishes" now
+                # finished because of the cancel (a call cut off, an SDK turning the cancel
+                # into a connection error) and says nothing about the prompt. Only cases
+                # that finished before the signal are kept.
+                if not stopped.is_set():
+                    on_result(index, result)
+        return self._loop.run(self.run_async(jobs, deliver), on_interrupt=stopped.set)
 
     def close(self) -> None:
         """Stop the background loop (idempotent)."""
@@ -379,11 +389,16 @@ class _LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="promptkit-runner-loop", daemon=True)
         self.thread.start()
 
-    def run(self, coro: Any) -> Any:
+    def run(self, coro: Any, on_interrupt: Callable[[], None] | None = None) -> Any:
+        """Run ``coro`` on the loop and wait. Interrupted while waiting (Ctrl-C, SIGTERM):
+        ``on_interrupt`` runs first (so nothing more is delivered), then the batch and its
+        calls are cancelled, and the interrupt goes on up."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result()
-        except BaseException:  # Ctrl-C while waiting: stop the batch (its calls) too
+        except BaseException:
+            if on_interrupt is not None:
+                on_interrupt()
             future.cancel()
             raise
 
