@@ -11,9 +11,20 @@ corrupting under ``pytest -n auto`` or a Ctrl-C.
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+#: A temporary file of :func:`write_atomic` older than this is a leftover of a killed
+#: process (SIGKILL, power loss), not a write in progress: those take milliseconds.
+STALE_TEMP_AGE_S = 15 * 60
+
+#: The exact names :func:`write_atomic` gives its temporary files: ``.<target>.<8>.tmp``,
+#: the 8 characters being :func:`tempfile.mkstemp`'s random part.
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def write_atomic(
@@ -63,3 +74,36 @@ def write_atomic(
             pass
         raise
     return True
+
+
+def remove_stale_temp_files(
+    directory: str | Path,
+    target_ok: Callable[[str], bool],
+    *,
+    older_than_s: float = STALE_TEMP_AGE_S,
+) -> int:
+    """Delete temporary files :func:`write_atomic` left in ``directory`` when its process
+    was killed; returns how many. Only names of exactly its pattern whose target name
+    passes ``target_ok`` (e.g. a recording key), only regular files (never through a
+    symlink), and only when older than ``older_than_s``: under ``pytest -n auto`` another
+    live worker may be writing one right now, and its file is seconds old at most.
+    Errors are ignored: this is tidying, never a reason to fail a run."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _TEMP_NAME.fullmatch(entry.name)
+        if m is None or not target_ok(m.group("target")):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            continue
+    return removed

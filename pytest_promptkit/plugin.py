@@ -223,7 +223,7 @@ class PromptkitPlugin:
             raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
         baseline = self.config.getoption("--promptkit-baseline")
         if baseline and not update:
-            if not Path(baseline).exists():
+            if not os.path.lexists(baseline):  # a symlink loop "exists": load_baseline says what it is
                 raise pytest.UsageError(f"{baseline}: baseline file not found; create it with "
                                         f"--promptkit-update-baseline (promptkit test --update-baseline)")
             try:

@@ -14,6 +14,13 @@ be able to run code when someone lints. Writes go to a temporary file first and 
 moved into place with ``os.replace``, so a concurrent or interrupted run never leaves a
 torn file; concurrent runs merge what is on disk before writing, so the worst case is a
 lost entry (re-linted next time), never a corrupt one.
+
+A cache file is read like any file from a stranger's checkout: one that is a directory, a
+FIFO, a device, a symlink loop, over :data:`MAX_CACHE_BYTES`, not UTF-8 or nested too deep
+is ignored with a one-line warning on stderr naming it, and the cache is rebuilt (the next
+save replaces it with a file of our own). It never hangs the linter or runs it out of memory.
+Temporary files of a killed run are deleted on save once older than
+:data:`promptkit.atomic.STALE_TEMP_AGE_S`.
 """
 
 from __future__ import annotations
@@ -23,10 +30,11 @@ import json
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
-from promptkit.atomic import write_atomic
+from promptkit.atomic import remove_stale_temp_files, write_atomic
 from promptkit.diagnostics import Diagnostic, Edit, Fix, Position, Severity, Span
 
 CACHE_DIRNAME = ".promptkit_cache"
@@ -38,6 +46,10 @@ _TAG = (
 )
 #: Cache files of other settings kept around (switching branches or configs back and forth).
 KEEP_OTHER = 8
+#: A cache file larger than this is ignored (and rebuilt): a cache of the 6,000-prompt
+#: corpus is a few MB.
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+_CACHE_FILE = re.compile(r"lint-[0-9a-zA-Z_-]+\.json")
 
 
 def file_digest(data: bytes) -> str:
@@ -123,11 +135,22 @@ class LintCache:
     def _read(self) -> dict[str, list[Any]]:
         if self.file is None:
             return {}
+        from promptkit.template.source import NotAFile, read_bytes
+
         try:
-            with open(self.file, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
+            data = json.loads(read_bytes(self.file, max_bytes=MAX_CACHE_BYTES).decode("utf-8"))
+        except FileNotFoundError:
             return {}
+        except NotAFile as exc:
+            return self._ignored(exc.reason)
+        except OSError as exc:
+            return self._ignored(exc.strerror or str(exc))
+        except UnicodeDecodeError as exc:
+            return self._ignored(f"not UTF-8 (byte offset {exc.start})")
+        except RecursionError:
+            return self._ignored("JSON nested too deeply")
+        except ValueError:
+            return {}  # truncated or hand-edited: a plain miss, rewritten on save
         if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
             return {}
         entries = data.get("entries")
@@ -137,6 +160,16 @@ class LintCache:
         # entries of the shape written above, [digest, [rows]]; the rest are misses.
         return {k: v for k, v in entries.items()
                 if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], list)}
+
+    _warned: set[str] = set()
+
+    def _ignored(self, reason: str) -> dict[str, list[Any]]:
+        """Warn once per file and process: the cache is rebuilt, linting goes on."""
+        key = str(self.file)
+        if key not in LintCache._warned:
+            LintCache._warned.add(key)
+            print(f"{self.file}: warning: lint cache ignored ({reason}); it will be rebuilt", file=sys.stderr)
+        return {}
 
     def __len__(self) -> int:
         return len(self._entries.keys() | self._mine.keys())
@@ -183,6 +216,7 @@ class LintCache:
             self._entries = merged
             self._dirty = False
             self._prune()
+            remove_stale_temp_files(self.directory, lambda name: _CACHE_FILE.fullmatch(name) is not None)
         except OSError:
             pass
 

@@ -51,6 +51,9 @@ __all__ = [
 #: A score may fall by this much (on the 0..1 scale) before it counts as a drop:
 #: judges and similarity scores wobble between runs of the same prompt.
 DEFAULT_TOLERANCE = 0.1
+#: A results or baseline file larger than this is refused (PT006): a run of 10,000 cases
+#: with long outputs is tens of MB; a bigger file would only run CI out of memory.
+MAX_RESULTS_BYTES = 256 * 1024 * 1024
 
 
 class Change(BaseModel):
@@ -253,12 +256,21 @@ def baseline_outputs(results: RunResults) -> dict[str, str]:
 def load_results(path: str | Path) -> RunResults:
     """Read a results file; :class:`PromptkitError` (not a traceback) when it is
     missing or is not a promptkit results file."""
+    from promptkit.template.source import NotAFile, read_bytes
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_bytes(p, max_bytes=MAX_RESULTS_BYTES).decode("utf-8")
+    except NotAFile as exc:  # a FIFO is never opened, /dev/zero never read
+        raise PromptkitError(Diagnostic(str(p), f"cannot read results file: {exc.reason}", code=INVALID_RESULTS.code,
+                                        name=INVALID_RESULTS.name, hint="pass a results.json written by promptkit test")) from None
     except OSError as exc:
         raise PromptkitError(Diagnostic(str(p), f"cannot read results file: {exc.strerror or exc}", code=INVALID_RESULTS.code,
                                         name=INVALID_RESULTS.name, hint="run the tests first; they write the results file")) from None
+    except UnicodeDecodeError as exc:
+        raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: not UTF-8 (byte offset {exc.start})",
+                                        code=INVALID_RESULTS.code, name=INVALID_RESULTS.name,
+                                        hint="pass a results.json written by promptkit test")) from None
     try:
         return RunResults.from_json(text)
     except ValidationError as exc:
@@ -284,7 +296,7 @@ def load_results(path: str | Path) -> RunResults:
 def _interrupted(path: str, what: str, results: RunResults) -> PromptkitError:
     return PromptkitError(Diagnostic(
         path, f"{what}: the run was interrupted and holds only the {len(results.cases)} case(s) that finished",
-        code="PT006", name="invalid-results",
+        code=INVALID_RESULTS.code, name=INVALID_RESULTS.name,
         hint="run the whole suite again (without stopping it) and store that run as the baseline"))
 
 

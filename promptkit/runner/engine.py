@@ -21,6 +21,7 @@ ERROR and never cancels the others. No telemetry of any kind.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import sys
@@ -381,6 +382,10 @@ def _error_result(job: CaseJob, message: str, hint: str = "") -> CaseResult:
                       samples=[SampleResult(outcome=Outcome.ERROR, error=message, hint=hint or None)])
 
 
+#: How often a thread waiting on a batch wakes up to notice a stop signal (seconds).
+_WAKE_S = 0.2
+
+
 class _LoopThread:
     """An event loop in a daemon thread, for running coroutines from sync code."""
 
@@ -395,6 +400,12 @@ class _LoopThread:
         calls are cancelled, and the interrupt goes on up."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
+            # Wait in short slices, not one blocking wait: the kernel may deliver SIGTERM or
+            # SIGINT to another thread (it does in pytest-xdist workers), and Python runs
+            # the handler only when the main thread executes again. A blocked wait would
+            # hold the stop until the batch ended by itself (the model calls' timeout).
+            while not future.done():
+                concurrent.futures.wait([future], timeout=_WAKE_S)
             return future.result()
         except BaseException:
             if on_interrupt is not None:

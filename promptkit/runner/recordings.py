@@ -27,14 +27,29 @@ temporary file in the same directory and are moved into place with ``os.replace`
 (atomic on POSIX and Windows), so parallel pytest-xdist workers never leave a torn file;
 two workers writing the same key write a whole file each, and the last one wins. A
 corrupt or truncated file is reported as an ERROR naming the file, never a crash.
+
+Reading, a recording comes from a stranger's checkout like any other file: an entry that
+is a directory, a FIFO, a device (a symlink to ``/dev/zero``), a symlink loop, more than
+:data:`MAX_RECORDING_BYTES`, not UTF-8 (UTF-16...) or nested deeper than the JSON parser's
+limit is that case's ERROR naming the file, with a hint to delete and re-record it --
+never a hang, an out-of-memory or an internal error. Only regular files are opened, and
+non-blocking (:func:`promptkit.template.source.read_bytes`). In ``auto`` mode a corrupt
+regular file is recorded over; a special file is never replaced behind the user's back.
+
+Temporary files that a killed run left (``.<key>.json.<random>.tmp``, from
+:func:`promptkit.atomic.write_atomic`) never replay (only ``<key>.json`` is read) and are
+deleted by the next run that writes recordings to that folder, once older than
+:data:`promptkit.atomic.STALE_TEMP_AGE_S` (a live worker's write takes milliseconds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
+import re
 import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -44,13 +59,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from promptkit.atomic import write_atomic
+from promptkit.atomic import remove_stale_temp_files, write_atomic
 from promptkit.runner.policy import recordable
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
 
 #: Bump when the file layout or the key recipe changes (old files then simply miss).
 RECORDING_FORMAT = 1
 RECORDINGS_DIR = "__recordings__"
+#: A recording larger than this is refused (a case's ERROR): a real one is a few kB per
+#: sample; a bigger file is a mistake or an attempt to run CI out of memory.
+MAX_RECORDING_BYTES = 16 * 1024 * 1024
+_KEY_FILE = re.compile(r"[0-9a-f]{16}\.json")
 
 
 class Mode(str, Enum):
@@ -132,6 +151,7 @@ class RecordingStore:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._confined: Path | None = None
+        self._swept = False
 
     @classmethod
     def for_suite(cls, suite_path: str | Path) -> RecordingStore:
@@ -162,23 +182,39 @@ class RecordingStore:
 
     def load(self, key: str) -> Recording | None:
         """The recording for ``key``, None when absent. Raises ProviderError(kind="corrupt_recording")."""
+        from promptkit.template.source import NotAFile, read_bytes
+
         path = self.path_for(key)
+        redo = f"delete {path} and record it again"
         try:
-            text = path.read_text(encoding="utf-8")
+            data = read_bytes(path, max_bytes=MAX_RECORDING_BYTES)
         except FileNotFoundError:
             return None
+        except NotAFile as exc:
+            raise ProviderError(f"{path}: cannot read recording: {exc.reason}", kind="unreadable_recording",
+                                hint=redo) from None
         except OSError as exc:
-            raise ProviderError(f"{path}: cannot read recording: {exc.strerror or exc}", kind="corrupt_recording",
-                                hint="check the file's permissions") from None
+            why = "a symbolic link that points (through other links) back to itself" if exc.errno == errno.ELOOP \
+                else (exc.strerror or str(exc))
+            hint = "check the file's permissions" if exc.errno in (errno.EACCES, errno.EPERM) else redo
+            raise ProviderError(f"{path}: cannot read recording: {why}", kind="unreadable_recording",
+                                hint=hint) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProviderError(f"{path}: corrupt recording (not UTF-8: byte 0x{data[exc.start]:02x} at offset "
+                                f"{exc.start}; recordings are written as UTF-8)", kind="corrupt_recording",
+                                hint=redo) from None
         try:
             rec = Recording.model_validate_json(text)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first.get("loc", ())) or "file"
+            msg = str(first.get("msg")).split(" [type=")[0]
             raise ProviderError(
-                f"{path}: corrupt recording ({where}: {first.get('msg')})",
+                f"{path}: corrupt recording ({where}: {msg})",
                 kind="corrupt_recording",
-                hint=f"delete {path} and record it again",
+                hint=redo,
             ) from None
         if rec.format != RECORDING_FORMAT or rec.key != key:
             return None  # an older format or a renamed file: treat as missing
@@ -189,6 +225,9 @@ class RecordingStore:
         path = self.path_for(rec.key)
         data = json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
         write_atomic(path, data, durable=True)
+        if not self._swept:  # once per store and process: what a killed run left behind
+            self._swept = True
+            remove_stale_temp_files(self.directory, lambda name: _KEY_FILE.fullmatch(name) is not None)
         return path
 
 
@@ -242,8 +281,11 @@ class Recorder:
             try:
                 existing = store.load(key)
             except ProviderError as exc:
-                if self.mode is Mode.REPLAY:
-                    return [exc] * n
+                if self.mode is Mode.REPLAY or exc.kind == "unreadable_recording":
+                    # a special file (FIFO, device, directory...) is never recorded over unasked
+                    hint = f"{exc.hint}: {record_command(suite_path, case_id)}" if exc.hint.startswith("delete") \
+                        else exc.hint
+                    return [ProviderError(str(exc), kind=exc.kind, hint=hint)] * n
                 existing = None  # auto: re-record over a corrupt file
         have = list(existing.samples) if existing else []
         if self.mode is Mode.REPLAY or (self.mode is Mode.AUTO and len(have) >= n):
@@ -295,7 +337,13 @@ class Recorder:
                     recorded_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                 )
                 # in a worker thread: the fsync must not stall every other case's I/O
-                await asyncio.to_thread(store.save, rec)
+                try:
+                    await asyncio.to_thread(store.save, rec)
+                except OSError as exc:  # e.g. a directory committed where the recording goes
+                    where = store.path_for(key)
+                    return [ProviderError(f"{where}: recording not written: {exc.strerror or exc}",
+                                          kind="unreadable_recording",
+                                          hint=f"remove {where} (promptkit writes a file there) and record again")] * n
                 self.written += 1
         return results
 

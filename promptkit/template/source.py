@@ -8,6 +8,7 @@ diagnostic and the caller decides whether to go on.
 from __future__ import annotations
 
 import errno
+import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,20 +104,74 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_BYTES, what: str = "p
     return SourceText(text, had_bom)
 
 
+class NotAFile(OSError):
+    """:func:`read_bytes` refused the path: a directory, a FIFO, socket or device, or more
+    than ``max_bytes``. ``reason`` says which, in words fit for a one-line error."""
+
+    def __init__(self, path: str | Path, reason: str, *, too_big: bool = False, size: int = 0) -> None:
+        super().__init__(reason)
+        self.filename = str(path)
+        self.reason = reason
+        self.too_big = too_big
+        self.size = size
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.reason}"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file (a FIFO, socket or device)"
+
+
+def read_bytes(path: str | Path, *, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``, or :class:`NotAFile` (an
+    ``OSError``; other I/O errors, ``ELOOP`` for a symlink loop included, come as they are).
+
+    The one way promptkit reads a file that may come from a stranger's checkout (prompts,
+    recordings, results, the lint cache). Opening a FIFO blocks until a writer appears
+    (forever, in CI), a device such as ``/dev/zero`` never ends, and a huge file runs the
+    machine out of memory: so the path is ``stat``-ed first (following symlinks) and only
+    a regular file is opened, non-blocking, then checked again on the open descriptor (it
+    may have been swapped meanwhile), and never more than ``max_bytes + 1`` bytes are read.
+    """
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFile(path, _kind(st.st_mode))
+    if st.st_size > max_bytes:
+        raise NotAFile(path, f"file is {st.st_size:,} bytes, over the {max_bytes:,}-byte limit", too_big=True,
+                       size=st.st_size)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile(path, _kind(st.st_mode))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > max_bytes:  # it grew after the stat
+        raise NotAFile(path, f"file is over the {max_bytes:,}-byte limit", too_big=True, size=size)
+    return b"".join(chunks)
+
+
 def read(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "prompt template") -> SourceText:
     """Read and decode a file. I/O errors become a ``PK001`` diagnostic."""
-    p = Path(path)
     try:
-        st = p.stat()
-        if not stat.S_ISREG(st.st_mode):
-            # Opening a FIFO blocks until a writer appears (forever, in CI), and a
-            # device may never end: only regular files are read.
-            what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device)"
-            return _unreadable(str(path), f"cannot read file: {what}",
-                               "pass a prompt file; directories are walked by promptkit lint and tokens")
-        if st.st_size > max_bytes:
-            return _too_big(str(path), st.st_size, max_bytes)
-        data = p.read_bytes()
+        data = read_bytes(path, max_bytes=max_bytes)
+    except NotAFile as exc:
+        if exc.too_big:
+            return _too_big(str(path), exc.size, max_bytes)
+        return _unreadable(str(path), f"cannot read file: {exc.reason}",
+                           "pass a prompt file; directories are walked by promptkit lint and tokens")
     except OSError as exc:
         return _unreadable(str(path), f"cannot read file: {exc.strerror or exc}", _HINTS.get(exc.errno or 0))
     return decode(data, str(path), max_bytes=max_bytes, what=what)
