@@ -36,9 +36,9 @@ def _suite(project: AttackProject, name: str, prefix: str) -> None:
 
 
 def _server() -> OpenAIServer:
-    # idle_timeout_s: on a loaded machine starting pytest-xdist workers takes minutes, and an
+    # idle_timeout_s: on a loaded machine starting promptkit takes a minute or more, and an
     # idle server that stopped itself would cut the hanging calls short
-    server = OpenAIServer(hang_s=120, idle_timeout_s=900)
+    server = OpenAIServer(hang_s=600, idle_timeout_s=900)
     server.add_rule(pattern=r"\b[a-z]+[01]\b", reply="ok")   # two cases per suite finish at once
     server.add_rule(pattern=r"\b[a-z]+[23]\b", fault="hang")  # two hang until the signal comes
     return server
@@ -99,7 +99,7 @@ def test_promptkit_test_stopped_keeps_finished_cases(attack: AttackProject, sig:
                                "--timeout", "60", "--retries", "0", "--baseline", "base.json", "--update-baseline"])
         _when_in_flight(server, 4, proc)
         proc.send_signal(sig)
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=150)  # a loaded CI machine; a run that ignored the stop takes 600 s
     assert "Traceback" not in out, out
     assert proc.returncode == status, out
     assert "KeyboardInterrupt" in out  # pytest's one-line notice, not a stack
@@ -117,7 +117,7 @@ def test_plain_pytest_sigterm_is_like_ctrl_c(attack: AttackProject) -> None:
                                "--promptkit-retries", "0"])
         _when_in_flight(server, 4, proc)
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=150)  # a loaded CI machine; a run that ignored the stop takes 600 s
     assert "Traceback" not in out, out
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out  # pytest's own status for a stopped run
     _check_partial_run(attack, {"q0", "q1"})
