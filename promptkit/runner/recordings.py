@@ -60,6 +60,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from promptkit.atomic import remove_stale_temp_files, write_atomic
+from promptkit.diagnostics import PromptkitError
 from promptkit.runner.policy import recordable
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
 
@@ -184,7 +185,12 @@ class RecordingStore:
         """The recording for ``key``, None when absent. Raises ProviderError(kind="corrupt_recording")."""
         from promptkit.template.source import NotAFile, read_bytes
 
-        path = self.path_for(key)
+        try:
+            path = self.path_for(key)
+        except PromptkitError as exc:  # a symlink out of the project or a loop (promptkit.paths)
+            where = self.directory / f"{key}.json"
+            raise ProviderError(f"{where}: cannot read recording: {exc.diagnostic.message}", kind="unreadable_recording",
+                                hint=f"delete {where} and record it again") from None
         redo = f"delete {path} and record it again"
         try:
             data = read_bytes(path, max_bytes=MAX_RECORDING_BYTES)
@@ -339,9 +345,10 @@ class Recorder:
                 # in a worker thread: the fsync must not stall every other case's I/O
                 try:
                     await asyncio.to_thread(store.save, rec)
-                except OSError as exc:  # e.g. a directory committed where the recording goes
+                except (OSError, PromptkitError) as exc:  # e.g. a directory committed where the recording goes
                     where = store.path_for(key)
-                    return [ProviderError(f"{where}: recording not written: {exc.strerror or exc}",
+                    why = exc.diagnostic.message if isinstance(exc, PromptkitError) else (exc.strerror or exc)
+                    return [ProviderError(f"{where}: recording not written: {why}",
                                           kind="unreadable_recording",
                                           hint=f"remove {where} (promptkit writes a file there) and record again")] * n
                 self.written += 1

@@ -73,13 +73,13 @@ def _loop(p: Path) -> None:
 HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     # name: (how the PR makes it, what the one-line error says)
     "fifo": (_fifo, "cannot read recording: not a regular file (a FIFO, socket or device)"),
-    "dev-zero": (_zero, "cannot read recording: not a regular file (a FIFO, socket or device)"),
-    "dev-urandom": (_urandom, "cannot read recording: not a regular file (a FIFO, socket or device)"),
+    "dev-zero": (_zero, "cannot read recording: recording '"),  # ... points outside the project (promptkit.paths)
+    "dev-urandom": (_urandom, "cannot read recording: recording '"),
     "huge": (_huge, f"cannot read recording: file is 104,857,600 bytes, over the {MAX_RECORDING_BYTES:,}-byte limit"),
     "deep": (_deep, "corrupt recording (file: Invalid JSON: recursion limit exceeded"),
     "utf16": (_utf16, "corrupt recording (not UTF-8: byte 0xff at offset 0"),
     "directory": (_directory, "cannot read recording: a directory"),
-    "loop": (_loop, "cannot read recording: a symbolic link that points (through other links) back to itself"),
+    "loop": (_loop, "' is a symlink loop"),
 }
 
 
@@ -129,7 +129,8 @@ def test_hostile_recording_in_process(tmp_path: Path, name: str) -> None:
     store.directory.mkdir()
     msgs = [{"role": "user", "content": "hi"}]
     key = recording_key("openai/m", msgs, {})
-    HOSTILE[name][0](store.path_for(key))
+    where = store.path_for(key)
+    HOSTILE[name][0](where)
     calls: list[int] = []
 
     async def call(*_: object) -> object:
@@ -143,7 +144,7 @@ def test_hostile_recording_in_process(tmp_path: Path, name: str) -> None:
     assert len(out) == 2 and all(isinstance(e, ProviderError) for e in out)
     err = out[0]
     assert isinstance(err, ProviderError)
-    assert str(err).startswith(f"{store.path_for(key)}: ") and HOSTILE[name][1] in str(err)
+    assert str(err).startswith(f"{where}: ") and HOSTILE[name][1] in str(err)
     assert "promptkit test s.prompttest.yaml --mode record -k c" in err.hint
     if err.kind == "unreadable_recording":  # a special file: auto mode leaves it alone too
         auto = asyncio.run(Recorder(Mode.AUTO, call).samples(store, "openai/m", msgs, {}, 1))
