@@ -189,7 +189,8 @@ class RecordingStore:
             path = self.path_for(key)
         except PromptkitError as exc:  # a symlink out of the project or a loop (promptkit.paths)
             where = self.directory / f"{key}.json"
-            raise ProviderError(f"{where}: cannot read recording: {exc.diagnostic.message}", kind="unreadable_recording",
+            d = exc.diagnostic
+            raise ProviderError(f"{where}: cannot read recording: {d.code} {d.message}", kind="unreadable_recording",
                                 hint=f"delete {where} and record it again") from None
         redo = f"delete {path} and record it again"
         try:
@@ -347,7 +348,8 @@ class Recorder:
                     await asyncio.to_thread(store.save, rec)
                 except (OSError, PromptkitError) as exc:  # e.g. a directory committed where the recording goes
                     where = store.path_for(key)
-                    why = exc.diagnostic.message if isinstance(exc, PromptkitError) else (exc.strerror or exc)
+                    why = (f"{exc.diagnostic.code} {exc.diagnostic.message}" if isinstance(exc, PromptkitError)
+                           else (exc.strerror or exc))
                     return [ProviderError(f"{where}: recording not written: {why}",
                                           kind="unreadable_recording",
                                           hint=f"remove {where} (promptkit writes a file there) and record again")] * n

@@ -73,8 +73,8 @@ def _loop(p: Path) -> None:
 HOSTILE: dict[str, tuple[Callable[[Path], None], str]] = {
     # name: (how the PR makes it, what the one-line error says)
     "fifo": (_fifo, "cannot read recording: not a regular file (a FIFO, socket or device)"),
-    "dev-zero": (_zero, "cannot read recording: recording '"),  # ... points outside the project (promptkit.paths)
-    "dev-urandom": (_urandom, "cannot read recording: recording '"),
+    "dev-zero": (_zero, "cannot read recording: PK011 recording '"),  # ... points outside the project (promptkit.paths)
+    "dev-urandom": (_urandom, "cannot read recording: PK011 recording '"),
     "huge": (_huge, f"cannot read recording: file is 104,857,600 bytes, over the {MAX_RECORDING_BYTES:,}-byte limit"),
     "deep": (_deep, "corrupt recording (file: Invalid JSON: recursion limit exceeded"),
     "utf16": (_utf16, "corrupt recording (not UTF-8: byte 0xff at offset 0"),
