@@ -343,7 +343,7 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
             out = generate_bounded(compiled, values)
     except _BadRole as exc:
         raise RenderError(_runtime(template, exc, str(exc), f"role values must be one of: {', '.join(ROLES)}",
-                                   "PK025", "invalid-rendered-role")) from None
+                                   INVALID_RENDERED_ROLE.code, INVALID_RENDERED_ROLE.name)) from None
     except RenderLimitError as exc:
         raise RenderError(_runtime(template, exc, f"render limit exceeded: {exc}",
                                    "prompts are small: bound the loop or value (slice inputs, use smaller ranges)"
@@ -500,8 +500,8 @@ def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessa
         messages.append(RenderedMessage(role=role, content=content.strip()))
     if any(nonce in m.content for m in messages):
         raise RenderError(
-            Diagnostic(template.path, "the template printed the role marker's nonce", code="PK025",
-                       name="invalid-rendered-role", hint=f"do not print {_NONCE_VAR}; it is promptkit's own")
+            Diagnostic(template.path, "the template printed the role marker's nonce", code=INVALID_RENDERED_ROLE.code,
+                       name=INVALID_RENDERED_ROLE.name, hint=f"do not print {_NONCE_VAR}; it is promptkit's own")
         )
     return messages
 
