@@ -16,13 +16,20 @@ from ._rules_helpers import run_text
 HEADER = "---\nname: t\ninputs:\n  question: {type: string}\n  policy: {type: string}\n---\n"
 
 
-def test_untrusted_by_name_or_by_config() -> None:
+def test_every_declared_input_is_untrusted_unless_marked_or_configured() -> None:
     text = HEADER + "system:\nPolicy: {{ policy }}\nQuestion: {{ question }}\n\nuser:\nhi\n"
-    [f] = run_text("PK500", text)
-    assert "'question'" in f.message and f.span.start.line == 9
+    found = run_text("PK500", text)
+    assert [(f.span.start.line, f.message.split("'")[1]) for f in found] == [(8, "policy"), (9, "question")]
+    assert all("unless marked 'trusted: true'" in f.message for f in found)
+    marked = text.replace("policy: {type: string}", "policy: {type: string, trusted: true}")
+    [f] = run_text("PK500", marked)
+    assert "'question'" in f.message and "inputs.question" in f.hint
     cfg = LintConfig(rules={"PK500": {"untrusted-inputs": ["policy"]}})
     [g] = run_text("PK500", text, config=cfg)
-    assert "'policy'" in g.message
+    assert "'policy'" in g.message and "untrusted-inputs" in g.message
+    cfg = LintConfig(rules={"PK500": {"trusted-inputs": ["policy"]}})
+    [h] = run_text("PK500", text, config=cfg)
+    assert "'question'" in h.message
 
 
 def test_single_message_templates_are_not_flagged_for_system_placement() -> None:
@@ -150,6 +157,17 @@ def test_leak_invitations(sentence: str) -> None:
     ("question", True), ("user_input", True), ("query", True), ("ticket_body", True), ("user_message", True),
     ("user_name", False), ("request_id", False), ("chat_history", False), ("documents", False), ("language", False),
 ])
-def test_untrusted_by_name(name: str, untrusted: bool) -> None:
-    text = f"---\nname: t\ninputs:\n  {name}: {{type: string}}\n---\nsystem:\nContext: {{{{ {name} }}}}\n\nuser:\nhi\n"
+def test_untrusted_by_name_when_nothing_is_declared(name: str, untrusted: bool) -> None:
+    text = f"system:\nContext: {{{{ {name} }}}}\n\nuser:\nhi\n"
+    found = run_text("PK500", text, path="t.jinja2")
+    assert bool(found) is untrusted
+    assert all("judged by its name" in f.message for f in found)
+
+
+@pytest.mark.parametrize(("kind", "untrusted"), [
+    ("string", True), ("object", True), ("list", True), ("number", False), ("integer", False), ("boolean", False),
+    ("thread", False), ("image", False),
+])
+def test_declared_inputs_by_type(kind: str, untrusted: bool) -> None:
+    text = f"---\nname: t\ninputs:\n  documents: {{type: {kind}}}\n---\nsystem:\nContext: {{{{ documents }}}}\n\nuser:\nhi\n"
     assert bool(run_text("PK500", text)) is untrusted

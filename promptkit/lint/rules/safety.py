@@ -1,11 +1,28 @@
 """PK5xx: safety -- where untrusted input lands, secrets, and invitations to leak.
 
-Which inputs are "user-controlled" cannot be known from a template alone. The rules use
-the names people give such inputs (``question``, ``user_input``, ``query``, ``message``...)
-and let a project say it exactly with rule options::
+Which inputs are user-controlled cannot be read off a variable's name: ``{{ transcript }}``,
+``{{ document }}`` or ``{{ page }}`` carry text a stranger wrote as surely as
+``{{ question }}`` does. So every input a file *declares* is treated as untrusted unless it
+is marked trusted -- in the front matter::
+
+    inputs:
+      policy:
+        type: string
+        trusted: true      # written by us, never by a user
+
+or in the project's config (the option is shared by PK500 and PK501)::
 
     [tool.promptkit.rules.PK500]
+    trusted-inputs = ["policy", "persona"]
+    # or the other way round: exactly these are untrusted
     untrusted-inputs = ["question", "ticket_body"]
+
+Inputs declared as ``number``, ``integer`` or ``boolean`` cannot carry instructions, and
+Prompty ``thread``/``image``/``audio``/``file`` inputs are spliced in as messages or
+content parts of their own: neither is reported. PK501 does not repeat what PK500 says
+(an input in the system message is reported once, by PK500). Files that declare no inputs (plain Jinja templates whose inputs live
+elsewhere, e.g. in a promptflow DAG) fall back to the names people give such inputs
+(``question``, ``user_input``, ``query``, ``message``...), and the message says so.
 
 Secrets are never echoed: a finding shows a short redacted prefix and the length.
 """
@@ -19,7 +36,7 @@ from typing import Any
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import JINJA_KINDS, Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
-from promptkit.template.model import Message
+from promptkit.template.model import Message, PromptTemplate
 
 _UNTRUSTED_WORDS = re.compile(
     r"^(?:.*_)?(?:user|question|query|input|message|msg|request|ask|chat|comment|feedback|review|ticket|email|"
@@ -29,22 +46,62 @@ _UNTRUSTED_WORDS = re.compile(
 _NOT_UNTRUSTED = frozenset({"system_prompt", "system_message", "instructions", "chat_history", "history", "messages"})
 #: Metadata about the user or the request, not free text: ``user_name``, ``request_id``...
 _METADATA_SUFFIX = re.compile(r"_(?:name|id|ids|type|count|language|lang|locale|role|format|date|time|tier|level|email)$", re.I)
+#: Declared types that cannot carry instructions as text: numbers and flags; Prompty
+#: threads (spliced in as messages of their own roles) and media parts (image, audio,
+#: file: sent as separate content parts, not pasted into the instructions).
+_INERT_TYPES = frozenset({"number", "integer", "int", "float", "boolean", "bool", "thread", "image", "audio", "file"})
+_TRUE = (True, "true", "yes", "1", 1)
 
 
-def _untrusted(ctx: LintContext, code: str) -> set[str] | None:
-    """Names of user-controlled inputs: configured, else guessed from the names. None
-    means "guess by name" (no declared inputs)."""
-    configured = ctx.setting(code, "untrusted-inputs", None) or ctx.setting(UserInputInSystemMessage.code, "untrusted-inputs", None)
-    if configured is not None:
-        return set(configured)
-    return None
+class Trust:
+    """Which inputs of one file are untrusted, and why (for the message).
+
+    ``mode`` is ``"untrusted-inputs"`` (the config lists them), ``"declared"`` (every
+    declared input unless marked trusted) or ``"by-name"`` (no declared inputs: guessed
+    from the name)."""
+
+    def __init__(self, ctx: LintContext) -> None:
+        def opt(key: str) -> Any:  # PK501's own option wins, else the shared PK500 one
+            value = ctx.setting(UndelimitedInput.code, key, None)
+            return ctx.setting(UserInputInSystemMessage.code, key, None) if value is None else value
+
+        untrusted = opt("untrusted-inputs")
+        self.trusted_cfg = set(opt("trusted-inputs") or ())
+        self.listed = set(untrusted) if untrusted is not None else None
+        inputs = ctx.template.front_matter.inputs
+        self.declared = set(inputs)
+        self.marked = {n for n, spec in inputs.items() if (spec.model_extra or {}).get("trusted") in _TRUE}
+        self.inert = {n for n, spec in inputs.items() if str(spec.type).lower() in _INERT_TYPES}
+        self.mode = "untrusted-inputs" if self.listed is not None else "declared" if self.declared else "by-name"
+
+    def untrusted(self, name: str) -> bool:
+        if name in self.trusted_cfg or name in self.marked:
+            return False
+        if self.listed is not None:
+            return name in self.listed
+        if self.declared:
+            return name in self.declared and name not in self.inert
+        return (name.lower() not in _NOT_UNTRUSTED and not _METADATA_SUFFIX.search(name)
+                and bool(_UNTRUSTED_WORDS.match(name)))
+
+    def why(self, name: str) -> str:
+        """Why ``name`` counts as untrusted, for the message (the rule is stricter than a
+        guess by name, so a finding must say what would silence it)."""
+        if self.mode == "untrusted-inputs":
+            return "listed in untrusted-inputs"
+        if self.mode == "declared":
+            return "every declared input is untrusted unless marked 'trusted: true'"
+        return "judged by its name: the file declares no inputs"
 
 
-def _is_untrusted(name: str, configured: set[str] | None) -> bool:
-    if configured is not None:
-        return name in configured
-    return (name.lower() not in _NOT_UNTRUSTED and not _METADATA_SUFFIX.search(name)
-            and bool(_UNTRUSTED_WORDS.match(name)))
+def _trust(ctx: LintContext) -> Trust:
+    return ctx.cached("safety.trust", lambda: Trust(ctx))
+
+
+def _trust_hint(t: PromptTemplate, name: str) -> str:
+    if name in t.front_matter.inputs:
+        return f"or, if only you write it, mark it 'trusted: true' under inputs.{name}"
+    return "or, if only you write it, list it in trusted-inputs in [tool.promptkit.rules.PK500]"
 
 
 def _uses(ctx: LintContext, index: int) -> Iterator[tuple[int, int, str]]:
@@ -64,13 +121,16 @@ def _uses(ctx: LintContext, index: int) -> Iterator[tuple[int, int, str]]:
 
 @register
 class UserInputInSystemMessage(Rule):
-    """User input in system message: a user-controlled input is rendered into the system prompt.
+    """User input in system message: an untrusted input is rendered into the system prompt.
 
     ## What it does
-    Reports ``{{ var }}`` in a ``system:`` (or ``developer:``) message when ``var`` is a
-    user-controlled input: one listed in this rule's ``untrusted-inputs`` option, or --
-    without that option -- one whose name says so (``question``, ``user_input``,
-    ``query``, ``message``, ``request``, ``ticket``...).
+    Reports ``{{ var }}`` in a ``system:`` (or ``developer:``) message when ``var`` is
+    untrusted: every declared input is, unless it is marked ``trusted: true`` in the
+    front matter or listed in the ``trusted-inputs`` option (``number``/``integer``/
+    ``boolean`` inputs cannot carry instructions and are skipped). With the
+    ``untrusted-inputs`` option exactly the listed inputs are untrusted. A file that
+    declares no inputs is judged by the names (``question``, ``user_input``, ``query``,
+    ``message``, ``request``, ``ticket``...), and the message says so.
 
     ## Why is this bad?
     The system message carries the highest authority. User text placed there can
@@ -94,11 +154,14 @@ class UserInputInSystemMessage(Rule):
     ---
     name: answer
     inputs:
+      product:
+        type: string
+        trusted: true
       question:
         type: string
     ---
     system:
-    You answer questions about our product.
+    You answer questions about {{ product }}.
 
     user:
     {{ question }}
@@ -116,14 +179,14 @@ class UserInputInSystemMessage(Rule):
             return
         if not any(m.explicit for m in t.messages):
             return  # a single-message template has no separate place for user input
-        configured = _untrusted(ctx, self.code)
+        trust = _trust(ctx)
         for i, m in enumerate(t.messages):
             if m.role not in ("system", "developer"):
                 continue
             for s, e, name in _uses(ctx, i):
-                if _is_untrusted(name, configured):
-                    yield Finding(ctx.span(s, e), f"user-controlled input '{name}' is rendered inside the {m.role} message",
-                                  hint="move it to a user message (and delimit it), or mark it trusted in the rule options")
+                if trust.untrusted(name):
+                    yield Finding(ctx.span(s, e), f"untrusted input '{name}' is rendered inside the {m.role} message ({trust.why(name)})",
+                                  hint=f"move it to a user message (and delimit it), {_trust_hint(t, name)}")
 
 
 _LABEL = re.compile(r"[-*#>\s]*[\w][\w ()/'-]{0,40}:")
@@ -165,10 +228,11 @@ def _delimited(ctx: LintContext, m: Message, s: int, e: int) -> bool:
 
 @register
 class UndelimitedInput(Rule):
-    """Undelimited input: user-controlled input is mixed into instructions without delimiters.
+    """Undelimited input: untrusted input is mixed into instructions without delimiters.
 
     ## What it does
-    Reports ``{{ var }}`` of a user-controlled input (see PK500) that sits in running
+    Reports ``{{ var }}`` of an untrusted input (see PK500: every declared input unless
+    marked ``trusted: true`` or listed in ``trusted-inputs``) that sits in running
     text with no delimiter: not in a code fence, not in quotes, not inside an XML-style
     tag (``<question>{{ question }}</question>``), not between marker lines (triple
     quotes, ``---``, ``###``), not a labelled field on a line of its own
@@ -221,18 +285,21 @@ class UndelimitedInput(Rule):
         t = ctx.template
         if not t.engine.renders:
             return
-        configured = _untrusted(ctx, self.code)
+        trust = _trust(ctx)
         declared = set(t.inputs)
-        if not declared and configured is None:
+        if not declared and trust.listed is None:
             return  # without declared inputs every name is a guess (dataset fields, loop items)
+        pk500_reports = any(m.explicit for m in t.messages)
         for i, m in enumerate(t.messages):
+            if pk500_reports and m.role in ("system", "developer"):
+                continue  # PK500 reports untrusted input there (move it, then delimit it): once is enough
             for s, e, name in _uses(ctx, i):
                 if declared and name not in declared:
                     continue  # loop variables and fields: not an input
-                if not _is_untrusted(name, configured) or _delimited(ctx, m, s, e):
+                if not trust.untrusted(name) or _delimited(ctx, m, s, e):
                     continue
-                yield Finding(ctx.span(s, e), f"user-controlled input '{name}' is not delimited from the instructions",
-                              hint=f"wrap it in a tag (<{name}>...</{name}>), quotes or a fenced block")
+                yield Finding(ctx.span(s, e), f"untrusted input '{name}' is not delimited from the instructions ({trust.why(name)})",
+                              hint=f"wrap it in a tag (<{name}>...</{name}>), quotes or a fenced block, {_trust_hint(t, name)}")
 
 
 # --------------------------------------------------------------------------- secrets
