@@ -76,7 +76,7 @@ SPECS: list[tuple[str, dict[str, Any]]] = [
     ("json-path", {"type": "json-path", "path": "greeting"}),
     ("pydantic", {"type": "pydantic", "value": "shapes.py:Usage"}),
     ("tokens", {"type": "tokens", "max": 100}),
-    ("similar", {"type": "similar", "value": "Hello Ada, welcome to the team!"}),
+    ("string-similar", {"type": "string-similar", "value": "Hello Ada, welcome to the team!"}),
     ("cost", {"type": "cost", "max_usd": 0.01}),
     ("with {{ var }}", {"contains": "{{ name }}"}),
 ]

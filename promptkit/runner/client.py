@@ -62,6 +62,8 @@ class RetryPolicy:
 
 #: Model ids whose price litellm has been asked about in this process.
 _PRICE_CHECKED: set[str] = set()
+#: Model ids litellm had no price for (registered at $0 here): their cost is unknown.
+_UNPRICED: set[str] = set()
 
 
 def _price_unknown_model(litellm: Any, model: str) -> None:
@@ -84,6 +86,7 @@ def _price_unknown_model(litellm: Any, model: str) -> None:
         info = litellm.get_model_info(model)
         if info.get("input_cost_per_token") is not None or info.get("output_cost_per_token") is not None:
             return
+    _UNPRICED.add(model)
     with contextlib.suppress(Exception):  # an optimisation only: never fail a call over it
         litellm.register_model({model: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
                                         "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
@@ -303,14 +306,16 @@ class ModelClient:
             raise ProviderError(f"{model}: malformed: the reply has no content", kind="malformed", hint=_hint("malformed"))
         usage = getattr(raw, "usage", None)
         hidden = getattr(raw, "_hidden_params", None) or {}
+        priced = model not in _UNPRICED  # the cost assertion needs to know "$0" from "no price"
         if "response_cost" in hidden:  # litellm already priced the call (None: unknown model)
             cost = float(hidden.get("response_cost") or 0.0)
+            priced = priced and hidden.get("response_cost") is not None
         else:
             try:
                 cost = float(litellm.completion_cost(completion_response=raw) or 0.0)
             except Exception:  # noqa: BLE001 - unknown models (local servers) have no price
-                cost = 0.0
-        extra: dict[str, Any] = {"id": getattr(raw, "id", None)}
+                cost, priced = 0.0, False
+        extra: dict[str, Any] = {"id": getattr(raw, "id", None), "priced": priced}
         if tool_calls:
             extra["tool_calls"] = [tc.model_dump() if hasattr(tc, "model_dump") else dict(tc) for tc in tool_calls]
         return ModelResponse(

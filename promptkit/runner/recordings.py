@@ -363,4 +363,4 @@ def _safe_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 #: What of a reply's provider extras a recording keeps (see ``ModelClient._response``).
-_RAW_KEPT = frozenset({"id", "tool_calls", "function_call"})
+_RAW_KEPT = frozenset({"id", "tool_calls", "function_call", "priced"})

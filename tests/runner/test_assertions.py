@@ -98,9 +98,11 @@ def test_contains_any_and_all_agree_with_contains(output: str, values: list[str]
     singles = [v in output for v in values]
     any_r = run({"type": "contains-any", "value": values}, output)
     all_r = run({"type": "contains-all", "value": values}, output)
+    partial = run({"type": "contains-all", "value": values, "partial": True}, output)
     assert any_r.passed is any(singles)
-    assert all_r.passed is all(singles)
-    assert all_r.score == pytest.approx(sum(singles) / len(values) if len(set(values)) == len(values) else all_r.score)
+    assert all_r.passed is all(singles) is partial.passed
+    assert all_r.score == float(all(singles))  # promptfoo: no partial credit
+    assert partial.score == pytest.approx(sum(singles) / len(values) if len(set(values)) == len(values) else partial.score)
 
 
 @fast
@@ -115,7 +117,7 @@ def test_string_similarity_is_a_symmetric_unit_score(a: str, b: str) -> None:
 @fast
 @given(output=text.filter(lambda s: s.strip()))
 def test_similar_to_itself_passes_with_score_one(output: str) -> None:
-    r = run({"type": "similar", "value": output, "threshold": 1.0}, output)
+    r = run({"type": "string-similar", "value": output, "threshold": 1.0}, output)
     assert r.passed and r.score == 1.0
 
 
@@ -228,7 +230,7 @@ def test_spec_validation_errors() -> None:
 def test_every_type_has_a_summary_and_options_model() -> None:
     reg = types()
     for name in ("equals", "contains", "icontains", "contains-any", "contains-all", "regex", "starts-with",
-                 "is-json", "json-schema", "json-path", "pydantic", "length", "tokens", "similar",
+                 "is-json", "json-schema", "json-path", "pydantic", "length", "tokens", "similar", "string-similar", "ends-with",
                  "semantic-similar", "latency", "cost", "python", "llm-rubric", "factuality", "pairwise"):
         assert name in reg, name
         assert reg[name].summary and reg[name].summary != name
@@ -389,6 +391,7 @@ def test_failing_reason_points_back_at_the_test_file() -> None:
 
 
 def test_docs_describe_every_assertion_type() -> None:
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[2] / "docs"
+    docs = "".join((root / n).read_text(encoding="utf-8") for n in ("testing.md", "assertions.md"))
     missing = [name for name in types() if f"`{name}`" not in docs and f"/ `{name}`" not in docs]
     assert not missing, f"docs/testing.md does not describe: {missing}"

@@ -31,7 +31,7 @@ def test_paraphrase_passes_where_string_similarity_fails() -> None:
     ref = "They rescheduled the meeting for Friday after lunch."
     sem = check(out, ref)
     assert sem.passed and sem.score > 0.6, sem.reason
-    fuzzy = asyncio.run(evaluate([build_spec({"type": "similar", "value": ref, "threshold": 0.6})],
+    fuzzy = asyncio.run(evaluate([build_spec({"type": "string-similar", "value": ref, "threshold": 0.6})],
                                  ModelResponse(text=out, model="m"), AssertionContext()))[0]
     assert not fuzzy.passed  # characters differ a lot: only meaning matches
 

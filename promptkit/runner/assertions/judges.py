@@ -112,15 +112,17 @@ def conversation(messages: list[dict[str, Any]]) -> str:
 def extract_json(text: str) -> dict[str, Any]:
     """The JSON object in a judge reply (bare, fenced, or surrounded by prose).
     Raises ``ValueError`` saying why not."""
+    from promptkit.runner.assertions.jsonvalue import loads
+
     s = text.strip()
     try:
-        value = json.loads(s)
+        value = loads(s)
     except ValueError:
         start, end = s.find("{"), s.rfind("}")
         if start == -1 or end <= start:
             raise ValueError("the reply contains no JSON object") from None
         try:
-            value = json.loads(s[start : end + 1])
+            value = loads(s[start : end + 1])
         except ValueError as exc:
             raise ValueError(f"the reply's JSON does not parse ({exc})") from None
     if not isinstance(value, dict):

