@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("promptkit.commands:RENDER", "Render a template to chat messages"),
     "tokens": ("promptkit.commands:TOKENS", "Count tokens per message and in total"),
     "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),
+    "suggest": ("promptkit.optimize.cli:SUGGEST", "Propose the smallest prompt patch that fixes failing cases"),
 }
 
 

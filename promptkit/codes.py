@@ -115,3 +115,12 @@ INVALID_DATASET = _define("PT005", "invalid-dataset", "a dataset file or row is 
 INVALID_RESULTS = _define("PT006", "invalid-results", "a results or baseline file is unreadable or not promptkit's")
 REFUSED_CALL_PARAMETER = _define("PT010", "refused-call-parameter",
                                  "a prompt or suite sets a model-call parameter outside the allow-list")
+
+# -- PT04x: promptkit suggest (the optimizer, promptkit/optimize) -----------------------
+
+SUGGEST_RESULTS_MISMATCH = _define("PT040", "suggest-results-mismatch",
+                                   "a results file given to `promptkit suggest` holds no case of that suite")
+SUGGEST_BAD_BUDGET = _define("PT041", "suggest-bad-budget", "an optimizer budget that allows no model call")
+SUGGEST_PROPOSER_FORMAT = _define("PT042", "suggest-proposer-format",
+                                  "the proposer model's reply is not the requested JSON")
+SUGGEST_NOTHING_FAILING = _define("PT043", "suggest-nothing-failing", "the suite has no failing case to fix")

@@ -1,0 +1,189 @@
+"""The model side of the search: one critique call, one proposer call returning k candidates.
+
+The meta-prompts are promptkit templates themselves (``templates/optimizer/``), run through
+the runner's public API like any suite -- so their calls are recorded and replayed with
+the same keys, budgets and redaction as the target's. The proposer returns, per
+candidate, a hypothesis and the new text of the *sections* it changes (a section is a
+component of a message, or a whole message without components, named by an id such as
+``system:constraints``); the diff is computed here, never asked of the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptkit.optimize.candidate import Candidate
+from promptkit.template.edit import Edit, EditError, apply_edits, replace_component
+
+if TYPE_CHECKING:
+    from promptkit.optimize.budget import Meter
+    from promptkit.optimize.evidence import CaseEvidence
+    from promptkit.runner import Runner
+    from promptkit.runner.recordings import RecordingStore
+    from promptkit.template import PromptTemplate
+
+
+class ProposerFormatError(ValueError):
+    """The proposer's reply is not the requested JSON (what is wrong, in a sentence)."""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    start: int  # content span in template.text
+    end: int
+    component: Any = None  # the Component, or None for a whole message
+
+
+def sections(template: PromptTemplate) -> list[Section]:
+    """Every rewritable section: top-level components, and messages that have none."""
+    out: list[Section] = []
+    seen: dict[str, int] = {}
+    for m in template.messages:
+        tops = [c for c in m.components if c.parent is None]
+        if not tops:
+            ids = [m.role]
+            items: list[tuple[int, int, Any]] = [(m.content_span.start.offset, m.content_span.end.offset, None)]
+        else:
+            ids = [f"{m.role}:{c.key}" for c in tops]
+            items = [(c.content_span.start.offset, c.content_span.end.offset, c) for c in tops]
+        for sid, (s, e, c) in zip(ids, items):
+            n = seen.get(sid, 0)
+            seen[sid] = n + 1
+            out.append(Section(sid if n == 0 else f"{sid}#{n + 1}", s, e, c))
+    return out
+
+
+def annotated(template: PromptTemplate) -> str:
+    """The body with each section's id in square brackets before its text."""
+    parts = []
+    for s in sections(template):
+        head = ""
+        if s.component is not None:
+            c = s.component
+            head = template.text[c.span.start.offset:c.content_span.start.offset].strip() + " "
+        parts.append(f"[{s.id}] {head}\n{template.text[s.start:s.end].strip()}")
+    return "\n\n".join(parts)
+
+
+def meta_template(name: str) -> Path:
+    from promptkit.resources import bundled_templates_dir
+
+    return bundled_templates_dir() / "optimizer" / f"{name}.prompty"
+
+
+class Proposer:
+    """Calls the critique and propose meta-prompts on ``model`` through ``runner``."""
+
+    def __init__(self, model: str, runner: Runner, store: RecordingStore, meter: Meter) -> None:
+        self.model = model
+        self.runner = runner
+        self.store = store
+        self.meter = meter
+        self.replies: list[str] = []
+
+    def _call(self, name: str, variables: dict[str, Any]) -> str:
+        from promptkit.runner import Outcome, Suite, run_cases
+
+        suite = Suite.from_cases(meta_template(name), [{"id": name, "vars": variables}], models=[self.model])
+        res = run_cases(suite, runner=self.runner, store=self.store)
+        case = res.cases[0]
+        sample = case.samples[0] if case.samples else None
+        answered = 1 if sample is not None and sample.output is not None else 0
+        self.meter.spent.add(calls=max(answered, 1), live=answered if sample and not sample.from_recording else 0,
+                             tokens=case.usage.total_tokens, cost_usd=case.usage.cost_usd, meta=True)
+        if case.outcome is Outcome.ERROR or sample is None or sample.output is None:
+            why = (sample.error if sample is not None else None) or "no answer"
+            raise ProposerFormatError(f"the {name} call failed: {why}")
+        self.replies.append(sample.output)
+        return sample.output
+
+    def critique(self, template: PromptTemplate, failing: list[CaseEvidence], passing: list[CaseEvidence]) -> str:
+        return self._call("critique", {
+            "prompt": annotated(template),
+            "failures": json.dumps([e.as_prompt_data() for e in failing], ensure_ascii=False, indent=1),
+            "passing": json.dumps([e.as_prompt_data() for e in passing], ensure_ascii=False, indent=1),
+        })
+
+    def propose(self, template: PromptTemplate, failing: list[CaseEvidence], passing: list[CaseEvidence],
+                critique: str, k: int) -> str:
+        return self._call("propose", {
+            "prompt": annotated(template),
+            "sections": json.dumps([s.id for s in sections(template)]),
+            "failures": json.dumps([e.as_prompt_data() for e in failing], ensure_ascii=False, indent=1),
+            "passing": json.dumps([e.as_prompt_data() for e in passing], ensure_ascii=False, indent=1),
+            "critique": critique,
+            "k": k,
+        })
+
+
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
+
+
+def parse_reply(reply: str) -> list[dict[str, Any]]:
+    """The candidates of a proposer reply: ``[{"hypothesis", "changes": [{"section", "text"}]}]``.
+    Accepts the JSON object alone or inside a code fence; anything else is a
+    :class:`ProposerFormatError` saying what was wrong."""
+    text = reply.strip()
+    data: Any = None
+    for attempt in [text, *(_FENCE.findall(text))]:
+        try:
+            data = json.loads(attempt)
+            break
+        except ValueError:
+            continue
+    if data is None:
+        start, end = text.find("{"), text.rfind("}")
+        if 0 <= start < end:
+            try:
+                data = json.loads(text[start:end + 1])
+            except ValueError:
+                data = None
+    if data is None:
+        raise ProposerFormatError(f"the reply is not JSON (it starts {text[:60]!r})")
+    if isinstance(data, list):
+        data = {"candidates": data}
+    if not isinstance(data, dict) or not isinstance(data.get("candidates"), list):
+        raise ProposerFormatError('the reply is JSON but has no "candidates" list')
+    out: list[dict[str, Any]] = []
+    for i, c in enumerate(data["candidates"], 1):
+        if not isinstance(c, dict) or not isinstance(c.get("changes"), list) or not c["changes"]:
+            raise ProposerFormatError(f'candidate {i} has no "changes" list')
+        for ch in c["changes"]:
+            if not isinstance(ch, dict) or not isinstance(ch.get("section"), str) or not isinstance(ch.get("text"), str):
+                raise ProposerFormatError(f'a change of candidate {i} is not {{"section": "<id>", "text": "<new text>"}}')
+        out.append({"hypothesis": str(c.get("hypothesis") or "").strip() or "(no hypothesis given)", "changes": c["changes"]})
+    if not out:
+        raise ProposerFormatError("the reply proposes no candidate")
+    return out
+
+
+def build(template: PromptTemplate, proposal: dict[str, Any], round_no: int) -> Candidate:
+    """A candidate from one parsed proposal: each named section's content replaced through
+    the edit service (a section that is not in the prompt makes the candidate rejected)."""
+    t = template
+    rejected: str | None = None
+    for change in proposal["changes"]:
+        by_id = {s.id: s for s in sections(t)}
+        s = by_id.get(change["section"])
+        if s is None:
+            rejected = f"names a section that is not in the prompt ({change['section']!r})"
+            break
+        new = change["text"].strip("\n")
+        old = t.text[s.start:s.end]
+        # keep the section's own surrounding blank lines: only its text changes
+        lead = old[: len(old) - len(old.lstrip("\r\n"))]
+        trail = old[len(old.rstrip("\r\n")):]
+        try:
+            if s.component is not None:
+                t = replace_component(t, s.component, lead + new + trail).template
+            else:
+                t = apply_edits(t, [Edit((s.start, s.end), lead + new + trail)]).template
+        except EditError as exc:
+            rejected = f"cannot be applied ({exc})"
+            break
+    return Candidate(f"proposer (round {round_no})", proposal["hypothesis"], t, round=round_no, rejected=rejected)
