@@ -10,6 +10,10 @@ Public API (kept small, httpx-style)::
 Names are imported lazily (PEP 562): ``import promptkit`` costs almost nothing, so the
 CLI's ``--version`` and the pre-commit hook start fast. litellm is imported only by the
 runner, when a model is actually called.
+
+PYTEST_DONT_REWRITE: the package has no test asserts. ``promptkit test`` imports it before
+pytest starts; the marker tells pytest (which rewrites the asserts of an installed plugin's
+packages) that it need not, so a wheel install prints no PytestAssertRewriteWarning.
 """
 
 from __future__ import annotations

@@ -22,24 +22,59 @@
   interrupted run is never compared with, nor stored as, the baseline.
 * Fixtures for Python tests: ``prompt_runner`` (run a template + assertions) and
   ``openai_server`` (the scripted local server).
+
+Layout (one concept per module; this one is only the entry point pytest loads):
+:mod:`~pytest_promptkit.session` (the per-session state and summary),
+:mod:`~pytest_promptkit.items` (collection), :mod:`~pytest_promptkit.runner_fixture`
+(``prompt_runner``), :mod:`~pytest_promptkit.hooks` (hooks extensions implement), and the
+extensions in :data:`pytest_plugins` below.
+
+**Adding a feature to the plugin** (an option, a summary section, a collection filter):
+write it as its own small plugin module (``pytest_addoption`` etc., plus the
+``pytest_promptkit_*`` hooks of :mod:`pytest_promptkit.hooks`; reach the session through
+:func:`~pytest_promptkit.session.session_of`) and add its name to :data:`pytest_plugins`:
+one line here. Keep heavy imports inside functions: this module and its extensions are
+imported by every pytest run in a project that has promptkit installed.
+
+PYTEST_DONT_REWRITE: no module of this package has test asserts; pytest's assertion
+rewriting of them would only cost start-up time (and warn when already imported).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from promptkit.runner.config import TestSettings
+from pytest_promptkit.items import SUITE_SUFFIXES, CaseItem, PromptkitCaseError, PromptkitCaseFailure, SuiteFile
+from pytest_promptkit.session import (
+    DEFAULT_RESULTS,
+    RESULTS_KEY,
+    SESSION_NAME,
+    PromptkitPlugin,
+    _plugin,
+    session_of,
+)
 
-SUITE_SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
-RESULTS_KEY = "promptkit_results"
-DEFAULT_RESULTS = ".promptkit/results.json"
+if TYPE_CHECKING:
+    from pytest_promptkit.runner_fixture import PromptRunner
+
+#: The plugin's extensions, each a small pytest plugin module registered with this one
+#: (disable one with ``-p no:NAME``). Add yours here: one line.
+pytest_plugins = [
+]
+
+__all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",
+           "SuiteFile", "session_of", "DEFAULT_RESULTS", "RESULTS_KEY", "SUITE_SUFFIXES"]
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_promptkit import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,12 +127,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"PROMPTKIT_MODE={env_mode!r} is not a mode (use live, record, replay or auto)")
     plugin = PromptkitPlugin(config, settings)
     plugin.check_files()
-    config.pluginmanager.register(plugin, "promptkit-session")
+    config.pluginmanager.register(plugin, SESSION_NAME)
     plugin.catch_stop_signals()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    plugin = config.pluginmanager.get_plugin("promptkit-session")
+    plugin = config.pluginmanager.get_plugin(SESSION_NAME)
     if isinstance(plugin, PromptkitPlugin):
         plugin.release_stop_signals()
 
@@ -123,521 +158,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-# ---------------------------------------------------------------------- session state
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-def _worker_processes(config: pytest.Config) -> list[Any]:
-    """The local worker processes of an xdist controller (``subprocess.Popen`` objects).
-    xdist has no public handle on them; if its internals move, this finds none and the
-    workers stop when xdist tears them down, as before."""
-    dsession = config.pluginmanager.get_plugin("dsession")
-    group = getattr(getattr(dsession, "nodemanager", None), "group", None)
-    procs: list[Any] = []
-    try:
-        for gateway in list(group or ()):
-            popen = getattr(getattr(gateway, "_io", None), "popen", None)
-            if popen is not None and hasattr(popen, "send_signal"):
-                procs.append(popen)
-    except Exception:  # noqa: BLE001 - best effort: never turn a stop into a crash
-        return []
-    return procs
-
-
-def _has_workers(config: pytest.Config) -> bool:
-    """An xdist controller: its cases run (and are reported) in worker processes."""
-    return bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "tx", None))
-
-
-class PromptkitPlugin:
-    """Per-session state: one runner, cached batch results, collected case results."""
-
-    def __init__(self, config: pytest.Config, settings: TestSettings | None = None) -> None:
-        from promptkit.runner.config import TestSettings
-
-        self.config = config
-        #: ``[tool.promptkit.test]``: defaults for every ``--promptkit-*`` option not given
-        self.settings = settings or TestSettings()
-        self._runner: Any = None
-        self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
-        self.reported: list[Any] = []  # CaseResults this process reported, in run order
-        self.worker_parts: list[Any] = []  # controller: RunResults from workers
-        self.streamed: dict[str, Any] = {}  # controller: CaseResults from workers' reports, by id
-        self._signals: Any = None
-        self.started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        self.final: Any = None
-        self.comparison: Any = None
-        self.results_path: Path | None = None
-        self.baseline_error: str | None = None
-        self.write_errors: list[str] = []  # results/baseline files that could not be written
-        self._baseline_cache: dict[str, str] | None = None
-        #: Results and baseline files, checked by :meth:`_confine_files` before any call.
-        self._results_target: str | None = None
-        self._baseline_target: str | None = None
-
-    # -- interrupts
-    def catch_stop_signals(self) -> None:
-        """SIGTERM (a CI cancel) stops the session like Ctrl-C (see promptkit.runner.interrupts)."""
-        import contextlib
-
-        from promptkit.runner import interrupts
-
-        interrupts.reset()
-        self._signals = contextlib.ExitStack()
-        self._signals.enter_context(interrupts.stop_on_signals())
-
-    def release_stop_signals(self) -> None:
-        if self._signals is not None:
-            self._signals.close()
-            self._signals = None
-
-    # -- configuration
-    def check_files(self) -> None:
-        """Refuse, before any (paid) model call, bad option values, a ``--promptkit-baseline``
-        that is missing or unreadable and a ``--promptkit-results`` path that cannot be a
-        file: one line each, pytest exits 4 (``promptkit test``: 2).
-
-        The same files named in ``[tool.promptkit.test]`` are checked when they are used
-        (a missing configured baseline is reported, not fatal): the table applies to every
-        pytest run in the project, and one without prompt suites must not fail over them."""
-        from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.baseline import load_baseline
-
-        opt = self.config.getoption
-        for flag, value, ok, want in (
-            ("--promptkit-concurrency", opt("--promptkit-concurrency"), lambda v: v >= 1, "a whole number >= 1"),
-            ("--promptkit-timeout", opt("--promptkit-timeout"), lambda v: v > 0, "a number of seconds > 0"),
-            ("--promptkit-retries", opt("--promptkit-retries"), lambda v: v >= 0, "a whole number >= 0"),
-        ):
-            if value is not None and not ok(value):
-                raise pytest.UsageError(f"{flag} {value}: must be {want}")
-        api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE")
-        if api_base and not api_base.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"--promptkit-api-base {api_base!r}: not a URL (write it as "
-                                    f"http://{api_base.removeprefix('//')}/v1 or https://...)")
-        update = self.config.getoption("--promptkit-update-baseline")
-        if update and not self.baseline_path():
-            raise pytest.UsageError("--promptkit-update-baseline needs --promptkit-baseline FILE (where to store it)")
-        baseline = self.config.getoption("--promptkit-baseline")
-        if baseline and not update:
-            if not os.path.lexists(baseline):  # a symlink loop "exists": load_baseline says what it is
-                raise pytest.UsageError(f"{baseline}: baseline file not found; create it with "
-                                        f"--promptkit-update-baseline (promptkit test --update-baseline)")
-            try:
-                base = load_baseline(baseline)
-            except PromptkitError as exc:
-                raise pytest.UsageError(exc.diagnostic.format()) from None
-            from promptkit.runner.baseline import baseline_outputs
-
-            self._baseline_cache = baseline_outputs(base)
-        for what, value in (("results", self.config.getoption("--promptkit-results")),
-                            ("baseline", baseline if update else None)):
-            if value:
-                problem = _not_writable(Path(value))
-                if problem:
-                    raise pytest.UsageError(f"{value}: cannot write the {what} file here: {problem}")
-        try:
-            self._confine_files()
-        except PromptkitError as exc:
-            raise pytest.UsageError(exc.diagnostic.format()) from None
-
-    def _confine_files(self) -> None:
-        """Where results and baselines may be read and written (:mod:`promptkit.paths`).
-
-        ``results``/``baseline`` from ``[tool.promptkit.test]`` (a file a pull request can
-        change) must resolve inside the project, never be the project root, never lie in
-        ``.git``, and never replace a file that is not a promptkit results file: refused
-        with ``PK011`` at the setting's line. The command line's ``--promptkit-results`` /
-        ``--promptkit-baseline`` are the user's own choice and may point anywhere outside
-        the project; written inside it, they are checked the same way (a symlink there came
-        with the repository). The default ``.promptkit/results.json`` is checked too."""
-        from promptkit.paths import PathRefused, confine, confine_output, lexically_inside, project_root
-        from promptkit.runner.report import is_results_file
-
-        st = self.settings
-        here = Path(self.config.invocation_params.dir)
-        root = project_root(config_source=st.source) if st.source is not None else project_root(here)
-        update = bool(self.config.getoption("--promptkit-update-baseline"))
-
-        def check(what: str, cli: str | None, setting: str | None, write: bool, default: str | None = None) -> str | None:
-            if cli:
-                if not lexically_inside(cli, root):
-                    return cli
-                if write:
-                    return str(confine_output(cli, root, what=f"{what} file", base=here, ours=is_results_file))
-                return str(confine(cli, root, what=f"{what} file", base=here))
-            if setting:
-                try:
-                    if write:
-                        return str(confine_output(setting, root, what=f"{what} file", base=st.root, ours=is_results_file))
-                    return str(confine(setting, root, what=f"{what} file", base=st.root))
-                except PathRefused as exc:
-                    from promptkit.config import located
-
-                    raise PathRefused(located(st.source, ("test", what), exc.diagnostic.message, exc.diagnostic.hint,
-                                              code=exc.diagnostic.code, name=exc.diagnostic.name)) from None
-            if default:
-                return str(confine_output(default, root, what=f"{what} file", base=Path(self.config.rootpath),
-                                          ours=is_results_file))
-            return None
-
-        self._results_target = check("results", self.config.getoption("--promptkit-results"), st.results, True,
-                                     DEFAULT_RESULTS)
-        self._baseline_target = check("baseline", self.config.getoption("--promptkit-baseline"), st.baseline, update)
-
-    def baseline_path(self) -> str | None:
-        """``--promptkit-baseline``, else the config's ``baseline`` (resolved, confined)."""
-        if self._baseline_target is not None:
-            return self._baseline_target
-        return self.config.getoption("--promptkit-baseline") or self.settings.baseline_path()
-
-    def run_config(self) -> Any:
-        """Options win over ``PROMPTKIT_*`` variables, which win over ``[tool.promptkit.test]``."""
-        from promptkit.runner.engine import RunConfig
-        from promptkit.runner.recordings import Mode, default_mode
-
-        opt = self.config.getoption
-        st = self.settings
-        mode = opt("--promptkit-mode") or os.environ.get("PROMPTKIT_MODE") or st.mode
-        cfg = RunConfig(mode=Mode(mode.lower()) if mode else default_mode())
-        concurrency = opt("--promptkit-concurrency") or st.concurrency
-        if concurrency:
-            cfg.concurrency = max(1, int(concurrency))
-        cfg.model = opt("--promptkit-model") or os.environ.get("PROMPTKIT_MODEL") or None
-        cfg.api_base = opt("--promptkit-api-base") or os.environ.get("PROMPTKIT_API_BASE") or None
-        cfg.allow_endpoints = [*st.allow_endpoints, *(opt("--promptkit-allow-endpoint") or ())]
-        timeout = opt("--promptkit-timeout") or st.timeout
-        if timeout:
-            cfg.timeout_s = float(timeout)
-        retries = opt("--promptkit-retries") if opt("--promptkit-retries") is not None else st.retries
-        if retries is not None:
-            cfg.retry.max_retries = max(0, int(retries))
-        cfg.progress = False  # pytest owns the terminal; its own progress is per item
-        cfg.baseline_outputs = self._baseline_outputs()
-        return cfg
-
-    def _baseline_outputs(self) -> dict[str, str]:
-        """Outputs of the baseline run, for ``pairwise`` assertions (empty when none)."""
-        if self._baseline_cache is None:
-            self._baseline_cache = {}
-            path = self.baseline_path()
-            if path and Path(path).is_file():
-                from promptkit.diagnostics import PromptkitError
-                from promptkit.runner.baseline import baseline_outputs, load_baseline
-
-                try:
-                    self._baseline_cache = baseline_outputs(load_baseline(path))
-                except PromptkitError:
-                    pass  # reported once, at the end, by _compare
-        return self._baseline_cache
-
-    @property
-    def runner(self) -> Any:
-        if self._runner is None:
-            from promptkit.runner.engine import Runner
-
-            self._runner = Runner(self.run_config())
-        return self._runner
-
-    def batching_allowed(self) -> bool:
-        if not _is_worker(self.config):
-            return True
-        dist = getattr(self.config.option, "dist", "no")
-        return dist in ("loadfile", "loadscope", "loadgroup", "each")
-
-    # -- running
-    def result_for(self, item: CaseItem) -> Any:
-        cached = self.results.pop(item.nodeid, None)
-        if cached is not None:
-            return cached
-        batch = [item]
-        if self.batching_allowed():
-            session_items = getattr(item.session, "items", None) or []
-            seen_self = False
-            for other in session_items:
-                if other is item:
-                    seen_self = True
-                    continue
-                if (seen_self and isinstance(other, CaseItem) and other.parent is item.parent
-                        and other.nodeid not in self.results):
-                    batch.append(other)
-        def keep(index: int, result: Any) -> None:  # as each case finishes: Ctrl-C keeps them
-            self.results[batch[index].nodeid] = result
-
-        self.runner.run([i.job for i in batch], on_result=keep)
-        return self.results.pop(item.nodeid)
-
-    def record(self, result: Any) -> None:
-        self.reported.append(result)
-
-    # -- hooks
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Python tests using ``prompt_runner`` get the ``promptkit`` marker before
-        ``-m`` deselects anything."""
-        for item in items:
-            if "prompt_runner" in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.promptkit)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """xdist controller: collect a worker's part of the results."""
-        from promptkit.runner.results import RunResults
-
-        part = getattr(node, "workeroutput", {}).get(RESULTS_KEY)
-        if part:
-            self.worker_parts.append(RunResults.from_json(part))
-
-    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        """xdist controller: pass the stop on to the workers. A SIGTERM sent to the
-        controller alone (what many CI runners do) would otherwise leave each worker
-        waiting on its model calls until they time out; stopped, each worker hands in the
-        cases it finished and exits within moments."""
-        if _is_worker(self.config) or not _has_workers(self.config):
-            return
-        import signal
-
-        from promptkit.runner import interrupts
-
-        signum = interrupts.received() or signal.SIGINT
-        for proc in _worker_processes(self.config):
-            try:
-                proc.send_signal(signum)
-            except (OSError, ValueError):
-                pass  # already gone
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """xdist controller: keep each finished case as its report arrives (see the
-        module docstring); in-process runs already have it."""
-        data = getattr(report, "promptkit_result", None)
-        if data is None or _is_worker(self.config) or not _has_workers(self.config):
-            return
-        from promptkit.runner.results import CaseResult
-
-        result = CaseResult.model_validate(data)
-        self.streamed[result.id] = result
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from promptkit.runner import interrupts
-
-        # A second Ctrl-C (or CI's SIGTERM after its SIGINT) while the results are being
-        # written is noted, not raised: it would lose the very file it wants kept.
-        with interrupts.deferred():
-            self._finish_session(session, exitstatus)
-
-    def _finish_session(self, session: pytest.Session, exitstatus: int) -> None:
-        from promptkit.runner import interrupts
-
-        if self._runner is not None:
-            self._runner.close()
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or interrupts.received() is not None
-        if interrupted:  # cases that finished in a batch but were not reported yet
-            self.reported.extend(self.results.values())
-            self.results.clear()
-        if not self.reported and not self.worker_parts and not self.streamed:
-            return
-        from promptkit._version import __version__
-        from promptkit.runner.report import merge, write_results
-        from promptkit.runner.results import RunResults
-
-        mode = self.run_config().mode.value
-        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        own = RunResults(started_at=self.started_at, finished_at=now, mode=mode, promptkit_version=__version__,
-                         cases=list(self.reported), interrupted=interrupted)
-        if _is_worker(self.config):
-            self.config.workeroutput[RESULTS_KEY] = own.to_json()  # type: ignore[attr-defined]
-            return
-        parts = list(self.worker_parts)
-        if self.streamed:  # first, so what the workers handed in at the end wins
-            parts.insert(0, RunResults(started_at=self.started_at, finished_at=now, mode=mode,
-                                       promptkit_version=__version__, cases=list(self.streamed.values())))
-        if self.reported:
-            parts.append(own)
-        final = merge(parts)
-        final.mode = mode
-        final.started_at = self.started_at
-        final.interrupted = interrupted or final.interrupted
-        self.final = final
-        path = Path(self._results_target or self.config.getoption("--promptkit-results")
-                    or self.settings.results_path() or Path(self.config.rootpath) / DEFAULT_RESULTS)
-        try:
-            self.results_path = write_results(final, path)
-        except OSError as exc:  # the run's outcome still stands; say what was not kept
-            self.write_errors.append(f"{path}: results not written: {exc.strerror or exc}")
-        baseline = self.baseline_path()
-        if baseline and final.interrupted:
-            self.baseline_error = "not compared (the run was interrupted; the baseline is unchanged)"
-        elif baseline:
-            self._compare(session, final, Path(baseline))
-            if self.config.getoption("--promptkit-update-baseline"):
-                from promptkit.diagnostics import PromptkitError
-                from promptkit.runner.baseline import store_baseline
-
-                try:
-                    store_baseline(final, baseline)
-                except OSError as exc:
-                    self.write_errors.append(f"{baseline}: baseline not written: {exc.strerror or exc}")
-                except PromptkitError as exc:
-                    self.write_errors.append(exc.diagnostic.format())
-        if self.write_errors and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-    def _compare(self, session: pytest.Session, final: Any, baseline: Path) -> None:
-
-        if not baseline.is_file():
-            if not self.config.getoption("--promptkit-update-baseline"):
-                self.baseline_error = f"{baseline}: baseline file not found (create it with --promptkit-update-baseline)"
-            return
-        from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.baseline import load_baseline
-
-        try:
-            base = load_baseline(baseline)
-        except PromptkitError as exc:  # changed since the run started
-            self.baseline_error = exc.diagnostic.format()
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            return
-        from promptkit.runner import baseline as baseline_mod
-
-        tol = self.config.getoption("--promptkit-tolerance")
-        if tol is None:
-            tol = self.settings.tolerance
-        kwargs = {"tolerance": tol} if tol is not None else {}
-        self.comparison = baseline_mod.compare(base, final, **kwargs)
-        if getattr(self.comparison, "regressions", None) and not self.config.getoption("--promptkit-update-baseline"):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.final is None and self.baseline_error is None and not self.write_errors:
-            return
-        from promptkit.runner.report import format_summary
-
-        tr = terminalreporter
-        tr.section("promptkit")
-        if self.final is not None:
-            tr.write_line(format_summary(self.final, width=max(160, tr._tw.fullwidth)))
-            missed = sum(c.recordings_missed for c in self.final.cases)
-            if missed and self.final.mode == "replay":
-                tr.write_line(f"{missed} recording(s) missing: record them with --promptkit-mode record (see each error's hint)")
-            if self.results_path is not None:
-                tr.write_line(f"results: {self.results_path}")
-        if self.baseline_error:
-            tr.write_line(f"baseline: {self.baseline_error}", red=True)
-        for problem in self.write_errors:
-            tr.write_line(problem, red=True)
-        if self.comparison is not None:
-            text = self.comparison.format() if hasattr(self.comparison, "format") else str(self.comparison)
-            if text:
-                tr.write_line(text)
-
-
-def _not_writable(path: Path) -> str:
-    """Why ``path`` cannot become a file ("" when it can, as far as can be told up front)."""
-    if path.is_dir():
-        return "it is a folder (give a file name, e.g. results.json)"
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                return f"{parent} is a file, not a folder"
-            if not os.access(parent, os.W_OK | os.X_OK):
-                return f"no permission to write in {parent}"
-            return ""
-    return ""
-
-
-def _plugin(config: pytest.Config) -> PromptkitPlugin:
-    plugin = config.pluginmanager.get_plugin("promptkit-session")
-    assert isinstance(plugin, PromptkitPlugin)
-    return plugin
-
-
-# ---------------------------------------------------------------------- collection
-
-
-class SuiteFile(pytest.File):
-    """A ``*.prompttest.yaml`` file."""
-
-    def collect(self) -> Iterator[pytest.Item]:
-        from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.engine import jobs_for_suite
-        from promptkit.runner.suite_file import load_suite
-
-        shown = self._shown_path()
-        try:
-            suite = load_suite(shown)
-            jobs = jobs_for_suite(suite, model_override=_plugin(self.config).run_config().model)
-        except PromptkitError as exc:
-            raise self.CollectError(exc.diagnostic.format()) from None
-        for job in jobs:
-            name = job.result_id.split("::", 1)[1] if "::" in job.result_id else job.case_id
-            item = CaseItem.from_parent(self, name=name, job=job)
-            item.add_marker(pytest.mark.promptkit)
-            item.add_marker(pytest.mark.xdist_group(name=shown))  # keeps a suite together under --dist loadgroup
-            yield item
-
-    def _shown_path(self) -> str:
-        try:
-            return Path(self.path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return str(self.path)
-
-
-class PromptkitCaseError(Exception):
-    """The case ended in ERROR: the provider, a judge or a recording failed."""
-
-
-class PromptkitCaseFailure(AssertionError):
-    """The case ended in FAIL: its output broke an assertion."""
-
-
-class CaseItem(pytest.Item):
-    """One case x model of a suite."""
-
-    def __init__(self, *, job: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.job = job
-        self.result: Any = None
-        self.user_properties.append(("promptkit_id", job.result_id))
-
-    def setup(self) -> None:
-        from promptkit.runner.report import failure_text
-        from promptkit.runner.results import Outcome
-
-        plugin = _plugin(self.config)
-        self.result = plugin.result_for(self)
-        plugin.record(self.result)
-        if self.result.outcome is Outcome.ERROR:
-            if self.result.flaky:
-                pytest.xfail("flaky case errored: " + failure_text(self.result))
-            raise PromptkitCaseError(failure_text(self.result))
-
-    def runtest(self) -> None:
-        from promptkit.runner.report import failure_text
-        from promptkit.runner.results import Outcome
-
-        if self.result is not None and self.result.outcome is Outcome.FAIL:
-            if self.result.flaky:
-                pytest.xfail("flaky case failed: " + failure_text(self.result))
-            raise PromptkitCaseFailure(failure_text(self.result))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
-        from promptkit.redact import redact
-
-        if isinstance(excinfo.value, PromptkitCaseError):
-            return redact(f"ERROR (not a failure of the prompt): {excinfo.value}")
-        if isinstance(excinfo.value, PromptkitCaseFailure):
-            return redact(f"FAIL: {excinfo.value}")
-        return redact(str(super().repr_failure(excinfo)))
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = getattr(self.job.case_run.case, "line", None)
-        return self.path, (line - 1 if line else None), self.name
-
-
 # ---------------------------------------------------------------------- fixtures
 
 
@@ -656,91 +176,21 @@ def openai_server() -> Iterator[Any]:
         server.stop()
 
 
-class PromptRunner:
-    """Runs a template with assertions from Python test code (the ``prompt_runner``
-    fixture). Uses the session's mode, model and api-base options; recordings live in
-    ``__recordings__/<test module>/`` next to the test file."""
-
-    def __init__(self, request: pytest.FixtureRequest) -> None:
-        self._request = request
-        self._plugin = _plugin(request.config)
-        self._runner: Any = None
-        self.api_base: str | None = None
-        self.mode: str | None = None
-
-    def _get_runner(self) -> Any:
-        if self.api_base is None and self.mode is None:
-            return self._plugin.runner
-        if self._runner is None:
-            from promptkit.runner.engine import Runner
-            from promptkit.runner.recordings import Mode
-
-            cfg = self._plugin.run_config()
-            if self.api_base:
-                cfg.api_base = self.api_base
-            if self.mode:
-                cfg.mode = Mode(self.mode)
-            self._runner = Runner(cfg)
-        return self._runner
-
-    def close(self) -> None:
-        if self._runner is not None:
-            self._runner.close()
-
-    def run(
-        self,
-        prompt: str | Path,
-        vars: dict[str, Any] | None = None,
-        assertions: Sequence[Any] = (),
-        *,
-        model: str | None = None,
-        params: dict[str, Any] | None = None,
-        repeat: int = 1,
-        min_pass: int | None = None,
-        threshold: float | None = None,
-        flaky: bool = False,
-        case_id: str | None = None,
-    ) -> Any:
-        """Run one case and return its :class:`~promptkit.runner.results.CaseResult`.
-        ``assertions`` are dicts as in a suite file (``{"type": "contains", "value": "x"}``)
-        or ``AssertionSpec`` objects."""
-        from promptkit.runner.engine import CaseJob
-        from promptkit.runner.recordings import RecordingStore
-        from promptkit.runner.suite import Case, Suite
-
-        cid = case_id or self._request.node.name
-        case = Case(id=cid, vars=dict(vars or {}), assertions=list(assertions), repeat=repeat, min_pass=min_pass,
-                    threshold=threshold, flaky=flaky)
-        models = [{"id": model, "params": dict(params or {})}] if model else []
-        test_file = Path(str(self._request.node.path))
-        suite = Suite.from_cases(Path(prompt), [case], models=models, name=test_file.name)
-        [case_run] = suite.expand()
-        store = RecordingStore(test_file.parent / "__recordings__" / test_file.stem)
-        job = CaseJob(case_run=case_run, suite_path=test_file.name, store=store, base_dir=str(test_file.parent))
-        [result] = self._get_runner().run([job])
-        self._plugin.record(result)
-        return result
-
-    def check(self, prompt: str | Path, vars: dict[str, Any] | None = None,
-              assertions: Sequence[Any] = (), **kwargs: Any) -> Any:
-        """Like :meth:`run`, but fails the test (with every failing reason) unless the case
-        passes; an ERROR raises :class:`PromptkitCaseError` instead of failing."""
-        from promptkit.runner.report import failure_text
-        from promptkit.runner.results import Outcome
-
-        result = self.run(prompt, vars, assertions, **kwargs)
-        if result.outcome is Outcome.ERROR:
-            raise PromptkitCaseError(failure_text(result))
-        if result.outcome is Outcome.FAIL:
-            raise PromptkitCaseFailure(failure_text(result))
-        return result
-
-
 @pytest.fixture
 def prompt_runner(request: pytest.FixtureRequest) -> Iterator[PromptRunner]:
     """Run a prompt template plus assertions from a Python test; see :class:`PromptRunner`."""
+    from pytest_promptkit.runner_fixture import PromptRunner
+
     runner = PromptRunner(request)
     try:
         yield runner
     finally:
         runner.close()
+
+
+def __getattr__(name: str) -> Any:  # PromptRunner, without importing it at plugin load
+    if name == "PromptRunner":
+        from pytest_promptkit.runner_fixture import PromptRunner
+
+        return PromptRunner
+    raise AttributeError(name)

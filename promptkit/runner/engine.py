@@ -153,10 +153,13 @@ class Runner:
         return await self.client.complete(model, messages, params)
 
     # ------------------------------------------------------------------ public API
-    def run(self, jobs: Sequence[CaseJob], on_result: ResultCallback | None = None) -> list[CaseResult]:
+    def run(self, jobs: Sequence[CaseJob], on_result: ResultCallback | None = None,
+            on_wait: Callable[[], None] | None = None) -> list[CaseResult]:
         """Run ``jobs`` to completion (sync wrapper). Results come back in job order;
         ``on_result(index, result)`` is also called as each case finishes (from the loop's
         thread), so a caller interrupted by Ctrl-C still has every finished case.
+        ``on_wait()`` is called in the calling thread about every 0.2 s while the batch
+        runs (a live progress display draws there, never from the loop's thread).
 
         Every batch of one runner runs on the same event loop (a background thread):
         litellm and httpx cache connection pools per loop, and a fresh ``asyncio.run``
@@ -175,7 +178,7 @@ class Runner:
                 # that finished before the signal are kept.
                 if not stopped.is_set():
                     on_result(index, result)
-        return self._loop.run(self.run_async(jobs, deliver), on_interrupt=stopped.set)
+        return self._loop.run(self.run_async(jobs, deliver), on_interrupt=stopped.set, on_wait=on_wait)
 
     def close(self) -> None:
         """Stop the background loop (idempotent)."""
@@ -394,7 +397,8 @@ class _LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="promptkit-runner-loop", daemon=True)
         self.thread.start()
 
-    def run(self, coro: Any, on_interrupt: Callable[[], None] | None = None) -> Any:
+    def run(self, coro: Any, on_interrupt: Callable[[], None] | None = None,
+            on_wait: Callable[[], None] | None = None) -> Any:
         """Run ``coro`` on the loop and wait. Interrupted while waiting (Ctrl-C, SIGTERM):
         ``on_interrupt`` runs first (so nothing more is delivered), then the batch and its
         calls are cancelled, and the interrupt goes on up."""
@@ -406,6 +410,8 @@ class _LoopThread:
             # hold the stop until the batch ended by itself (the model calls' timeout).
             while not future.done():
                 concurrent.futures.wait([future], timeout=_WAKE_S)
+                if on_wait is not None:
+                    on_wait()
             return future.result()
         except BaseException:
             if on_interrupt is not None:
