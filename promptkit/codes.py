@@ -124,3 +124,11 @@ SUGGEST_BAD_BUDGET = _define("PT041", "suggest-bad-budget", "an optimizer budget
 SUGGEST_PROPOSER_FORMAT = _define("PT042", "suggest-proposer-format",
                                   "the proposer model's reply is not the requested JSON")
 SUGGEST_NOTHING_FAILING = _define("PT043", "suggest-nothing-failing", "the suite has no failing case to fix")
+
+# -- PT02x: perturbations (promptkit perturb, `perturb:` in test files) ----------------
+
+UNKNOWN_OPERATOR = _define("PT020", "unknown-operator", "a perturbation operator, family or option is unknown")
+IMPOSSIBLE_PERTURBATION = _define("PT021", "impossible-perturbation",
+                                  "a perturbation has nothing it may change under its constraints "
+                                  "(it would have to touch a placeholder or protected text)")
+INVALID_PAYLOADS = _define("PT022", "invalid-payloads", "a prompt-injection payload list does not parse or is malformed")
