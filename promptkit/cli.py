@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("promptkit.runner.cli:TEST", "Run prompt regression tests through pytest"),
     "render": ("promptkit.commands:RENDER", "Render a template to chat messages"),
     "tokens": ("promptkit.commands:TOKENS", "Count tokens per message and in total"),
+    "diff": ("promptkit.review.cli:DIFF", "Semantic diff of prompts between git revisions + version check"),
+    "lock": ("promptkit.review.cli:LOCK", "Write or --check prompts.lock (id, version, content hash)"),
+    "results": ("promptkit.review.cli:RESULTS", "Results files: merge the parts of a sharded run"),
     "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),
     "suggest": ("promptkit.optimize.cli:SUGGEST", "Propose the smallest prompt patch that fixes failing cases"),
 }

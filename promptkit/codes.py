@@ -1,6 +1,6 @@
 """Every diagnostic code promptkit reports, in one table: code, name and a one-line summary.
 
-``PK`` codes come from the loader, the renderer, the config reader and the linter
+``PR`` codes come from ``promptkit diff``/``lock`` (review). ``PK`` codes come from the loader, the renderer, the config reader and the linter
 (``PK0xx`` load and config, ``PK1xx`` template ... ``PK6xx`` clarity; see docs/lint-rules.md);
 ``PT`` codes from ``promptkit test`` (test files, datasets, results). A code is a public,
 stable name -- users put it in ``ignore = [...]``, in ``noqa`` comments and in CI filters --
@@ -132,3 +132,18 @@ IMPOSSIBLE_PERTURBATION = _define("PT021", "impossible-perturbation",
                                   "a perturbation has nothing it may change under its constraints "
                                   "(it would have to touch a placeholder or protected text)")
 INVALID_PAYLOADS = _define("PT022", "invalid-payloads", "a prompt-injection payload list does not parse or is malformed")
+
+# -- PR: promptkit review (diff, version discipline, lock; owned by review, issue #12) --
+
+VERSION_NOT_BUMPED = _define("PR001", "version-not-bumped", "a prompt's content changed but its version did not")
+BREAKING_WITHOUT_MAJOR = _define("PR002", "breaking-change-without-major",
+                                 "a breaking change (input removed or newly required, output schema broken) "
+                                 "without a major version bump")
+VERSION_DOWNGRADED = _define("PR003", "version-downgraded", "a prompt's version went down")
+VERSION_MISSING = _define("PR004", "version-missing", "a versioned prompt lost its version, or it is not semver")
+LOCK_MISMATCH = _define("PR005", "lock-mismatch", "prompts.lock does not match the prompts (content or version)")
+UNVERSIONED_PROMPT = _define("PR006", "unversioned-prompt", "a changed prompt has no version to check")
+REVIEW_UNKNOWN_REVISION = _define("PR010", "unknown-revision", "a revision given to promptkit diff names no commit")
+REVIEW_GIT_ERROR = _define("PR011", "git-error", "git failed: not a repository, git missing, no common ancestor")
+REVIEW_BAD_PROMPT = _define("PR012", "unparseable-prompt-revision",
+                            "a changed prompt cannot be read at one revision (binary, bad YAML front matter)")

@@ -20,7 +20,7 @@ from promptkit.lint.packs import bundled_rules_dir, load_builtin_rules, read_pac
 from promptkit.lint.rule import REGISTRY
 
 PKG = Path(__file__).resolve().parents[1] / "promptkit"
-CODE = re.compile(r"^(PK|PT)\d{3}$")
+CODE = re.compile(r"^(PK|PT|PR)\d{3}$")
 
 
 def _literals() -> dict[str, list[str]]:
