@@ -150,6 +150,10 @@ def suggest(
         else:
             say(f"running {suite_name} to find its failing cases")
             baseline = run_cases(loaded, runner=runner)
+            for c in baseline.cases:  # the optimizer's own run counts against its budget
+                answers = sum(1 for x in c.samples if x.output is not None)
+                live = sum(1 for x in c.samples if x.output is not None and not x.from_recording)
+                meter.spent.add(calls=answers, live=live, tokens=c.usage.total_tokens, cost_usd=c.usage.cost_usd)
         return _search(loaded, baseline, runner, meta_runner, store, meter, config, proposer_model, prompt, perturb, say)
     finally:
         runner.close()

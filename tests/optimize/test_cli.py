@@ -1,0 +1,121 @@
+"""`promptkit suggest` as users type it: output formats, --apply, and one clear message
+for each kind of bad input, with nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from promptkit.cli import main
+from promptkit.runner import RunConfig, load_suite, run_cases
+from pytest_promptkit.server import OpenAIServer, Rule
+from tests.optimize.scenarios import by_kind, server_for, setup_project
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    monkeypatch.delenv("CI", raising=False)
+
+
+def _tracked_changes(root: Path) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _project(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    suite = setup_project(by_kind(kind), tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return str(suite.relative_to(tmp_path))
+
+
+def test_text_output_then_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _project("missing_label", tmp_path, monkeypatch)
+    server, _ = server_for(by_kind("missing_label"))
+    with server:
+        args = ["suggest", suite, "--api-base", server.base_url, "--proposer", "openai/proposer"]
+        assert main(args) == 0
+        out = capsys.readouterr()
+        assert "+- refund: returns and requests for money back" in out.out
+        assert "version: 2.0.0 -> 2.0.1 (patch)" in out.out
+        assert "fixes: refund, refund-again" in out.out
+        assert "budget: 60 model calls" in out.err and "spent:" in out.out
+        assert _tracked_changes(tmp_path) == ""  # printing writes nothing
+        assert main([*args, "--apply", "-q"]) == 0
+        capsys.readouterr()
+    text = (tmp_path / "missing_label" / "router.prompty").read_text(encoding="utf-8")
+    assert "version: 2.0.1" in text and "- refund: returns" in text
+    assert _tracked_changes(tmp_path).strip() == "M missing_label/router.prompty"
+
+
+def test_json_and_github_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _project("date_format", tmp_path, monkeypatch)
+    server, _ = server_for(by_kind("date_format"))
+    with server:
+        base = ["suggest", suite, "--api-base", server.base_url, "--proposer", "openai/proposer", "-q"]
+        assert main([*base, "--format", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["status"] == "fixed" and data["patch"]["new_version"] == "1.1.1"
+        assert data["spent"]["calls"] <= data["budget"]["calls"]
+        assert {c["status"] for c in data["candidates"]} >= {"accepted"}
+        assert main([*base, "--format", "github"]) == 0
+        gh = capsys.readouterr().out
+    assert "```suggestion\n" in gh and "YYYY-MM-DD" in gh
+    assert "invoice_dates.prompty:" in gh
+
+
+def test_results_file_of_another_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _project("json_format", tmp_path, monkeypatch)
+    other = tmp_path / "other.json"
+    with OpenAIServer(default_reply="hello") as server:
+        other_suite = setup_project(by_kind("preamble"), tmp_path / "p2")
+        res = run_cases(load_suite(other_suite), config=RunConfig(mode="live", api_base=server.base_url, api_key="x"))
+    other.write_text(res.to_json(), encoding="utf-8")
+    assert main(["suggest", suite, "--results", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "PT040" in err and "holds no case of json_format/triage.prompttest.yaml" in err
+    assert err.count("\n") <= 2 and "Traceback" not in err
+    assert _tracked_changes(tmp_path) == ""
+
+
+def test_nothing_failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _project("json_format", tmp_path, monkeypatch)
+    reply = '{"queue": "shipping", "urgent": true}'
+    with OpenAIServer([Rule(pattern="parcel", reply=reply), Rule(pattern="charged", reply=reply.replace("shipping", "billing")),
+                       Rule(reply=reply.replace("shipping", "technical"))]) as server:
+        assert main(["suggest", suite, "--api-base", server.base_url]) == 0
+    out = capsys.readouterr().out
+    assert "PT043 nothing to fix: no case of json_format/triage.prompttest.yaml fails; nothing written" in out
+    assert _tracked_changes(tmp_path) == ""
+
+
+def test_budget_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _project("json_format", tmp_path, monkeypatch)
+    with OpenAIServer() as server:
+        assert main(["suggest", suite, "--max-calls", "0", "--api-base", server.base_url]) == 2
+        assert server.calls == 0  # refused before any call
+    err = capsys.readouterr().err
+    assert "PT041" in err and "a budget of 0 model calls allows no call" in err and "--max-calls" in err
+
+
+def test_proposer_reply_not_in_the_requested_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.optimize.scenarios import Scenario
+
+    base = by_kind("missing_label")
+    scenario = Scenario(base.kind, base.suite, base.target, raw_reply="I would add a refund team to the list.")
+    suite = setup_project(scenario, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    server, proposer = server_for(scenario)
+    with server:
+        code = main(["suggest", str(suite.relative_to(tmp_path)), "--api-base", server.base_url,
+                     "--proposer", "openai/proposer", "-q", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "PT042 the proposer's reply was not the requested JSON: the reply is not JSON" in out
+    assert "nothing written" in out
+    assert proposer.calls == 2  # one critique, one proposal, no retry storm
+    assert _tracked_changes(tmp_path) == ""
