@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("promptkit.review.cli:DIFF", "Semantic diff of prompts between git revisions + version check"),
     "lock": ("promptkit.review.cli:LOCK", "Write or --check prompts.lock (id, version, content hash)"),
     "results": ("promptkit.review.cli:RESULTS", "Results files: merge the parts of a sharded run"),
+    "perturb": ("promptkit.perturb.cli:PERTURB", "Print seeded perturbations of a template as diffs (robustness)"),
     "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),
     "suggest": ("promptkit.optimize.cli:SUGGEST", "Propose the smallest prompt patch that fixes failing cases"),
 }

@@ -63,6 +63,8 @@ def loads_payloads(text: str, path: str = "<payloads>") -> PayloadList:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
+            mark = exc.context_mark  # "unexpected end of stream": point where the unclosed thing opened
         off = mark.index if mark is not None else 0
         raise _error(path, text, off, f"payload list is not valid YAML: {exc.problem or exc}", _HINT) from None
     except yaml.YAMLError as exc:
