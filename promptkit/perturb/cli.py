@@ -86,16 +86,17 @@ class _Perturb:
         parser.add_argument("--list", action="store_true", help="list the operators with their family and guarantee")
 
     def run(self, args: argparse.Namespace) -> int:
+        from promptkit.codes import IMPOSSIBLE_PERTURBATION, UNKNOWN_OPERATOR
         from promptkit.perturb.operator import PerturbError, names, resolve
 
         if args.list:
             return _list(args.format)
         if not args.file:
-            raise _cmdline_error("give a template file: promptkit perturb FILE --op typo", code="PT020")
+            raise _cmdline_error("give a template file: promptkit perturb FILE --op typo", code=UNKNOWN_OPERATOR.code)
         if not args.op:
             raise _cmdline_error("give at least one operator with --op", f"operators: {', '.join(names())}")
         if args.n < 1 or args.edits < 1:
-            raise _cmdline_error("--n and --edits must be at least 1", code="PT021")
+            raise _cmdline_error("--n and --edits must be at least 1", code=IMPOSSIBLE_PERTURBATION.code)
         try:
             ops = resolve(args.op)
         except PerturbError as exc:
