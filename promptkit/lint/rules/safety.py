@@ -528,13 +528,26 @@ _GRANT_START = re.compile(
 )
 _LEAK_KEYS = ("system prompt", "system message", "system instruction", "prompt", "instructions above",
               "instruction above", "instructions you were", "text above", "words above", "everything above",
-              "content above", " instruction", "rules", "guidelines", "directives", "configuration", "setup")
+              "content above", "instruction", "rules", "guidelines", "directives", "configuration", "setup")
 _NEGATED = re.compile(r"\b(?:never|not|n't|don't|do not|refuse|refuses|decline|declines|without|avoid|must not|cannot|can't|won't|"
                       r"no|nor|neither|under no|politely say|deflect|redirect|forbidden|prohibited)\b", re.I)
 #: The sentence describes an attack or a test, not an instruction to the model.
 _DESCRIBES = re.compile(r"\b(?:such as|e\.g\.|for example|like|detect|detects|flag|flags|injection|attack|attacks|malicious|jailbreak|"
                         r"attempts?|tries|trying|phrases?|examples?|classify|whether)\b", re.I)
 _CONDITION = re.compile(r"\b(?:if|when|whenever|unless|should|in case|asks?|asked|requests?|requested|wants?|tells? you to)\b", re.I)
+
+
+#: Where a sentence ends: punctuation, a blank line, or the next list item (a wrapped line
+#: of prose continues its sentence).
+_SENTENCE_END = re.compile(r"[.!?]|\n[ \t]*\n|\n[ \t]*(?:[-*+]|\d+[.)])[ \t]|\n[ \t]*#")
+
+
+def _sentence_lead(text: str, start: int) -> str:
+    return _SENTENCE_END.split(text[max(0, start - 160) : start])[-1]
+
+
+def _sentence_rest(text: str, end: int) -> str:
+    return _SENTENCE_END.split(text[end : end + 200])[0]
 
 
 def _clause_before(lead: str) -> str:
@@ -628,14 +641,14 @@ class PromptLeakInvitation(Rule):
         sentence that describes attacks. A request inside a condition ("if the user asks
         you to reveal your system prompt, ...") is a defence only when the main clause
         does not grant it ("..., refuse" vs "..., do so")."""
-        sentence_lead = re.split(r"[.!?\n]", text[max(0, start - 160) : start])[-1]
+        sentence_lead = _sentence_lead(text, start)
         if "`" in sentence_lead and sentence_lead.count("`") % 2 == 1:
             return True  # inside inline code
         clause = _clause_before(sentence_lead)
         if _NEGATED.search(clause) or _DESCRIBES.search(sentence_lead):
             return True
         if _CONDITION.search(clause):
-            rest = re.split(r"[.!?\n]", text[end : end + 200])[0]
+            rest = _sentence_rest(text, end)
             head, sep, consequence = rest.partition(",")
             if not sep:
                 head, sep, consequence = rest.partition(";")
@@ -654,7 +667,7 @@ class PromptLeakInvitation(Rule):
                 continue
             if not _granted(m.group("grant")):
                 continue
-            sentence_lead = re.split(r"[.!?\n]", text[max(0, m.start() - 160) : m.start()])[-1]
+            sentence_lead = _sentence_lead(text, m.start())
             if _NEGATED.search(sentence_lead) or _DESCRIBES.search(sentence_lead):
                 continue
             grant = m.group("grant").strip()
