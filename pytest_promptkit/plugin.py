@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 #: The plugin's extensions, each a small pytest plugin module registered with this one
 #: (disable one with ``-p no:NAME``). Add yours here: one line.
 pytest_plugins = [
+    "pytest_promptkit.suggest",  # --promptkit-suggest (the optimizer, promptkit/optimize)
 ]
 
 __all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",
