@@ -91,6 +91,16 @@ class Case(BaseModel):
     line: int | None = None
     #: Row of the dataset file this case came from, when it did.
     dataset_row: int | None = None
+    #: Output transform applied before every assertion of the case
+    #: (:mod:`promptkit.runner.assertions.transform`); a raw value is validated.
+    transform: Any = None
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _transform(cls, value: Any) -> Any:
+        from promptkit.runner.assertions.transform import Transform, build_transform
+
+        return value if value is None or isinstance(value, Transform) else build_transform(value)
 
     @field_validator("assertions", mode="before")
     @classmethod

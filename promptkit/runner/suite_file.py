@@ -74,6 +74,7 @@ class _DefaultsFile(BaseModel):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     timeout_s: float | None = Field(default=None, gt=0)
     judge: str | _ModelEntry | None = None
+    transform: Any = None
 
 
 class _CaseFile(BaseModel):
@@ -91,6 +92,7 @@ class _CaseFile(BaseModel):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     models: list[str | _ModelEntry] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    transform: Any = None
 
 
 class _SuiteFile(BaseModel):
@@ -118,7 +120,7 @@ _HINTS = {
     "prompts": "list template paths relative to this file: prompts: [../prompts/x.prompty]",
     "models": "list litellm ids, or {id: ..., params: {...}, label: ...}",
     "cases": "write 'cases:' followed by '- id: ...' entries with vars and assert",
-    "defaults": "defaults take vars, assert, repeat, min_pass, flaky, threshold, timeout_s, judge",
+    "defaults": "defaults take vars, assert, repeat, min_pass, flaky, threshold, timeout_s, judge, transform",
     "repeat": "repeat is a whole number >= 1",
     "min_pass": "min_pass is a whole number between 1 and repeat",
     "threshold": "threshold is a score between 0 and 1",
@@ -280,6 +282,15 @@ class _Loader:
             out.append(spec)
         return out
 
+    def _transform(self, raw: Any, loc: tuple[Any, ...]) -> Any:
+        """A case's (or the defaults') output transform, validated at its line."""
+        from promptkit.runner.assertions.transform import build_transform
+
+        try:
+            return build_transform(raw)
+        except SpecError as exc:
+            raise self.fail((*loc, *exc.loc), str(exc), exc.hint, code=INVALID_ASSERTION.code) from None
+
     def _vars(self, values: dict[str, Any], loc: tuple[Any, ...], base: Path | None = None,
               line: int | None = None, where: Path | None = None) -> dict[str, Any]:
         """Resolve ``${file:path}`` references in variables (long documents, JSON
@@ -352,6 +363,8 @@ class _Loader:
                 raise self.fail(loc, f"case '{cid}' has no prompt to run",
                                 "add 'prompts: [path/to/file.prompty]' at the top or 'prompt:' to the case")
             specs = self._assertions(c.assertions, (*loc, "assert"))
+            transform = self._transform(c.transform, (*loc, "transform")) if c.transform is not None else \
+                self._transform(d.transform, ("defaults", "transform"))
             repeat = c.repeat if c.repeat is not None else defaults.repeat
             min_pass = c.min_pass if c.min_pass is not None else defaults.min_pass
             if min_pass is not None and min_pass > repeat:
@@ -370,6 +383,7 @@ class _Loader:
                 "timeout_s": c.timeout_s if c.timeout_s is not None else defaults.timeout_s,
                 "source": f"{self.shown}:{line}",
                 "line": line,
+                "transform": transform,
             }
             case_vars = self._vars(c.vars, (*loc, "vars"))
             if c.dataset is None:

@@ -73,11 +73,28 @@ async def evaluate_one(
             Check.failed_to_run(f"'{spec.type}' needs a judge model, but the runner provided none"),
             index,
         )
+    if spec.type == "assert-set":  # members apply their own (and the case's) transforms
+        from promptkit.runner.assertions.combinators import run_set
+
+        try:
+            return _result(spec, await run_set(spec, response, ctx), index)
+        except Exception as exc:  # noqa: BLE001 - never a crash
+            return _result(spec, Check.failed_to_run(f"assert-set could not be evaluated: {exc}"), index)
     try:
         options = _with_vars(spec.options, ctx.vars)
     except Exception as exc:  # noqa: BLE001 - a bad {{ }} in an assertion value
         return _result(spec, Check.failed_to_run(f"cannot fill in the assertion's {{{{ }}}} variables: {exc}"), index)
     output = response.text if response.text is not None else ""
+    transform = _transform_of(spec, ctx)
+    if transform:
+        from promptkit.runner.assertions.transform import OutputUnusable, TransformBroken
+
+        try:
+            output = await transform.apply(output, ctx)
+        except OutputUnusable as exc:
+            return _result(spec, Check.of(False, str(exc)), index, negatable=False)
+        except TransformBroken as exc:
+            return _result(spec, Check.failed_to_run(str(exc)), index)
     try:
         out = t.check(output, options, response, ctx)
         if inspect.isawaitable(out):
@@ -88,9 +105,17 @@ async def evaluate_one(
     return _result(spec, out, index)
 
 
-def _result(spec: AssertionSpec, check: Check, index: int | None = None) -> AssertionResult:
+def _transform_of(spec: AssertionSpec, ctx: AssertionContext) -> Any:
+    """The case's transform (if any) followed by the assertion's own."""
+    case_t = getattr(ctx.case, "transform", None) if ctx.case is not None else None
+    if case_t and spec.transform:
+        return case_t.then(spec.transform)
+    return case_t or spec.transform
+
+
+def _result(spec: AssertionSpec, check: Check, index: int | None = None, *, negatable: bool = True) -> AssertionResult:
     passed, score, reason = check.passed, min(1.0, max(0.0, float(check.score))), check.reason
-    if spec.negate and not check.error:
+    if spec.negate and not check.error and negatable:
         passed, score = not passed, 1.0 - score
         reason = f"negated: {reason}"
     return AssertionResult(

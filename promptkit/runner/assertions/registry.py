@@ -1,6 +1,6 @@
 """The table of assertion types: name -> options model + check function.
 
-One table, filled by small modules (``text``, ``structured``, ``similarity``,
+One table, filled by small modules (``text``, ``structured``, ``markup``, ``sql``, ``overlap``, ``similarity``,
 ``metrics``, ``python``, ``judges``) with the :func:`assertion` decorator, so adding a
 type is one function in one place and the test-file loader, the docs and error messages
 ("unknown assertion type 'contain'; did you mean 'contains'?") all read the same table.
@@ -26,7 +26,8 @@ from promptkit.runner.assertions.spec import AssertionSpec
 from promptkit.runner.results import Location, Usage
 
 #: Modules that register assertion types; imported on first use of the table.
-_MODULES = ("text", "structured", "similarity", "metrics", "python", "judges")
+_MODULES = ("text", "structured", "markup", "sql", "overlap", "similarity", "metrics", "python", "judges", "refusal",
+            "combinators")
 
 
 class Options(BaseModel):
@@ -149,7 +150,7 @@ class SpecError(ValueError):
 
 
 #: Keys every assertion accepts, whatever its type.
-COMMON_KEYS = ("type", "negate", "weight", "metric")
+COMMON_KEYS = ("type", "negate", "weight", "metric", "transform")
 
 
 def normalize_entry(raw: Any) -> dict[str, Any]:
@@ -227,7 +228,24 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
     metric = entry.get("metric")
     if metric is not None and not isinstance(metric, str):
         raise SpecError("'metric' must be a name", ("metric",))
+    from promptkit.runner.assertions.transform import build_transform
+
+    try:
+        transform = build_transform(entry.get("transform"))
+    except SpecError as exc:
+        raise SpecError(str(exc), ("transform", *exc.loc), exc.hint) from None
     opts = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
+    children: list[AssertionSpec] = []
+    if base == "assert-set":
+        members = opts.pop("assert", None)
+        if not isinstance(members, list) or not members:
+            raise SpecError("assert-set needs 'assert': a list of assertions", ("assert",) if members is not None else (),
+                            "write 'assert:' followed by '- type: ...' entries")
+        for i, member in enumerate(members):
+            try:
+                children.append(build_spec(member, source=source, span=span))
+            except SpecError as exc:
+                raise SpecError(str(exc), ("assert", i, *exc.loc), exc.hint) from None
     try:
         options = t.options.model_validate(opts)
     except ValidationError as exc:
@@ -248,7 +266,8 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
             raise SpecError(f"assertion '{name}': {msg}", (), _option_hint(t)) from None
         raise SpecError(f"assertion '{name}' option '{field_name}': {msg}", loc[:1], _option_hint(t)) from None
     return AssertionSpec(
-        type=base, negate=negate, weight=float(weight), metric=metric, options=options, source=source, span=span
+        type=base, negate=negate, weight=float(weight), metric=metric, options=options, source=source, span=span,
+        transform=transform, children=children,
     )
 
 

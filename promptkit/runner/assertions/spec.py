@@ -48,6 +48,11 @@ class AssertionSpec(BaseModel):
     weight: float = Field(default=1.0, ge=0.0)
     metric: str | None = None
     options: Any = None
+    #: :class:`~promptkit.runner.assertions.transform.Transform` applied to the output
+    #: before this check (after the case's own), or None.
+    transform: Any = None
+    #: The member assertions of an ``assert-set``.
+    children: list[AssertionSpec] = Field(default_factory=list)
     #: Where the entry is, for messages that point back at the test file.
     source: str | None = None
     span: Span | None = None

@@ -60,16 +60,48 @@ def parse_json(output: str, allow_fences: bool = False) -> tuple[Any, bool]:
 
 
 class IsJsonOptions(Options):
+    #: Optional JSON Schema (or schema file) the JSON must match, as promptfoo's
+    #: ``is-json`` with a value.
+    value: dict[str, Any] | str | None = None
     allow_fences: bool = False
+
+    @field_validator("value")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | str | None) -> dict[str, Any] | str | None:
+        return check_schema(v)
+
+    def files(self) -> dict[str, str]:
+        return schema_files(self.value)
+
+
+def check_schema(v: Any) -> Any:
+    """Load-time check of an inline schema (a file is checked when read)."""
+    if isinstance(v, dict):
+        from jsonschema import validators
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            validators.validator_for(v).check_schema(v)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+    return v
+
+
+def schema_files(v: Any) -> dict[str, str]:
+    if isinstance(v, str) and "{{" not in v:
+        return {"value": v.removeprefix("file://")}
+    return {}
 
 
 @assertion("is-json", IsJsonOptions)
 def is_json(output: str, o: IsJsonOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
-    """The output parses as JSON."""
+    """The output parses as JSON (and matches ``value``, a JSON Schema, when given)."""
     try:
         value, fenced = parse_json(output, o.allow_fences)
     except JsonError as exc:
         return exc.check()
+    if o.value is not None:
+        return validate_against(value, o.value, ctx)
     return Check.of(True, f"output is valid JSON ({type(value).__name__}{', fenced' if fenced else ''})")
 
 
@@ -85,30 +117,19 @@ class JsonSchemaOptions(Options):
     @field_validator("value")
     @classmethod
     def _valid_schema(cls, v: dict[str, Any] | str | None) -> dict[str, Any] | str | None:
-        if isinstance(v, dict):
-            from jsonschema import validators
-            from jsonschema.exceptions import SchemaError
-
-            try:
-                validators.validator_for(v).check_schema(v)
-            except SchemaError as exc:
-                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
-        return v
-
+        return check_schema(v)
 
     def files(self) -> dict[str, str]:
-        if isinstance(self.value, str) and "{{" not in self.value:
-            return {"value": self.value.removeprefix("file://")}
-        return {}
+        return schema_files(self.value)
 
 
-def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any] | None, str]:
-    if isinstance(o.value, dict):
-        return o.value, "the schema"
-    if isinstance(o.value, str):
+def _schema(value: dict[str, Any] | str | None, ctx: AssertionContext) -> tuple[dict[str, Any] | None, str]:
+    if isinstance(value, dict):
+        return value, "the schema"
+    if isinstance(value, str):
         from promptkit.paths import confine, root_for
 
-        rel = o.value.removeprefix("file://")
+        rel = value.removeprefix("file://")
         base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
         p = confine(rel, root_for(base), what="schema file", base=base)  # also checked at load, at its line
         return loads(p.read_text(encoding="utf-8")), Path(rel).name
@@ -119,31 +140,36 @@ def _schema(o: JsonSchemaOptions, ctx: AssertionContext) -> tuple[dict[str, Any]
     return None, ""
 
 
-@assertion("json-schema", JsonSchemaOptions, aliases=("is-valid-json-schema",))
-def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
-    """The output is JSON valid against a JSON Schema (default: the prompt's output schema)."""
-    from promptkit.diagnostics import PromptkitError
-
-    try:
-        schema, name = _schema(o, ctx)
-    except PromptkitError as exc:  # a schema file outside the project (PK011)
-        return Check.failed_to_run(exc.diagnostic.message)
-    if schema is None:
-        return Check.failed_to_run("json-schema has no schema: give 'value', or declare output.schema in the prompt")
-    try:
-        value, _ = parse_json(output, o.allow_fences)
-    except JsonError as exc:
-        return exc.check()
+def schema_errors(value: Any, schema: dict[str, Any]) -> list[Any]:
+    """Validation errors of ``value`` (sorted by path), formats included. Raises what
+    jsonschema raises for a ``$ref`` that is never fetched (see :func:`validate_against`)."""
     from jsonschema import validators
 
-    from promptkit.schemas import offline_validator, unresolvable
+    from promptkit.schemas import offline_validator
+
+    # formats ("date", "email", "uri"...) are checked with the schema's own draft's
+    # checker: the JSON Schema default ignores them, promptfoo (ajv-formats) does not
+    checker = validators.validator_for(schema).FORMAT_CHECKER
+    return sorted(offline_validator(schema, format_checker=checker).iter_errors(value),
+                  key=lambda e: list(e.absolute_path))
+
+
+def validate_against(value: Any, schema_value: dict[str, Any] | str | None, ctx: AssertionContext) -> Check:
+    """The check of a parsed JSON ``value`` against a schema option (inline, a file, or
+    ``None`` for the prompt's declared output schema)."""
+    from promptkit.diagnostics import PromptkitError
+    from promptkit.schemas import unresolvable
 
     try:
-        # formats ("date", "email", "uri"...) are checked with the schema's own draft's
-        # checker: the JSON Schema default ignores them, promptfoo (ajv-formats) does not
-        checker = validators.validator_for(schema).FORMAT_CHECKER
-        errors = sorted(offline_validator(schema, format_checker=checker).iter_errors(value),
-                        key=lambda e: list(e.absolute_path))
+        schema, name = _schema(schema_value, ctx)
+    except PromptkitError as exc:  # a schema file outside the project (PK011)
+        return Check.failed_to_run(exc.diagnostic.message)
+    except NotJson as exc:
+        return Check.failed_to_run(f"the schema file is not JSON: {exc.msg}")
+    if schema is None:
+        return Check.failed_to_run("no schema: give 'value', or declare output.schema in the prompt")
+    try:
+        errors = schema_errors(value, schema)
     except Exception as exc:  # noqa: BLE001 - jsonschema's reference errors have no common base
         ref = unresolvable(exc)
         if ref is None:
@@ -155,6 +181,94 @@ def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx:
     first = errors[0]
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return Check.of(False, f"output does not match {name}: {first.message}{more}", JsonPath.of(list(first.absolute_path)))
+
+
+@assertion("json-schema", JsonSchemaOptions, aliases=("is-valid-json-schema",))
+def json_schema(output: str, o: JsonSchemaOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The output is JSON valid against a JSON Schema (default: the prompt's output schema)."""
+    try:
+        value, _ = parse_json(output, o.allow_fences)
+    except JsonError as exc:
+        return exc.check()
+    return validate_against(value, o.value, ctx)
+
+
+# --------------------------------------------------------------------------- contains-json
+
+
+def find_json(text: str) -> list[tuple[Any, OutputSpan]]:
+    """Every JSON object in ``text`` -- in prose, in a code fence, one after another --
+    with its span; arrays count when they are a whole fenced block or the whole text
+    (``see [1]`` in prose is a citation, not a payload). Strict JSON (no NaN)."""
+    import json as _json
+
+    decoder = _json.JSONDecoder(parse_constant=_refuse_constant)
+    found: list[tuple[Any, OutputSpan]] = []
+    whole, lead = strip_noise(text)
+    blocks = {(m.start(1), m.end(1)) for m in _FENCE_BLOCK.finditer(text)}
+    if whole.startswith("["):
+        blocks.add((lead, lead + len(whole)))
+    i, failures = 0, 0
+    while failures < _MAX_FAILED_STARTS:  # a bound on adversarial "{"a":{"a":{... (quadratic otherwise)
+        starts = [j for j in (text.find("{", i), text.find("[", i)) if j >= 0]
+        if not starts:
+            break
+        j = min(starts)
+        try:
+            value, end = decoder.raw_decode(text, j)
+        except ValueError:
+            i, failures = j + 1, failures + 1
+            continue
+        whole_block = any(a <= j and end <= b and not text[a:j].strip() and not text[end:b].strip() for a, b in blocks)
+        if isinstance(value, dict) or (isinstance(value, list) and whole_block):
+            found.append((value, OutputSpan(start=j, end=end)))
+            i = end
+        else:
+            i = j + 1
+    return found
+
+
+_MAX_FAILED_STARTS = 2000
+_FENCE_BLOCK = re.compile(r"```[\w-]*[ \t]*\r?\n(.*?)\r?\n?```", re.DOTALL)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+class ContainsJsonOptions(Options):
+    #: Optional JSON Schema (or schema file): at least one JSON value must match it.
+    value: dict[str, Any] | str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | str | None) -> dict[str, Any] | str | None:
+        return check_schema(v)
+
+    def files(self) -> dict[str, str]:
+        return schema_files(self.value)
+
+
+@assertion("contains-json", ContainsJsonOptions)
+def contains_json(output: str, o: ContainsJsonOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
+    """The output contains a JSON object somewhere (prose, code fence), matching ``value`` when given."""
+    found = find_json(output)
+    if not found:
+        return Check.of(False, "output contains no JSON object")
+    if o.value is None:
+        value, span = found[0]
+        return Check.of(True, f"output contains JSON ({type(value).__name__}, {len(found)} found)", span)
+    last: Check | None = None
+    for value, span in found:
+        c = validate_against(value, o.value, ctx)
+        if c.error:
+            return c
+        if c.passed:
+            return Check.of(True, f"output contains JSON that {c.reason.removeprefix('output ')}", span)
+        last = c
+    assert last is not None
+    return Check.of(False, f"none of the {len(found)} JSON value(s) in the output matches: "
+                           f"{last.reason.removeprefix('output does not match ')}", last.location)
 
 
 # --------------------------------------------------------------------------- json-path
