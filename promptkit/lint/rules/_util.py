@@ -177,6 +177,55 @@ def is_poml(ctx: LintContext) -> bool:
     return ctx.path.lower().endswith((".poml", ".xml"))
 
 
+# --------------------------------------------------------------------------- inline JSON
+
+#: A ``{`` that opens a JSON object (a quote follows), not a Jinja/Handlebars ``{{``/``{%``.
+_JSON_OPEN = re.compile(r"(?<![{$])\{(?![{%#])[ \t]*[\"“”]")
+_QUOTES = '"“”'
+
+
+def inline_json(ctx: LintContext) -> list[tuple[int, int]]:
+    """``(start, end)`` of each JSON-looking object written inside a prose line (``Reply
+    like: {"category": "bug"}``), outside code fences: the ``{`` up to its matching ``}``
+    on the same line, strings (straight or curly quoted) skipped. Shared by PK207 (is it
+    valid for the output schema?) and PK315 (typographic quotes?); linear in the line."""
+    return ctx.cached("_util.inline_json", lambda: _inline_json(ctx))
+
+
+def _inline_json(ctx: LintContext) -> list[tuple[int, int]]:
+    text = ctx.text
+    if "{" not in text:
+        return []
+    ls = lines(ctx)
+    out: list[tuple[int, int]] = []
+    resume = 0
+    for i, m in prose_matches(ctx, _JSON_OPEN):
+        s = m.start()
+        if s < resume:
+            continue  # inside an object already found
+        line_end = ls.starts[i] + len(ls.texts[i])
+        depth, j, in_str = 0, s, False
+        while j < line_end:
+            c = text[j]
+            if in_str:
+                if c == "\\":
+                    j += 1
+                elif c in _QUOTES:
+                    in_str = False
+            elif c in _QUOTES:
+                in_str = True
+            elif c in "{[":
+                depth += 1
+            elif c in "}]":
+                depth -= 1
+                if depth == 0:
+                    out.append((s, j + 1))
+                    resume = j + 1
+                    break
+            j += 1
+    return out
+
+
 # --------------------------------------------------------------------------- delimited spans
 
 

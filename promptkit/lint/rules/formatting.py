@@ -914,9 +914,10 @@ class CurlyQuotesInJson(Rule):
     """Curly quotes in JSON: a JSON example uses “typographic” quotes around keys or strings.
 
     ## What it does
-    In ```json code fences and in lines that look like JSON objects, finds curly quotes
-    (“ ”) where JSON needs straight ones: around keys and string values. The unsafe
-    fix replaces them with ``"``.
+    In ```json code fences, in lines that look like JSON objects and in JSON objects
+    written inline on a prose line (``Reply like: {“category”: “bug”}``), finds curly
+    quotes (“ ”) where JSON needs straight ones: around keys and string values. The
+    unsafe fix replaces them with ``"``.
 
     ## Why is this bad?
     The example is not valid JSON. Models copy examples closely, so they answer with
@@ -953,6 +954,9 @@ class CurlyQuotesInJson(Rule):
         for m in re.finditer(r"^[ \t]*\{.*[“”].*\}[ \t]*$", text, re.M):
             if not any(s <= m.start() < e for s, e in regions):
                 regions.append((m.start(), m.end()))
+        for s0, e0 in _util.inline_json(ctx):  # Reply like: {“category”: “bug”} inside a prose line
+            if not any(s <= s0 < e for s, e in regions):
+                regions.append((s0, e0))
         for s, e in regions:
             chunk = text[s:e]
             hits = sorted({s + m.start(g) for m in _CURLY_JSON.finditer(chunk) for g in (1, 2) if m.group(g)})

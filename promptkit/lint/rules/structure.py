@@ -479,13 +479,61 @@ class JsonOutputWithoutInstructions(Rule):
 
 
 _JSON_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
+_JSON_FENCE_LABELLED = re.compile(r"^[ \t]{0,3}```[ \t]*(?:json|JSON|jsonc)[ \t]*\n(.*?)\n[ \t]*```", re.S | re.M)
+
+
+_TYPE_NAMES = frozenset({"string", "str", "number", "integer", "int", "float", "boolean", "bool", "array", "list",
+                         "object", "dict", "null", "any", "text"})
+
+
+def _is_shape(value: Any) -> bool:
+    """A JSON *shape* written with placeholders (``{"label": "string"}``,
+    ``{"score": "<0-1>"}``, ``"a|b"``, ``"..."``) describes the output; it is not an
+    example of it, so it is not validated."""
+    if isinstance(value, dict):
+        return any(_is_shape(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_is_shape(v) for v in value)
+    if isinstance(value, str):
+        v = value.strip()
+        return (v.lower() in _TYPE_NAMES or (v.startswith(("<", "[", "{")) and v.endswith((">", "]", "}")))
+                or "..." in v or "…" in v or " | " in v or ("|" in v and " " not in v) or v.lower().startswith(("one of", "either")))
+    return False
 
 
 def _examples_json(ctx: LintContext) -> list[tuple[int, Any, str | None]]:
-    """JSON values shown in example components: ``(offset, value, parse_error)``."""
+    """JSON values the prompt shows as examples: ``(offset, value, parse_error)``.
+
+    In example components: every ``json`` code fence, else every ``{...}`` block. Anywhere
+    else in the body: ``json`` code fences and objects written inline on a prose line
+    (``Reply like: {"category": "bug"}``). Outside example components, shapes written
+    with placeholders (``{"label": "string"}``) are descriptions, not examples, and
+    inline text that does not parse is not reported (it may be prose with braces)."""
     t = ctx.template
     text = t.text
     out: list[tuple[int, Any, str | None]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(off: int, src: str, *, strict: bool) -> None:
+        if "{{" in src or "{%" in src or not src.lstrip().startswith(("{", "[")):
+            return
+        try:
+            value = json.loads(src)
+        except ValueError as exc:
+            if strict:
+                out.append((off, None, str(exc)))
+            return
+        if strict or not (_is_shape(value) or _unrelated(value)):
+            out.append((off, value, None))
+
+    props = (t.front_matter.output_schema or {}).get("properties")
+    keys = set(props) if isinstance(props, dict) else None
+
+    def _unrelated(value: Any) -> bool:
+        """An object outside the examples that shares no key with the schema's properties
+        is some other mapping the prose shows ({"bug": "a defect"}), not the output."""
+        return keys is not None and isinstance(value, dict) and bool(value) and not (set(value) & keys)
+
     for _, c in t.components():
         if c.kind != "examples":
             continue
@@ -494,13 +542,17 @@ def _examples_json(ctx: LintContext) -> list[tuple[int, Any, str | None]]:
         blocks = [(s + m.start(1), m.group(1)) for m in _JSON_FENCE.finditer(chunk)]
         if not blocks:
             blocks = [(s + m.start(), m.group()) for m in re.finditer(r"^\{.*?^\}", chunk, re.S | re.M)]
+        taken.append((s, e))
         for off, src in blocks:
-            if "{{" in src or "{%" in src or not src.lstrip().startswith(("{", "[")):
-                continue
-            try:
-                out.append((off, json.loads(src), None))
-            except ValueError as exc:
-                out.append((off, None, str(exc)))
+            add(off, src, strict=True)
+    body = t.body_offset
+    for m in _JSON_FENCE_LABELLED.finditer(text, body):
+        if not any(a <= m.start() < b for a, b in taken):
+            add(m.start(1), m.group(1), strict=False)
+    for s, e in _util.inline_json(ctx):
+        if not any(a <= s < b for a, b in taken):
+            add(s, text[s:e], strict=False)
+    out.sort(key=lambda x: x[0])
     return out
 
 
@@ -510,8 +562,12 @@ class ExampleViolatesOutputSchema(Rule):
 
     ## What it does
     When the front matter declares an output schema (``output.schema`` or Prompty
-    ``outputs``), validates every JSON object shown in an examples section (a ``json``
-    code fence, or a ``{...}`` block) against it with ``jsonschema``.
+    ``outputs``), validates with ``jsonschema`` every JSON value the prompt shows as an
+    example: in an examples section, each ``json`` code fence or ``{...}`` block;
+    anywhere else, ``json`` code fences and objects written inline on a prose line
+    (``Reply like: {"category": "bug"}``). Shapes written with placeholders
+    (``{"label": "string"}``, ``"<score>"``, ``"a|b"``, ``"..."``) describe the output
+    rather than exemplify it and are not validated.
 
     ## Why is this bad?
     Models copy few-shot examples more faithfully than they follow schemas: an example
