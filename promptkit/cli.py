@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("promptkit.commands:TOKENS", "Count tokens per message and in total"),
     "diff": ("promptkit.review.cli:DIFF", "Semantic diff of prompts between git revisions + version check"),
     "lock": ("promptkit.review.cli:LOCK", "Write or --check prompts.lock (id, version, content hash)"),
+    "report": ("promptkit.review.cli:REPORT", "Self-contained HTML report of results files"),
     "results": ("promptkit.review.cli:RESULTS", "Results files: merge the parts of a sharded run"),
     "perturb": ("promptkit.perturb.cli:PERTURB", "Print seeded perturbations of a template as diffs (robustness)"),
     "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 #: (disable one with ``-p no:NAME``). Add yours here: one line.
 pytest_plugins = [
     "pytest_promptkit.suggest",  # --promptkit-suggest (the optimizer, promptkit/optimize)
+    "pytest_promptkit.shard",  # --promptkit-shard K/N (review, #12)
 ]
 
 __all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",

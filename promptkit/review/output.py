@@ -44,7 +44,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= _MAX_RUN else text[: _MAX_RUN - 1] + "…"
 
 
-def _word_runs(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def word_runs(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Equal runs shortened to a few words of context on each side."""
     out = []
     for i, (op, text) in enumerate(words):
@@ -83,7 +83,7 @@ def _version_text(d: PromptDiff) -> str:
 
 def _text_words(words: list[tuple[str, str]]) -> str:
     return " ".join(text if op == "=" else f"[-{text}-]" if op == "-" else f"{{+{text}+}}"
-                    for op, text in _word_runs(words))
+                    for op, text in word_runs(words))
 
 
 def _text_component(c: ComponentChange) -> list[str]:
@@ -168,7 +168,7 @@ def code(text: str) -> str:
 
 def _md_words(words: list[tuple[str, str]]) -> str:
     out = []
-    for op, text in _word_runs(words):
+    for op, text in word_runs(words):
         if op == "=":
             out.append(md(text))
         elif op == "-":
