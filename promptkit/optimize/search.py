@@ -189,6 +189,10 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
     from promptkit.runner import Outcome
 
     original = _pick_prompt(suite, baseline, prompt)
+    if original is not None and perturb is None:
+        from promptkit.optimize.robustness import gate_for
+
+        perturb = gate_for(suite, original, runner, meter, say=say)
     out = Suggestion(suite.name, str(original.path) if original else "", "nothing-failing", meter.budget, meter.spent)
     if original is None:
         out.message = f"nothing to fix: no case of {suite.name} fails"
