@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 pytest_plugins = [
     "pytest_promptkit.suggest",  # --promptkit-suggest (the optimizer, promptkit/optimize)
     "pytest_promptkit.shard",  # --promptkit-shard K/N (review, #12)
+    "pytest_promptkit.robustness",  # perturb: in test files (#10)
 ]
 
 __all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",

@@ -62,6 +62,7 @@ class PromptkitPlugin:
         self._runner: Any = None
         self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
         self.reported: list[Any] = []  # CaseResults this process reported, in run order
+        self.robustness: list[Any] = []  # RobustnessResults (perturb:, pytest_promptkit.robustness)
         self.worker_parts: list[Any] = []  # controller: RunResults from workers
         self.streamed: dict[str, Any] = {}  # controller: CaseResults from workers' reports, by id
         self._signals: Any = None
@@ -344,7 +345,7 @@ class PromptkitPlugin:
         if interrupted:  # cases that finished in a batch but were not reported yet
             self.reported.extend(self.results.values())
             self.results.clear()
-        if not self.reported and not self.worker_parts and not self.streamed:
+        if not self.reported and not self.worker_parts and not self.streamed and not self.robustness:
             return
         from promptkit._version import __version__
         from promptkit.runner.report import merge, write_results
@@ -353,7 +354,7 @@ class PromptkitPlugin:
         mode = self.run_config().mode.value
         now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         own = RunResults(started_at=self.started_at, finished_at=now, mode=mode, promptkit_version=__version__,
-                         cases=list(self.reported), interrupted=interrupted)
+                         cases=list(self.reported), interrupted=interrupted, robustness=list(self.robustness))
         if _is_worker(self.config):
             self.config.workeroutput[RESULTS_KEY] = own.to_json()  # type: ignore[attr-defined]
             return
@@ -361,7 +362,7 @@ class PromptkitPlugin:
         if self.streamed:  # first, so what the workers handed in at the end wins
             parts.insert(0, RunResults(started_at=self.started_at, finished_at=now, mode=mode,
                                        promptkit_version=__version__, cases=list(self.streamed.values())))
-        if self.reported:
+        if self.reported or self.robustness:
             parts.append(own)
         final = merge(parts)
         final.mode = mode

@@ -77,8 +77,10 @@ def merge(parts: Iterable[RunResults]) -> RunResults:
     finished = max((p.finished_at for p in parts if p.finished_at), default="")
     mode = parts[0].mode if parts else "replay"
     version = parts[0].promptkit_version if parts else ""
+    robust = {r.id: r for p in parts for r in p.robustness}  # perturbation figures, by id like cases
     return RunResults(started_at=started, finished_at=finished, mode=mode, promptkit_version=version,
-                      cases=[cases[k] for k in sorted(cases)], interrupted=any(p.interrupted for p in parts))
+                      cases=[cases[k] for k in sorted(cases)], interrupted=any(p.interrupted for p in parts),
+                      robustness=[robust[k] for k in sorted(robust)])
 
 
 def is_results_file(path: str | Path) -> bool:

@@ -201,6 +201,62 @@ class CaseResult(BaseModel):
     recordings_missed: int = 0
 
 
+class VariantOutcome(BaseModel):
+    """One perturbed variant of a case, as the results file keeps it."""
+
+    key: str  # stable id of the variant's content
+    edits: list[str] = Field(default_factory=list)  # what was changed, for people
+    outcome: Outcome
+    score: float = 0.0
+    #: The injection's canary was in the output (``injection`` only), per sample.
+    followed: list[bool] = Field(default_factory=list)
+
+
+class RobustnessResult(BaseModel):
+    """Per-operator robustness figures of one case x model (``perturb:`` in a test file).
+
+    The shape is documented in docs/robustness.md ("The results file"); the review report
+    reads it. ``pass_rate`` is passing variants / variants that did not ERROR; ``pdr`` is
+    promptbench's performance drop rate ``1 - mean(perturbed score) / original score``
+    (None when the original scored 0); ``spread`` is max - min score over the original and
+    its variants (FormatSpread); ``sensitivity`` the mean output distance from the
+    original output, 0..1 (a POSIX-like figure from outputs, since chat APIs give no
+    log-likelihoods); for ``injection``, ``attack_success_rate`` is the share of samples
+    that printed the canary and ``attack_success_at_k`` the unbiased pass@k estimate that
+    an attack lands at least once in ``k`` samples.
+    """
+
+    id: str  # "<suite>::<case>[<model>]~<operator>"
+    suite: str
+    case: str
+    model: str
+    prompt: str
+    operator: str
+    family: str
+    seed: str = "0"
+    variants: int = 0
+    passed: int = 0
+    errored: int = 0
+    pass_rate: float | None = None
+    original_outcome: Outcome | None = None
+    original_score: float | None = None
+    pdr: float | None = None
+    spread: float | None = None
+    sensitivity: float | None = None
+    attack_success_rate: float | None = None
+    attack_success_at_k: float | None = None
+    k: int = 1
+    min_pass_rate: float | None = None
+    outcome: Outcome = Outcome.PASS
+    calls: int = 0
+    #: The variant with the lowest score: its edits, diff and output.
+    worst_key: str | None = None
+    worst_diff: str | None = None
+    worst_output: str | None = None
+    worst_reason: str | None = None
+    results: list[VariantOutcome] = Field(default_factory=list)
+
+
 class RunResults(BaseModel):
     """A whole run: what ``results.json`` holds and a baseline is made of."""
 
@@ -212,6 +268,8 @@ class RunResults(BaseModel):
     cases: list[CaseResult] = Field(default_factory=list)
     #: The run was stopped (Ctrl-C) before every case ran: ``cases`` holds those that finished.
     interrupted: bool = False
+    #: Per-operator figures of the cases with ``perturb:`` (see :class:`RobustnessResult`).
+    robustness: list[RobustnessResult] = Field(default_factory=list)
 
     def by_id(self) -> dict[str, CaseResult]:
         return {c.id: c for c in self.cases}

@@ -30,6 +30,7 @@ __all__ = [
     "CaseRun",
     "Defaults",
     "ModelTarget",
+    "PerturbSpec",
     "Suite",
     "SUITE_GLOB",
     "coerce_vars",
@@ -64,6 +65,29 @@ class ModelTarget(BaseModel):
         return cls.model_validate(value)
 
 
+class PerturbSpec(BaseModel):
+    """``perturb:`` of a case or suite: run the case again on seeded variants of its
+    template and inputs (see docs/robustness.md). Plain data: :mod:`promptkit.perturb`
+    makes and scores the variants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operators: list[str] = Field(min_length=1)
+    n: int = Field(default=5, ge=1, le=1000)
+    seed: int | str = 0
+    edits: int = Field(default=1, ge=1, le=50)
+    min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    components: list[str] | None = None
+    messages: list[str | int] | None = None
+    protect: list[str] = Field(default_factory=list)
+    #: operator name -> its parameters (e.g. ``choice-order: {choices: options, answer: gold}``)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    payloads: str | None = None  # a payload list file, relative to the test file
+    model: str | None = None  # the model behind ``paraphrase``
+    #: Resolved path of ``payloads`` (set by the loader).
+    payloads_path: Path | None = None
+
+
 class Case(BaseModel):
     """One test case: variables plus the assertions its output must satisfy.
 
@@ -94,6 +118,8 @@ class Case(BaseModel):
     #: Output transform applied before every assertion of the case
     #: (:mod:`promptkit.runner.assertions.transform`); a raw value is validated.
     transform: Any = None
+    #: Robustness: run this case on perturbed variants too (``perturb:``).
+    perturb: PerturbSpec | None = None
 
     @field_validator("transform", mode="before")
     @classmethod

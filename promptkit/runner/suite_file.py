@@ -93,6 +93,7 @@ class _CaseFile(BaseModel):
     models: list[str | _ModelEntry] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
     transform: Any = None
+    perturb: dict[str, Any] | None = None
 
 
 class _SuiteFile(BaseModel):
@@ -104,6 +105,7 @@ class _SuiteFile(BaseModel):
     models: list[str | _ModelEntry] = Field(default_factory=list)
     defaults: _DefaultsFile = Field(default_factory=_DefaultsFile)
     cases: list[_CaseFile] = Field(min_length=1)
+    perturb: dict[str, Any] | None = None  # robustness for every case (a case's own perturb: wins)
 
     @field_validator("prompts", mode="before")
     @classmethod
@@ -329,6 +331,44 @@ class _Loader:
                 raise err from None
         return out
 
+    def _perturb(self, value: dict[str, Any], loc: tuple[Any, ...]) -> Any:
+        """``perturb:`` validated, its operators known and its payload list read, each
+        problem at its place in the file (operator names: PT020; payload list: PT022)."""
+        from promptkit.codes import UNKNOWN_OPERATOR
+        from promptkit.runner.suite import PerturbSpec
+
+        try:
+            spec = PerturbSpec.model_validate(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            sub = tuple(err["loc"])
+            if err["type"] == "extra_forbidden":
+                known = [k for k in PerturbSpec.model_fields if k != "payloads_path"]
+                raise self.fail((*loc, *sub), f"unknown key '{sub[-1]}' in perturb",
+                                f"perturb takes {', '.join(known)}", key=True) from None
+            raise self.fail((*loc, *sub), f"perturb.{'.'.join(map(str, sub))}: {err['msg']}",
+                            "e.g. perturb: {operators: [typo, separator], n: 10, seed: 7, min_pass_rate: 0.9}") from None
+        from promptkit.perturb.operator import PerturbError, get, resolve
+
+        for i, name in enumerate(spec.operators):
+            try:
+                resolve([name])
+            except PerturbError as exc:
+                raise self.fail((*loc, "operators", i), str(exc), "see `promptkit perturb --list`",
+                                code=UNKNOWN_OPERATOR.code) from None
+        for name in spec.params:
+            try:
+                get(name)
+            except PerturbError as exc:
+                raise self.fail((*loc, "params", name), str(exc), "params are keyed by operator name",
+                                code=UNKNOWN_OPERATOR.code, key=True) from None
+        if spec.payloads:
+            from promptkit.perturb.payloads import load_payloads
+
+            spec.payloads_path = self._path(spec.payloads, (*loc, "payloads"), "payload list")
+            load_payloads(spec.payloads_path)  # a list that does not parse fails here, at its own line
+        return spec
+
     def _build(self, raw: _SuiteFile) -> Suite:
         prompts = [self._path(p, ("prompts", i), "prompt file") for i, p in enumerate(raw.prompts)]
         if raw.prompt:
@@ -385,6 +425,8 @@ class _Loader:
                 "line": line,
                 "transform": transform,
             }
+            common["perturb"] = self._perturb(c.perturb, (*loc, "perturb")) if c.perturb is not None else \
+                self._perturb(raw.perturb, ("perturb",)) if raw.perturb is not None else None
             case_vars = self._vars(c.vars, (*loc, "vars"))
             if c.dataset is None:
                 cases.append(Case(id=cid, vars=case_vars, assertions=specs, **common))
