@@ -241,6 +241,9 @@ class _Render:
                             help="text: role lines and contents; json: messages, model and parameters")
 
     def run(self, args: argparse.Namespace) -> int:
+        from promptkit.config import use_project_render_limits
+
+        use_project_render_limits(Path(args.file))
         template = _load_template(args.file)
         values = template_vars(template, args.var, args.vars, samples=not args.no_samples)
         messages = _render(template, values)
@@ -326,6 +329,9 @@ class _Tokens:
         }
 
     def run(self, args: argparse.Namespace) -> int:
+        from promptkit.config import use_project_render_limits
+
+        use_project_render_limits(Path(args.files[0]) if args.files else Path.cwd())
         results: list[dict[str, Any]] = []
         errors: list[Diagnostic] = []
         for path in _expand(args.files):

@@ -49,10 +49,13 @@ __all__ = [
     "ConfigFile",
     "LintTable",
     "ProjectConfig",
+    "RenderTable",
     "ReservedTable",
     "TestTable",
     "find_config",
+    "apply_render_limits",
     "check_keys",
+    "use_project_render_limits",
     "load_project_config",
     "located",
     "read_config_file",
@@ -90,8 +93,27 @@ class Table(BaseModel):
         return [_kebab(k) for k, f in cls.model_fields.items() if not f.exclude]
 
 
-class LintTable(Table):
-    """The lint settings: the top level of ``[tool.promptkit]`` (see docs/lint.md)."""
+class RenderTable(Table):
+    """The render budget, top-level keys read by every part (docs/security.md): a
+    project whose templates legitimately need more than the defaults raises them here,
+    up to the hard ceilings of :data:`promptkit.template.sandbox.CEILINGS` (the config
+    file arrives in the same pull request as the templates, so a raised limit still
+    bounds the render)."""
+
+    render_timeout: float | None = Field(default=None, gt=0)
+    render_steps: int | None = Field(default=None, ge=1)
+    render_max_output: int | None = Field(default=None, ge=1)
+
+    hints: ClassVar[dict[str, str]] = {
+        "render_timeout": "seconds of wall clock per render, e.g. render-timeout = 5",
+        "render_steps": "a whole number of render steps, e.g. render-steps = 5000000",
+        "render_max_output": "a whole number of characters, e.g. render-max-output = 20000000",
+    }
+
+
+class LintTable(RenderTable):
+    """The lint settings: the top level of ``[tool.promptkit]`` (see docs/lint.md), with
+    the render budget keys every part shares (:class:`RenderTable`)."""
 
     select: list[str] | None = None
     extend_select: list[str] = Field(default_factory=list)
@@ -280,9 +302,45 @@ def read_part(path: Path, part: str | None, model: type[_M]) -> tuple[_M, Config
     over a ``[tool.promptkit.test]`` value only ``promptkit test`` reads."""
     file = read_config_file(path)
     check_keys(file)
+    apply_render_limits(file)
     if part is None:
         return validate_table(model, file.lint_table(), file), file
     return validate_table(model, file.part(part), file, (part,)), file
+
+
+def apply_render_limits(file: ConfigFile | None) -> None:
+    """Set the process's render budget from ``file``'s ``render-*`` keys (the defaults for
+    the keys it does not set, or for ``None``): every part reads its config through
+    :func:`read_part`, so a project's limits hold for lint, render, tokens and test alike.
+    A value above its ceiling is a located error, not silently capped: the user asked for
+    a budget promptkit will not give."""
+    from promptkit.template.sandbox import CEILINGS, configure
+
+    if file is None:
+        configure()
+        return
+    raw = {k: v for k, v in file.lint_table().items() if k in RenderTable.keys()}
+    table = validate_table(RenderTable, raw, file)
+    changes: dict[str, Any] = {}
+    for field, limit in (("render_timeout", "timeout"), ("render_steps", "steps"),
+                         ("render_max_output", "max_output")):
+        value = getattr(table, field)
+        if value is None:
+            continue
+        if value > CEILINGS[limit]:
+            key = _kebab(field)
+            raise PromptkitError(located(file.path, [key], f"{key} = {value:,} is above its ceiling of "
+                                         f"{CEILINGS[limit]:,}", hint=f"set {key} to at most {CEILINGS[limit]:,}",
+                                         text=file.text))
+        changes[limit] = value
+    configure(**changes)
+
+
+def use_project_render_limits(start: Path) -> None:
+    """:func:`apply_render_limits` for the project around ``start`` (a file or folder):
+    what the commands that read no other setting (``render``, ``tokens``) call."""
+    found = find_config(start if start.exists() else Path.cwd())
+    apply_render_limits(read_config_file(found) if found else None)
 
 
 def check_keys(file: ConfigFile) -> None:

@@ -550,15 +550,6 @@ def environment() -> Any:
                     raise b.too_big("a macro or block's output", n)
             return "".join(pieces)
 
-        @staticmethod
-        def finalize(value: Any) -> Any:
-            # every {{ }}: a big list or dict printed is a huge text.
-            if type(value) is not str:
-                b = _BUDGET.get()
-                if b is not None:
-                    b.text(value, "a printed value")
-            return value
-
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             b = _BUDGET.get()
             if b is not None:
@@ -617,13 +608,31 @@ def environment() -> Any:
                 b.size(out, f"the result of {getattr(__obj, '__name__', 'a call')}()")
             return out
 
-    env = _Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, auto_reload=False)
+    # optimized=False: Jinja's optimizer folds constant expressions while compiling,
+    # running the template's arithmetic and filters outside any render budget and
+    # walking the folded value (has_safe_repr) to write its repr into Python source:
+    # `{{ [('x'*2000)|list] * 100000 }}` spent minutes there. Unfolded, every expression
+    # runs at render time, under the budget; a prompt renders no slower for it (see
+    # benchmarks/render_budget.py).
+    env = _Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, auto_reload=False,
+                       optimized=False, finalize=_finalize)
     env.globals["range"] = _budgeted_range
     env.globals["lipsum"] = _bounded_lipsum
     env.filters["sum"] = functools.wraps(env.filters["sum"])(_safe_sum_filter(env.filters["sum"]))
     for name in list(env.filters):
         env.filters[name] = _bounded_filter(name, env.filters[name])
     return env
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ }}``: a big list or dict printed is a huge text, sized before ``str()``
+    builds it. (A constructor argument: Jinja's ``Environment.__init__`` sets
+    ``self.finalize``, so a method of that name on the class would never be called.)"""
+    if type(value) is not str:
+        b = _BUDGET.get()
+        if b is not None:
+            b.text(value, "a printed value")
+    return value
 
 
 def _safe_sum_filter(original: Any) -> Any:
@@ -659,9 +668,9 @@ def generate_bounded(compiled: Any, values: Mapping[str, Any]) -> str:
 
 
 def compile_bounded(source: str) -> Any:
-    """Compile ``source`` in the sandbox. Under a budget, because Jinja folds constant
-    expressions at compile time (``{{ 'x'|center(999999999) }}`` would run right here);
-    a fold over a limit is simply left to render time, where it is refused."""
+    """Compile ``source`` in the sandbox. The environment does not fold constants
+    (``optimized=False``), so no template expression runs here; the budget stays as a
+    second fence should a Jinja version fold anyway."""
     with budget():
         return environment().from_string(source)
 
