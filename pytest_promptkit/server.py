@@ -65,6 +65,10 @@ class Rule:
     model: str | None = None
     retry_after: float | None = 1.0
     status: int | None = None
+    #: Tool calls to return (``finish_reason: tool_calls``): ``[{"name": ..., "arguments":
+    #: {...} or a JSON string}]``, or a callable taking the request body. With no
+    #: ``reply`` the message content is null, as real providers send it.
+    tool_calls: list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     used: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -168,7 +172,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             self._send_json(200, b'{"id": "chatcmpl-broken", "choices": [{"message": ')
             return
-        reply = owner._reply_text(rule, match, body, text)
+        calls = _tool_calls(rule, body, owner.calls)
+        reply = owner._reply_text(rule, match, body, text) if not calls or (rule and rule.reply is not None) else None
+        message: dict[str, Any] = {"role": "assistant", "content": reply}
+        if calls:
+            message["tool_calls"] = calls
+        reply = reply or ""
         prompt_tokens = sum(_words(str(m.get("content") or "")) for m in body.get("messages") or [])
         payload = {
             "id": f"chatcmpl-scripted-{owner.calls}",
@@ -176,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
             "created": 1700000000,
             "model": model,
             "choices": [] if fault == "no_choices" else [
-                {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+                {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
             ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
@@ -185,6 +194,19 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
         self._send_json(200, payload)
+
+
+def _tool_calls(rule: Rule | None, body: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """A rule's tool calls in OpenAI's wire shape (arguments as a JSON string)."""
+    if rule is None or rule.tool_calls is None:
+        return []
+    calls = rule.tool_calls(body) if callable(rule.tool_calls) else rule.tool_calls
+    out = []
+    for i, c in enumerate(calls):
+        args = c.get("arguments", {})
+        out.append({"id": c.get("id", f"call_{n}_{i}"), "type": "function",
+                    "function": {"name": c["name"], "arguments": args if isinstance(args, str) else json.dumps(args)}})
+    return out
 
 
 class _Server(ThreadingHTTPServer):

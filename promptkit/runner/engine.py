@@ -350,8 +350,11 @@ class Runner:
         for r in results:
             usage = usage + r.usage
         errors = [r.reason for r in results if r.error]
+        from promptkit.runner.tools import tool_calls_of
+
         return SampleResult(outcome=outcome, output=response.text, score=score, assertions=results, usage=usage,
-                            from_recording=response.from_recording, error="; ".join(errors) or None)
+                            from_recording=response.from_recording, error="; ".join(errors) or None,
+                            tool_calls=tool_calls_of(response.raw) or None)
 
 
 #: A variant's requests are not the file's: `promptkit test --mode record` would not record them.

@@ -178,6 +178,9 @@ class SampleResult(BaseModel):
     from_recording: bool = False
     error: str | None = None  # what went wrong, for ERROR
     hint: str | None = None  # how to fix it (e.g. the command that records a missing response)
+    #: The tool calls the model made (``{"id", "name", "arguments"}``), when it made any:
+    #: a reply that is only tool calls has an empty ``output`` but is not empty.
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 class CaseResult(BaseModel):

@@ -389,6 +389,9 @@ class Suite(BaseModel):
                 tpl = template(p)
                 fm_model = tpl.front_matter.model
                 base_params = dict(fm_model.params) if fm_model else {}
+                tools = _tools(tpl, p)  # the prompt's declared tools go to the model (OpenAI's shape)
+                if tools:
+                    base_params["tools"] = tools
                 targets = case.models or self.models
                 if not targets:
                     mid = fm_model.litellm_id if fm_model else None
@@ -421,6 +424,19 @@ class Suite(BaseModel):
                         )
                     )
         return runs
+
+
+def _tools(template: PromptTemplate, path: Path) -> list[dict[str, Any]]:
+    """The template's declared tools, or a located error for a malformed ``tools`` entry."""
+    from promptkit.runner.tools import ToolsError, declared_tools
+
+    try:
+        return declared_tools(template)
+    except ToolsError as exc:
+        span = template.span_of("tools") or template.front_matter_span
+        diag = Diagnostic(str(path), f"invalid tools: {exc}", code=INVALID_TEST_FILE.code, name=INVALID_TEST_FILE.name,
+                          span=span, hint="a tool is {name, kind: function, description, parameters: JSON Schema}")
+        raise PromptkitError(diag) from None
 
 
 def coerce_vars(values: dict[str, Any], template: PromptTemplate, names: set[str]) -> dict[str, Any]:
