@@ -11,6 +11,8 @@ issue asks for (goals: median calls <= 25, p90 <= 60, median changed lines <= 4,
 regressions 0, variables and front matter unchanged in all).
 
     python benchmarks/optimize.py
+    python benchmarks/optimize.py --real            # SmolLM2 as target and proposer (llama-cpp), in a temp copy
+    python benchmarks/optimize.py --real --update   # re-record tests/fixtures/optimize/real_model in place
 """
 
 from __future__ import annotations
@@ -39,7 +41,52 @@ def _p90(xs: list[int]) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
+REAL = ROOT / "tests" / "fixtures" / "optimize" / "real_model"
+
+
+def real(update: bool) -> int:
+    import shutil
+
+    from promptkit.optimize import Budget, suggest
+    from promptkit.optimize.report import to_text
+    from promptkit.runner import RunConfig
+    from pytest_promptkit.local_model import LlamaServer, missing
+    from tests.optimize.scenarios import summary
+
+    why = missing()
+    if why:
+        print(f"real-model optimizer run skipped: {why}")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        if update:
+            folder = REAL
+            shutil.rmtree(REAL / "__recordings__", ignore_errors=True)
+        else:
+            folder = Path(tmp) / "real_model"
+            shutil.copytree(REAL, folder, ignore=shutil.ignore_patterns("__recordings__", "expected.json"))
+        with LlamaServer(log=Path(tmp) / "llama_server.log") as server:
+            config = RunConfig(mode="record", api_base=server.base_url, api_key="sk-local", concurrency=1,
+                               timeout_s=300, progress=False)
+            t0 = time.perf_counter()
+            cwd = os.getcwd()
+            os.chdir(folder)
+            try:
+                s = suggest("triage.prompttest.yaml", config=config, budget=Budget(calls=40),
+                            proposer_model="openai/smollm2", progress=print)
+            finally:
+                os.chdir(cwd)
+            took = time.perf_counter() - t0
+        print(to_text(s))
+        print(f"real-model search: {took:.1f} s")
+        if update:
+            (REAL / "expected.json").write_text(json.dumps(summary(s), indent=2) + "\n", encoding="utf-8")
+            print(f"recorded into {REAL}")
+    return 0
+
+
 def main() -> int:
+    if "--real" in sys.argv[1:]:
+        return real("--update" in sys.argv[1:])
     import promptkit
     from promptkit.optimize import Budget, suggest
     from promptkit.runner import Outcome, RunConfig, load_suite, run_cases

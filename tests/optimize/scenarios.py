@@ -96,6 +96,12 @@ SCENARIOS = [
         ("The refund case fails; tell the model to answer refund.", [OVERFIT]),
         ("Refund requests have no team in the list; add a refund team.", [REFUND_LABEL]),
     ]),
+    Scenario("two_defects", "desk.prompttest.yaml", NarrowModel(
+        [Fact("parcel", {"desk": "shipping"}), Fact("invoice", {"desk": "billing"}), Fact("refund", {"desk": "refunds"})],
+        labels={"desk": "billing"}), [
+        ("Refunds have no desk in the list; add one.",
+         [Edit("system:task", "- refunds: returns and money back")]),
+    ]),
     Scenario("no_safe_patch", "router.prompttest.yaml", NarrowModel(ROUTER_FACTS, labels={"team": "billing"}), [
         ("The refund case fails; tell the model to answer refund.", [OVERFIT]),
         ("Asking the model to read more carefully should help.",
@@ -124,3 +130,11 @@ def setup_project(scenario: Scenario, root: Path) -> Path:
 def server_for(scenario: Scenario) -> tuple[OpenAIServer, ScriptedProposer]:
     proposer = scenario.proposer()
     return OpenAIServer([Rule(model="target", reply=scenario.target), Rule(model="proposer", reply=proposer)]), proposer
+
+
+def summary(s) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """What a replay of the real-model run must reproduce."""
+    return {"status": s.status, "fixed": s.fixed, "still_failing": s.still_failing, "failing_before": s.failing_before,
+            "calls": s.spent.calls, "meta_calls": s.spent.meta_calls, "proposer_errors": s.proposer_errors,
+            "candidates": [[c.source, c.status()] for c in s.candidates],
+            "diff": s.patch.diff if s.patch else None}
