@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from promptkit.runner.suite import PerturbSpec, Suite
     from promptkit.template.model import PromptTemplate
 
-__all__ = ["CasePlan", "plan", "robustness", "run_perturbations", "run_plans", "score"]
+__all__ = ["CasePlan", "announce", "plan", "robustness", "run_perturbations", "run_plans", "score", "template_of", "variant_job"]
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _label_words(job: CaseJob) -> set[str]:
     return out
 
 
-def _template_of(job: CaseJob) -> PromptTemplate:
+def template_of(job: CaseJob) -> PromptTemplate:
     if job.template is not None:
         return job.template
     if job.case_run.template is not None:
@@ -73,7 +73,7 @@ def _template_of(job: CaseJob) -> PromptTemplate:
     return load(job.case_run.template_path)
 
 
-def _variant_job(job: CaseJob, v: Variant) -> CaseJob:
+def variant_job(job: CaseJob, v: Variant) -> CaseJob:
     from promptkit.runner.assertions.registry import build_spec
     from promptkit.runner.engine import CaseJob
 
@@ -92,7 +92,7 @@ def plan(job: CaseJob, spec: PerturbSpec, *, llm: Callable[..., str] | None = No
 
     ops = resolve(spec.operators)
     cp = CasePlan(job, spec, ops)
-    template = _template_of(job)
+    template = template_of(job)
     payloads = load_payloads(spec.payloads_path).payloads if spec.payloads_path else None
     families = {"noise", "format", "order", "content", "inputs"}
     explicit = {o.name for o in resolve([n for n in spec.operators if n not in families])}
@@ -114,7 +114,7 @@ def plan(job: CaseJob, spec: PerturbSpec, *, llm: Callable[..., str] | None = No
             continue
         vs = generate(template, op, n=spec.n, seed=spec.seed, edits=spec.edits, ctx=ctx, mutations=muts)
         cp.variants[op.name] = vs
-        cp.jobs[op.name] = [_variant_job(job, v) for v in vs]
+        cp.jobs[op.name] = [variant_job(job, v) for v in vs]
     return cp
 
 
