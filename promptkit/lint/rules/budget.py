@@ -192,6 +192,96 @@ class ContextWindowExceeded(Rule):
 
 _ELSE = re.compile(r"\{%-?\s*el(?:se|if)\b")
 _FILL_IN = re.compile(r"\[[^\]\n]{2,80}\](?!\()")
+#: Fill-in slots of an output skeleton: ``[why]``, ``<name>``, ``{placeholder}``, ``___``, ``...``.
+_SLOT = re.compile(r"\[[^\]\n]{1,80}\](?!\()|<[^<>\n]{1,60}>|(?<!\{)\{[^{}\n]{1,60}\}(?!\})|_{3,}|\.\.\.|…")
+_TAGS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+#: A list marker or a Markdown emphasis/quote prefix, dropped before lines are compared.
+_MARKER = re.compile(r"^\s*(?:[-*+>]|\d{1,3}[.)]|[a-z][.)])\s+", re.I)
+#: Repetitions shorter than this are not worth a finding (PK402's ``min-length``).
+_MIN_PARAGRAPH = 30
+
+
+def _is_skeleton(norm: str) -> bool:
+    """An output skeleton or a template slot, repeated on purpose: ``**Reasoning**: [why]``,
+    ``Name: <name>``, a line that is mostly ``{{ tags }}``, a label (``Example:``), a table
+    row or a separator."""
+    if norm.startswith(("|", "{%", "{{", "<", "---", "===", "***")) or norm.endswith(":"):
+        return True
+    if _SLOT.search(norm):
+        return True
+    bare = _TAGS.sub("", norm).strip()
+    return len(bare) < len(norm) / 2
+
+
+_FIELD = re.compile(r"^[^:.!?]{1,40}:\s")
+_FIRST_PERSON = re.compile(r"^(?:I|I'm|I've|I'd|My|We|We're|Our)\b")
+_CODE_CHARS = re.compile(r"[{};=<>\\|`$]|\(\)|::|->|=>|//|\w\.\w+\(")
+
+
+def _prose_like(norm: str) -> bool:
+    """Words in sentences, not code, data (``"key": "value",``, ``Cost: 250x``) or a
+    quoted user's line."""
+    words = [w for w in norm.split() if any(ch.isalpha() for ch in w)]
+    if len(words) < 4 or norm.startswith(("#", '"', "'", "“")) or _CODE_CHARS.search(norm) or '"""' in norm:
+        return False
+    if _FIELD.match(norm) or _FIRST_PERSON.match(norm) or norm.endswith((",", ":", "(", "[")):
+        return False
+    letters = sum(ch.isalpha() for ch in norm)
+    return letters >= 0.7 * sum(not ch.isspace() for ch in norm)
+
+
+def _instruction_like(line: str, norm: str) -> bool:
+    """Is this line an instruction -- a list item or a sentence of words -- rather than
+    code, data, a label or a skeleton pasted into the prompt?"""
+    if _is_skeleton(norm) or not _prose_like(norm):
+        return False
+    bare = _MARKER.sub("", line).strip()
+    if (bare.startswith("**") and bare.endswith(("**", "**:")) and bare.count("**") == 2
+            and not bare.rstrip("*:").endswith((".", "!"))):
+        return False  # a bold title: a heading in disguise (tables of contents repeat them)
+    is_item = bool(_MARKER.match(line))
+    return is_item or (norm[:1].isupper() and norm.endswith((".", "!")))
+
+
+def _in_other_branch(elses: list[int], first: int, here: int) -> bool:
+    """Do the two copies sit in different ``{% if %}``/``{% else %}`` branches?"""
+    k = bisect.bisect_right(elses, first)
+    return k < len(elses) and elses[k] < here
+
+
+def _repeated_paragraphs(ctx: LintContext, min_len: int) -> list[tuple[int, int, int]]:
+    """``(start, end, line_of_first_copy)`` of each paragraph that repeats an earlier one
+    word for word (whitespace-normalized, at least ``min_len`` characters; skeletons and
+    copies in other ``if``/``else`` branches skipped). Shared by PK402 and PK405, so a
+    repeated one-line paragraph is reported once."""
+    def build() -> list[tuple[int, int, int]]:
+        text = ctx.text
+        out: list[tuple[int, int, int]] = []
+        items = [(s, e) for s, e in _util.paragraphs(ctx) if e - s >= min_len]
+        if len(items) < 2:
+            return out
+        # Group first (cheap), judge only the groups that repeat: most paragraphs are unique.
+        groups: dict[str, list[int]] = {}
+        ends: dict[int, int] = {}
+        for s, e in items:
+            groups.setdefault(" ".join(text[s:e].split()), []).append(s)
+            ends[s] = e
+        elses = [m.start() for m in _ELSE.finditer(text)] if "{%" in text else []
+        for norm, starts in groups.items():
+            if len(starts) < 2 or len(norm) < min_len or norm.startswith("#") or _is_skeleton(norm):
+                continue
+            if "[" in norm and len(_FILL_IN.findall(norm)) >= 2:
+                continue
+            if len(norm) < 80 and not _prose_like(norm.replace("**", "")):
+                continue  # a short repeated line of code, data or a label is structure, not a pasted paragraph
+            first_line = ctx.template.index.position(starts[0]).line
+            for s in starts[1:]:
+                if not _in_other_branch(elses, starts[0], s):
+                    out.append((s, ends[s], first_line))
+        out.sort()
+        return out
+
+    return ctx.cached(f"budget.repeated_paragraphs.{min_len}", build)
 
 
 @register
@@ -200,10 +290,11 @@ class RepeatedParagraph(Rule):
 
     ## What it does
     Compares the paragraphs of the prompt (outside code fences, whitespace-normalized,
-    at least ``min-length`` characters, default 80) and reports each repetition. In
-    Jinja templates a repetition across ``{% if %}``/``{% else %}`` branches is allowed,
-    and so are output skeletons with fill-in slots (``**Reasoning**: [why]``) that a
-    prompt repeats for each step on purpose.
+    at least ``min-length`` characters, default 30) and reports each repetition.
+    Headings are left to PK204 and single lines inside a paragraph to PK405. In Jinja
+    templates a repetition across ``{% if %}``/``{% else %}`` branches is allowed, and so
+    are output skeletons and template slots (``**Reasoning**: [why]``, ``Name: <name>``,
+    a line of ``{{ tags }}``, labels ending in ``:``) that a prompt repeats on purpose.
 
     ## Why is this bad?
     The copy costs tokens on every call and, after the next edit, one copy will say
@@ -212,18 +303,18 @@ class RepeatedParagraph(Rule):
     ## Example
     ```markdown
     # Task
-    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
+    Summarize the support ticket in two sentences.
 
     # Output format
     Plain text.
 
-    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
+    Summarize the support ticket in two sentences.
     ```
 
     ## Use instead
     ```markdown
     # Task
-    Summarize the support ticket for the on-call engineer in two sentences, naming the product.
+    Summarize the support ticket in two sentences.
 
     # Output format
     Plain text.
@@ -235,29 +326,107 @@ class RepeatedParagraph(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
-        min_len = int(ctx.setting(self.code, "min-length", 80))
-        seen: dict[str, tuple[int, int]] = {}
+        min_len = int(ctx.setting(self.code, "min-length", _MIN_PARAGRAPH))
+        for s, e, first_line in _repeated_paragraphs(ctx, min_len):
+            yield Finding(ctx.span(s, e), f"this paragraph repeats the one at line {first_line} word for word",
+                          hint="delete one copy")
+
+
+@register
+class RepeatedInstruction(Rule):
+    """Repeated instruction: the same instruction line appears twice in one message.
+
+    ## What it does
+    Compares the lines of each message (outside code fences; list markers, emphasis and
+    whitespace dropped; at least four words) and reports a line -- a constraint bullet,
+    a numbered step, an instruction sentence on its own line -- that repeats an earlier
+    line of the same message word for word, when its paragraph is not itself a repeated
+    paragraph (PK402 reports those). List skeletons and template slots (``- Name:
+    <name>``, ``**Reasoning**: [why]``, ``{{ item }}``, labels ending in ``:``) and copies
+    in different ``{% if %}``/``{% else %}`` branches are allowed.
+
+    ## Why is this bad?
+    A rule said twice costs tokens on every call and is edited in one place only: the
+    next change makes the two copies disagree. Repetition is also a poor way to stress a
+    rule; say once why it matters.
+
+    ## Example
+    ```markdown
+    # Constraints
+    - Answer in English.
+    - Never mention competitors by name.
+    - Keep answers under 100 words.
+
+    # Style
+    - Use a friendly tone.
+    - Never mention competitors by name.
+    ```
+
+    ## Use instead
+    ```markdown
+    # Constraints
+    - Answer in English.
+    - Never mention competitors by name.
+    - Keep answers under 100 words.
+
+    # Style
+    - Use a friendly tone.
+    ```
+    """
+
+    code = "PK405"
+    name = "repeated-instruction"
+    severity = Severity.WARNING
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
         text = ctx.text
-        items = [(s, e, text[s:e]) for s, e in _util.paragraphs(ctx) if e - s >= min_len]
-        if len(items) < 2:
-            return
+        ls = _util.lines(ctx)
+        pk402_len = int(ctx.setting(RepeatedParagraph.code, "min-length", _MIN_PARAGRAPH))
+        whole = {s for s, _, _ in _repeated_paragraphs(ctx, pk402_len)}
+        para_of = {s: (s, e) for s, e in _util.paragraphs(ctx)}
         elses = [m.start() for m in _ELSE.finditer(text)] if "{%" in text else []
-        for s, e, raw in items:
-            norm = " ".join(raw.split())
-            if len(norm) < min_len or norm.startswith(("|", "{%", "{{")):
+        bounds = [m.content_span.start.offset for m in ctx.template.messages]
+        # Examples, context and input sections quote material (sample dialogues, pasted
+        # documents); their lines are not the prompt's instructions.
+        quoted = sorted((c.content_span.start.offset, c.content_span.end.offset)
+                        for _, c in ctx.template.components() if c.kind in ("examples", "context", "input"))
+        q_starts = [a for a, _ in quoted]
+        # Group the lines of each message by their normalized text (cheap), then judge
+        # only the groups that repeat: most lines are unique.
+        groups: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
+        para_start = -1
+        sub = _MARKER.sub
+        for i, start, t in ls.prose():
+            if start in para_of:
+                para_start = start
+            if len(t) < 12:
                 continue
-            if "[" in norm and len(_FILL_IN.findall(norm)) >= 2:
-                continue  # an output skeleton ("**Reasoning**: [why]") repeated per step on purpose
-            key = norm
-            if key in seen:
-                first_s, first_line = seen[key]
-                k = bisect.bisect_right(elses, first_s)
-                if k < len(elses) and elses[k] < s:
-                    continue  # the copies are in different {% if %}/{% else %} branches
-                yield Finding(ctx.span(s, e), f"this paragraph repeats the one at line {first_line} word for word",
-                              hint="delete one copy")
-            else:
-                seen[key] = (s, ctx.template.index.position(s).line)
+            key = " ".join(sub("", t).replace("**", "").split())
+            if key:
+                groups.setdefault((bisect.bisect_right(bounds, start) - 1, key), []).append((i, para_start, t))
+        found: list[tuple[int, int, int]] = []
+        for (_, _), rows in groups.items():
+            if len(rows) < 2:
+                continue
+            first_i, _, first_t = rows[0]
+            norm = " ".join(_MARKER.sub("", first_t).replace("**", "").split())
+            if not _instruction_like(first_t, norm) or self._quoted(quoted, q_starts, ls.starts[first_i]):
+                continue
+            for i, p_start, t in rows[1:]:
+                start = ls.starts[i]
+                para = para_of.get(p_start)
+                if para is not None and p_start in whole and para[0] <= start <= para[1]:
+                    continue  # the whole paragraph repeats: PK402 reports it
+                if self._quoted(quoted, q_starts, start) or _in_other_branch(elses, ls.starts[first_i], start):
+                    continue
+                found.append((i, first_i, len(t) - len(t.lstrip())))
+        for i, first_i, indent in sorted(found):
+            yield Finding(_util.line_span(ctx, i, indent), f"this line repeats line {first_i + 1} of the same message word for word",
+                          hint="keep one copy; to stress a rule, say once why it matters")
+
+    @staticmethod
+    def _quoted(quoted: list[tuple[int, int]], q_starts: list[int], offset: int) -> bool:
+        return any(a <= offset < b for a, b in quoted)  # few components; nested ones too
 
 
 @register

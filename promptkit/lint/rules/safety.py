@@ -550,6 +550,17 @@ def _sentence_rest(text: str, end: int) -> str:
     return _SENTENCE_END.split(text[end : end + 200])[0]
 
 
+def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted windows with the overlapping ones joined, so no text is scanned twice."""
+    out: list[tuple[int, int]] = []
+    for ws, we in sorted(windows):
+        if out and ws <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], we))
+        else:
+            out.append((ws, we))
+    return out
+
+
 def _clause_before(lead: str) -> str:
     """The clause a match sits in: the text after the last comma, semicolon, colon or
     ``then`` of its sentence."""
@@ -619,10 +630,9 @@ class PromptLeakInvitation(Rule):
                 i = low.find(key, i + len(key))
         if not windows:
             return
-        windows.sort()
         seen: set[int] = set()
         fenced = _util.lines(ctx).fenced
-        for ws, we in windows:
+        for ws, we in _merge(windows):
             for m in _LEAK.finditer(text, ws, we):
                 if m.start() in seen:
                     continue
@@ -661,7 +671,15 @@ class PromptLeakInvitation(Rule):
         if not any(w in low for w in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious")):
             return
         fenced = _util.lines(ctx).fenced
-        for m in _ASKED_GRANT.finditer(text, ctx.template.body_offset):
+        body = ctx.template.body_offset
+        windows = []
+        for key in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious"):
+            i = low.find(key, body)
+            while i != -1:
+                windows.append((max(body, i - 100), i + 260))  # the condition word is at most 80 characters before
+                i = low.find(key, i + len(key))
+        hits = {m.start(): m for ws, we in _merge(windows) for m in _ASKED_GRANT.finditer(text, ws, we)}
+        for m in (hits[k] for k in sorted(hits)):
             g0 = m.start("grant")
             if fenced[_util.offset_line(ctx, g0)] or any(m.start() <= s_ <= m.end() for s_ in seen):
                 continue
