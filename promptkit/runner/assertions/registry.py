@@ -27,7 +27,7 @@ from promptkit.runner.results import Location, Usage
 
 #: Modules that register assertion types; imported on first use of the table.
 _MODULES = ("text", "structured", "markup", "sql", "overlap", "similarity", "metrics", "python", "judges", "refusal",
-            "combinators", "tools")
+            "combinators", "tools", "rag")
 
 
 class Options(BaseModel):
