@@ -136,20 +136,21 @@ class _Diff:
                                             hint="the results delta compares the base run with the head run"))
         repo = Repo(os.getcwd())
         revs, paths = split_revisions(repo, self._parse_rest(args))
+        label = None
         if args.base:
             if revs:
                 raise _usage("give either --base or revisions, not both")
-            base, head = repo.merge_base(args.base, "HEAD"), "HEAD"
+            base, head, label = repo.merge_base(args.base, "HEAD"), "HEAD", f"merge base of {args.base}"
         elif len(revs) == 2:
             base, head = revs
         elif len(revs) == 1:
             base, head = revs[0], WORKTREE
         elif (ci := ci_base(repo)) is not None:
-            base, head = repo.merge_base(ci, "HEAD"), "HEAD"
+            base, head, label = repo.merge_base(ci, "HEAD"), "HEAD", f"merge base of {ci}"
         else:
             base, head = "HEAD", WORKTREE
         review = compare_revisions(repo, base, head, paths, require_version=args.require_version,
-                                   tokens=args.tokens, lint=args.lint and args.format != "text")
+                                   tokens=args.tokens, lint=args.lint and args.format != "text", base_label=label)
         if args.base_results:
             from promptkit.review.delta import DEFAULT_TOLERANCE, results_delta
             from promptkit.runner.baseline import load_results

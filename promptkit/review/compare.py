@@ -98,8 +98,14 @@ def resolve_pathspecs(repo: Repo, paths: Sequence[str], cwd: str | Path | None =
         if rel.parts and rel.parts[0] == ".git":
             raise PromptkitError(Diagnostic(p, "path is inside the .git folder", code=PATH_OUTSIDE_PROJECT.code,
                                             name=PATH_OUTSIDE_PROJECT.name, hint="give paths of prompt files"))
-        out.append(":(literal)" + (rel.as_posix() if rel.parts else "."))
+        out.append(rel.as_posix() if rel.parts else ".")
     return out
+
+
+def _under(path: str | None, specs: Sequence[str]) -> bool:
+    if path is None:
+        return False
+    return any(s == "." or path == s or path.startswith(s.rstrip("/") + "/") for s in specs)
 
 
 def _load(data: bytes | None, path: str, rev_label: str) -> PromptTemplate | None:
@@ -124,19 +130,22 @@ def _version_line(t: PromptTemplate | None) -> int | None:
 
 def compare_revisions(repo: Repo, base: str, head: str = WORKTREE, paths: Sequence[str] = (), *,
                       require_version: bool = False, tokens: bool = True, lint: bool = False,
-                      cwd: str | Path | None = None) -> Review:
+                      cwd: str | Path | None = None, base_label: str | None = None) -> Review:
     """Diff every changed prompt from ``base`` to ``head`` (a revision or
     :data:`~promptkit.review.git.WORKTREE`) and check its version."""
     specs = resolve_pathspecs(repo, paths, cwd) if paths else []
     base_commit = repo.commit(base)
     head_commit = None if head == WORKTREE else repo.commit(head)
-    changes = [c for c in repo.changes(base_commit, head_commit or WORKTREE, specs)
-               if is_prompt_path(c.path) or (c.old_path and is_prompt_path(c.old_path))]
+    # the whole tree, then the paths: git follows a rename only when both names are in view
+    changes = [c for c in repo.changes(base_commit, head_commit or WORKTREE)
+               if (is_prompt_path(c.path) or (c.old_path and is_prompt_path(c.old_path)))
+               and (not specs or _under(c.path, specs) or _under(c.old_path, specs))]
     head_label = "the working tree" if head == WORKTREE else head
     old = repo.read_many(base_commit, [c.base_path for c in changes if c.base_path])
     new = repo.read_many(head_commit or WORKTREE, [c.head_path for c in changes if c.head_path])
     changes = _pair_renames(changes, old, new)
-    review = Review(base=base, head=head_label, base_commit=base_commit, head_commit=head_commit)
+    heads: list[PromptTemplate] = []
+    review = Review(base=base_label or base, head=head_label, base_commit=base_commit, head_commit=head_commit)
     for c in sorted(changes, key=lambda c: c.path):
         a = _load(old.get(c.base_path) if c.base_path else None, c.base_path or c.path, base)
         b = _load(new.get(c.head_path) if c.head_path else None, c.head_path or c.path, head_label)
@@ -151,7 +160,9 @@ def compare_revisions(repo: Repo, base: str, head: str = WORKTREE, paths: Sequen
             raw_before=a.raw_front_matter.get("version") if a else None,
             raw_after=b.raw_front_matter.get("version") if b else None, version_line=_version_line(b)))
         if lint and b is not None:
-            review.lint[d.path] = _lint(b)
+            heads.append(b)
+    if heads:
+        review.lint = _lint(heads, repo.top)
     return review
 
 
@@ -184,11 +195,19 @@ def _pair_renames(changes: list[Change], old: dict[str, bytes | None], new: dict
     return out + added
 
 
-def _lint(t: PromptTemplate) -> list[Diagnostic]:
-    from promptkit.lint.engine import lint_template
+def _lint(templates: list[PromptTemplate], top: Path) -> dict[str, list[Diagnostic]]:
+    """Errors and warnings of the head revision of each changed prompt, with the project's
+    lint config and the lint cache (the CI action lints first, so these are cache hits)."""
+    from promptkit.lint.config import load_config
+    from promptkit.lint.engine import lint_records
 
+    out: dict[str, list[Diagnostic]] = {t.path: [] for t in templates}
     try:
-        diags = lint_template(t)
+        config = load_config([top])
+        report = lint_records([(t.path, t.text, None) for t in templates], config)
     except Exception:  # noqa: BLE001 - lint findings are an extra; the diff stands without them
-        return []
-    return [d for d in diags if d.severity in (Severity.ERROR, Severity.WARNING)]
+        return out
+    for d in report.diagnostics:
+        if d.severity in (Severity.ERROR, Severity.WARNING) and d.path in out:
+            out[d.path].append(d)
+    return out

@@ -118,7 +118,7 @@ def _delta(before: CaseResult | None, after: CaseResult | None) -> CaseDelta:
         passes_before=f"{before.passes}/{before.repeat}" if before else None,
         passes_after=f"{after.passes}/{after.repeat}" if after else None,
         score_before=before.score if before else None, score_after=after.score if after else None,
-        reason=_reason(after) if after is not None and after.outcome is not Outcome.PASS else "")
+        reason=_reason(after) if after is not None else "")
 
 
 def results_delta(base: RunResults, head: RunResults, *, tolerance: float = DEFAULT_TOLERANCE) -> ResultsDelta:

@@ -107,7 +107,7 @@ def format_text(review: Review) -> str:
         lines += [f"    model: {c.summary()}" for c in d.model]
         lines += [f"    output {c.summary()}" for c in d.schema]
         lines += [f"    {c.summary()}" for c in d.metadata]
-        if d.tokens and (d.token_delta or d.status != "modified"):
+        if d.tokens and (any(t.delta for t in d.tokens) or d.status in ("added", "removed")):
             lines.append(f"    tokens: {_tokens_text(d.tokens)}")
         for x in review.lint.get(d.path, []):
             lines.append(f"    lint: {x.format()}")
@@ -293,6 +293,8 @@ def _md_prompt(review: Review, d: PromptDiff) -> list[str]:
     if d.tokens and (d.status != "modified" or any(t.delta for t in d.tokens)) and (d.status != "renamed" or d.token_delta):
         lines.append(f"**Tokens** {md(_tokens_text(d.tokens))}")
         lines.append("")
+    if not d.content_changed and d.status != "added":
+        lines += ["No content change." if not d.whitespace_only else "Whitespace only: nothing the model reads changed.", ""]
     lines += ["</details>", ""]
     return lines
 

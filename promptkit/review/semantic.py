@@ -193,8 +193,14 @@ class PromptDiff:
         for c in self.components:
             counts[c.kind] = counts.get(c.kind, 0) + 1
         parts += [f"{n} component{'s' if n > 1 else ''} {k}" for k, n in counts.items()]
-        if self.inputs:
-            parts.append(f"{len(self.inputs)} input change{'s' if len(self.inputs) > 1 else ''}")
+        kinds = {"added": "added", "removed": "removed", "type": "type changed", "required": "made required",
+                 "optional": "made optional", "default": "default changed", "description": "described"}
+        seen: list[str] = []
+        for c in self.inputs:
+            label = f"input {kinds.get(c.kind, c.kind)}"
+            if label not in seen:
+                seen.append(label)
+        parts += seen
         if self.model:
             parts.append("model/parameters")
         if self.schema:

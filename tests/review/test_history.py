@@ -174,3 +174,11 @@ def test_paths_limit_the_diff(history: tuple[GitRepo, dict[tuple[str, str], str]
     r = Repo(repo.path)
     assert len(compare_revisions(r, base, head, ["prompts"], cwd=repo.path).diffs) == 1
     assert compare_revisions(r, base, head, ["README.md"], cwd=repo.path).diffs == []
+
+
+def test_a_rename_is_followed_when_only_the_new_name_is_given(
+        history: tuple[GitRepo, dict[tuple[str, str], str], str]) -> None:
+    repo, commits, base = history
+    r = Repo(repo.path)
+    review = compare_revisions(r, base, commits[("rename", "none")], ["prompts/answer_question.prompty"], cwd=repo.path)
+    assert [(d.status, d.old_path) for d in review.diffs] == [("renamed", PROMPT)] and review.ok
