@@ -11,10 +11,12 @@ each failure with its output and assertion reasons, robustness per perturbation 
 a bar chart, the results delta against a base run, and the prompt diffs of a revision range.
 
 Robustness figures are read from whatever the results hold, so files from before and after
-the perturbation runner added them both work: a top-level ``robustness`` mapping (operator
--> rate, or -> ``{pass_rate | rate | score | passed/total}``) or list of such records, or
-per-case ``perturbation`` / ``perturb`` / ``operator`` fields (aggregated by operator from
-the cases' outcomes). With none, the section says so.
+the perturbation runner added them both work: promptkit's own ``robustness`` rows (one per
+case x model x operator, :class:`~promptkit.runner.results.RobustnessResult`: pooled per
+operator, with PDR, spread, attack success and the worst variant), a mapping (operator ->
+rate, or -> ``{pass_rate | rate | score | passed/total}``) or a list of such records from
+other tools, or per-case ``perturbation`` / ``perturb`` / ``operator`` fields (aggregated by
+operator from the cases' outcomes). With none, the section says so.
 """
 
 from __future__ import annotations
@@ -72,44 +74,96 @@ def _operator_of(case: dict[str, Any]) -> str | None:
 
 
 def robustness_by_operator(raw_files: Sequence[dict[str, Any]]) -> dict[str, tuple[float, int | None]]:
-    """Operator -> (pass rate, cases) from the raw JSON of results files (any shape
-    described in the module docstring; unknown shapes are skipped, never an error)."""
+    """Operator -> (pass rate, variants) from the raw JSON of results files (any shape
+    described in the module docstring; unknown shapes are skipped, never an error).
+
+    promptkit's own rows (``robustness: [{operator, variants, passed, errored, ...}]``, one
+    per case x model x operator) are pooled per operator: passing variants over variants
+    that did not ERROR, across every case."""
     out: dict[str, tuple[float, int | None]] = {}
     for data in raw_files:
         rob = data.get("robustness") if isinstance(data, dict) else None
+        found: dict[str, tuple[float, int | None]] = {}
         if isinstance(rob, dict):
             for k, v in rob.items():
                 if isinstance(v, dict) and isinstance(v.get("operators"), dict):
                     for op, fig in v["operators"].items():
                         r = _rate(fig)
                         if r:
-                            out[str(op)] = r
+                            found[str(op)] = r
                     continue
                 r = _rate(v)
                 if r is not None:
-                    out[str(k)] = r
+                    found[str(k)] = r
         elif isinstance(rob, list):
+            pooled: dict[str, list[float]] = {}
             for item in rob:
-                if isinstance(item, dict) and isinstance(item.get("operator"), str):
-                    r = _rate(item)
-                    if r is not None:
-                        out[item["operator"]] = r
-        if out:
-            continue
-        counts: dict[str, list[int]] = {}
-        for case in data.get("cases", []) if isinstance(data, dict) else []:
-            if not isinstance(case, dict):
-                continue
-            op = _operator_of(case)
-            if op is None or case.get("outcome") == "error":
-                continue
-            c = counts.setdefault(op, [0, 0])
-            c[0] += case.get("outcome") == "pass"
-            c[1] += 1
-        for op, (p, n) in counts.items():
-            if n:
-                out[op] = (p / n, n)
+                if not isinstance(item, dict) or not isinstance(item.get("operator"), str):
+                    continue
+                variants, passed = item.get("variants"), item.get("passed")
+                if isinstance(variants, int) and isinstance(passed, int) and not isinstance(variants, bool):
+                    decided = variants - (item.get("errored") if isinstance(item.get("errored"), int) else 0)
+                    if decided > 0:
+                        acc = pooled.setdefault(item["operator"], [0, 0])
+                        acc[0] += passed
+                        acc[1] += decided
+                    continue
+                r = _rate(item)
+                if r is not None:
+                    found[item["operator"]] = r
+            found.update({op: (p / n, int(n)) for op, (p, n) in pooled.items() if n})
+        if not found:
+            counts: dict[str, list[int]] = {}
+            for case in data.get("cases", []) if isinstance(data, dict) else []:
+                if not isinstance(case, dict):
+                    continue
+                op = _operator_of(case)
+                if op is None or case.get("outcome") == "error":
+                    continue
+                c = counts.setdefault(op, [0, 0])
+                c[0] += case.get("outcome") == "pass"
+                c[1] += 1
+            found = {op: (p / n, n) for op, (p, n) in counts.items() if n}
+        for op, (rate, n) in found.items():  # several files (shards): pool again
+            if op in out and out[op][1] and n:
+                (r0, n0) = out[op]
+                out[op] = ((r0 * n0 + rate * n) / (n0 + n), n0 + n)  # type: ignore[operator]
+            else:
+                out[op] = (rate, n)
     return dict(sorted(out.items()))
+
+
+def _robustness_table(rows: list[Any]) -> str:
+    """The per-operator detail of promptkit's own robustness rows: pass rate, PDR, spread,
+    attack success, and the worst variant (its diff and output)."""
+    if not rows:
+        return ""
+    by: dict[str, list[Any]] = {}
+    for r in rows:
+        by.setdefault(r.operator, []).append(r)
+
+    def mean(vals: list[float | None]) -> str:
+        xs = [v for v in vals if v is not None]
+        return f"{sum(xs) / len(xs):.2f}" if xs else "–"
+
+    trs = []
+    for op in sorted(by):
+        rs = by[op]
+        worst = min(rs, key=lambda r: (r.pass_rate if r.pass_rate is not None else 1.0))
+        detail = ""
+        if worst.worst_diff or worst.worst_output:
+            detail = (f"<details><summary>worst: {_e(worst.case)}</summary>"
+                      + (f"<pre>{_e(worst.worst_diff)}</pre>" if worst.worst_diff else "")
+                      + (f"<pre>{_e(worst.worst_output)}</pre>" if worst.worst_output else "")
+                      + (f"<p>{_e(worst.worst_reason)}</p>" if worst.worst_reason else "") + "</details>")
+        failing = sum(r.outcome is Outcome.FAIL for r in rs)
+        trs.append(f"<tr><td>{_e(op)}</td><td>{_e(rs[0].family)}</td><td>{len(rs)}</td>"
+                   f"<td>{sum(r.variants for r in rs)}</td><td>{mean([r.pdr for r in rs])}</td>"
+                   f"<td>{mean([r.spread for r in rs])}</td><td>{mean([r.attack_success_rate for r in rs])}</td>"
+                   f"<td>{failing}</td><td>{detail}</td></tr>")
+    return ("<table><thead><tr><th>operator</th><th>family</th><th>cases</th><th>variants</th><th>mean PDR</th>"
+            "<th>mean spread</th><th>attack success</th><th>below min pass rate</th><th></th></tr></thead>"
+            f"<tbody>{''.join(trs)}</tbody></table>")
 
 
 def _chart(figures: dict[str, tuple[float, int | None]]) -> str:
@@ -338,7 +392,7 @@ def build_report(results_files: Sequence[str | Path], *, review: Any = None, bas
 <section><h2>Totals</h2>{_totals(results)}</section>
 <section><h2>Pass/fail by prompt and model</h2>{_matrix(results.cases) if results.cases else '<p>No cases.</p>'}</section>
 <section><h2>Failures</h2>{_failures(results.cases)}</section>
-<section><h2>Robustness per operator</h2>{_chart(figures)}</section>
+<section><h2>Robustness per operator</h2>{_chart(figures)}{_robustness_table(list(results.robustness))}</section>
 <section><h2>Tokens and cost</h2>{_usage_table(results.cases) if results.cases else ''}</section>
 {_delta(delta)}
 <section><h2>Prompt changes</h2>{_diffs(review)}</section>

@@ -14,7 +14,7 @@ import pytest
 
 from promptkit.cli import main
 from promptkit.review.html import robustness_by_operator
-from promptkit.runner.results import Outcome
+from promptkit.runner.results import Outcome, RobustnessResult
 
 from .conftest import GitRepo
 from .results_helpers import real_run, with_samples, write
@@ -40,10 +40,11 @@ def report(git_repo: GitRepo, base_prompt: str, tmp_path: Path, monkeypatch: pyt
     half = len(head.cases) // 2
     one, two = head.model_copy(update={"cases": head.cases[:half]}), head.model_copy(update={"cases": head.cases[half:]})
     p1, p2 = write(one, tmp_path / "shard-1.json"), write(two, tmp_path / "shard-2.json")
-    data = json.loads(p2.read_text(encoding="utf-8"))
-    data["robustness"] = {"typo": {"pass_rate": 0.92, "total": 25}, "reorder_sections": 0.75,
-                          "prompt_injection": {"passed": 12, "total": 20}}
-    p2.write_text(json.dumps(data), encoding="utf-8")
+    two.robustness = [_row(head.cases[half], "typo", "noise", 25, 23, 0),
+                      _row(head.cases[half + 1], "typo", "noise", 10, 9, 2),  # pooled: 32 of 33 decided
+                      _row(head.cases[half], "reorder_sections", "order", 8, 6, 0),
+                      _row(head.cases[half], "injection", "content", 20, 12, 0, attack=0.4)]
+    p2 = write(two, tmp_path / "shard-2.json")
     b = write(base, tmp_path / "base.json")
     out = tmp_path / "report.html"
     monkeypatch.chdir(git_repo.path)
@@ -62,9 +63,23 @@ def test_the_report_is_self_contained(report: Path) -> None:
         assert f"<h2>{title}" in page
     assert "expected a JSON object" in page and "HTTP 503" in page
     assert "temperature 0 → 0.4" in page
-    assert "prompt_injection" in page and "60%" in page and "92%" in page
+    assert "injection" in page and "60% (20)" in page and "97% (33)" in page and "75% (8)" in page
+    assert "<td>0.40</td>" in page  # attack success of the injection operator
+    assert "worst: " in page and "-Classify the ticket" in page
     n = len(real_run().cases)
     assert f'<div class="num">{n}</div>' in page  # both shards merged
+
+
+def _row(case, operator: str, family: str, variants: int, passed: int, errored: int,  # type: ignore[no-untyped-def]
+         attack: float | None = None) -> RobustnessResult:
+    decided = variants - errored
+    return RobustnessResult(
+        id=f"{case.id}~{operator}", suite=case.suite, case=case.case, model=case.model, prompt=case.prompt,
+        operator=operator, family=family, variants=variants, passed=passed, errored=errored,
+        pass_rate=passed / decided, pdr=1 - passed / decided, spread=0.5, attack_success_rate=attack,
+        outcome=Outcome.PASS if passed / decided >= 0.8 else Outcome.FAIL,
+        worst_key="k1", worst_diff="-Classify the ticket\n+classify  the ticket", worst_output="{\"category\": 1}",
+        worst_reason="is-json: $.category is not a string")
 
 
 def test_robustness_shapes_degrade_gracefully() -> None:
@@ -75,6 +90,12 @@ def test_robustness_shapes_degrade_gracefully() -> None:
     assert robustness_by_operator([per_case]) == {"casing": (1.0, 1), "typo": (0.5, 2)}
     listed = {"robustness": [{"operator": "swap", "rate": 80}, {"operator": 3}, "junk"]}
     assert robustness_by_operator([listed]) == {"swap": (0.8, None)}
+    rows = {"robustness": [{"operator": "typo", "variants": 4, "passed": 1, "errored": 2},
+                           {"operator": "typo", "variants": 2, "passed": 2, "errored": 0},
+                           {"operator": "casing", "variants": 1, "passed": 0, "errored": 1}]}
+    assert robustness_by_operator([rows]) == {"typo": (0.75, 4)}  # casing: nothing decided
+    shard = {"robustness": [{"operator": "typo", "variants": 4, "passed": 4, "errored": 0}]}
+    assert robustness_by_operator([rows, shard]) == {"typo": (0.875, 8)}
     nested = {"robustness": {"templates/x.prompty": {"operators": {"typo": {"score": 0.5}}}}}
     assert robustness_by_operator([nested]) == {"typo": (0.5, None)}
     assert robustness_by_operator([{"robustness": "n/a"}, {"cases": "junk"}, {}]) == {}
