@@ -207,13 +207,16 @@ class Repo:
         return self.read_many(rev, [path])[path]
 
     def _read_worktree(self, path: str) -> bytes | None:
-        from promptkit.paths import is_inside
+        """A working-tree file's bytes (None: gone). A symlink out of the repository or
+        into ``.git`` is refused (PK011), never followed: a PR may commit such a link."""
+        from promptkit.paths import confine
         from promptkit.template.source import MAX_BYTES, NotAFile, read_bytes
 
         full = self.top / path
-        if not os.path.lexists(full) or not is_inside(full, self.top):
+        if not os.path.lexists(full):
             return None
+        real = confine(full, self.top, what="prompt file")
         try:
-            return read_bytes(full, max_bytes=MAX_BYTES + 1)
+            return read_bytes(real, max_bytes=MAX_BYTES + 1)
         except (NotAFile, OSError):
             return None

@@ -314,6 +314,16 @@ def _entries(t: PromptTemplate) -> list[_Entry]:
     return out
 
 
+def _positions(entries: list[_Entry]) -> dict[str, int]:
+    """Each entry's index among its parent's children."""
+    seen: dict[str, int] = {}
+    out: dict[str, int] = {}
+    for e in entries:
+        out[e.key] = seen.get(e.parent, 0)
+        seen[e.parent] = out[e.key] + 1
+    return out
+
+
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     """Words (and the whitespace between them) as ``=``, ``-`` and ``+`` runs."""
     a, b = _WORD.findall(old), _WORD.findall(new)
@@ -360,6 +370,18 @@ def _diff_components(a: PromptTemplate, b: PromptTemplate) -> list[ComponentChan
             removed.remove(r)
             added.remove(match)
             pairs.append((r, match, kind))
+    # a heading retitled in place (same parent, same position among its siblings), its text
+    # the same or mostly so: renamed (and changed), not one removed and one added
+    pos_a = _positions(ea)
+    pos_b = _positions(eb)
+    for r in list(removed):
+        match = next((x for x in added if x.parent == r.parent and pos_b[x.key] == pos_a[r.key]
+                      and (_squash(x.text) == _squash(r.text)
+                           or difflib.SequenceMatcher(None, r.text, x.text).quick_ratio() > 0.6)), None)
+        if match is not None:
+            removed.remove(r)
+            added.remove(match)
+            pairs.append((r, match, "renamed"))
     # order among siblings, for components present in both
     common_a = [e.key for e in ea if e.key in mb]
     common_b = [e.key for e in eb if e.key in ma]
@@ -390,9 +412,13 @@ def _diff_components(a: PromptTemplate, b: PromptTemplate) -> list[ComponentChan
             out.append(ComponentChange("added", e.where, e.title, e.message, words=[("+", _squash(e.text))]))
         else:
             r, _, kind = next(p for p in pairs if p[1] is e)
-            out.append(ComponentChange(kind, e.where, e.title, e.message, old_where=r.where))
-            if kind == "moved" and r.text != e.text:
-                out.append(ComponentChange("whitespace", e.where, e.title, e.message))
+            words = word_diff(r.title, e.title) if kind == "renamed" else []
+            out.append(ComponentChange(kind, e.where, e.title, e.message, old_where=r.where, words=words))
+            if r.text != e.text:
+                if _squash(r.text) == _squash(e.text):
+                    out.append(ComponentChange("whitespace", e.where, e.title, e.message))
+                else:
+                    out.append(ComponentChange("changed", e.where, e.title, e.message, words=word_diff(r.text, e.text)))
     for r in removed:
         out.append(ComponentChange("removed", r.where, r.title, r.message, words=[("-", _squash(r.text))]))
     return out

@@ -107,3 +107,14 @@ def test_results_files_that_are_not_results(repo: GitRepo, capsys: pytest.Captur
     rc, _, err = _run(capsys, monkeypatch, repo.path, "--base-results", "junk.json")
     assert rc == 2
     _one_error(err, "--head-results")
+
+
+def test_a_symlinked_prompt_leaving_the_repository_is_refused(repo: GitRepo, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "secret.prompty"
+    secret.write_text("---\nname: s\n---\nsystem:\nAPI_KEY=hunter2\n", encoding="utf-8")
+    (repo.path / "prompts" / "leak.prompty").symlink_to(secret)
+    rc, out, err = _run(capsys, monkeypatch, repo.path)
+    assert rc == 2 and "hunter2" not in out + err
+    _one_error(err, "PK011", "points outside the project")
