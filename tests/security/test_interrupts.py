@@ -211,3 +211,40 @@ def test_an_interrupted_run_never_becomes_a_baseline(tmp_path: Path) -> None:
     whole = RunResults()
     assert store_baseline(whole, tmp_path / "base.json").is_file()
     assert load_baseline(tmp_path / "base.json") == whole
+
+
+@pytest.mark.parametrize("whom", ["group", "controller"])
+def test_xdist_run_stops_promptly_on_sigterm(attack: AttackProject, whom: str) -> None:
+    """``pytest -n 2`` cancelled by CI: SIGTERM to the whole process group (what a job
+    runner's cancel does) or to the controller alone. The workers' calls in flight are
+    abandoned at once -- not waited out for their 600 s -- the finished cases are kept,
+    and the results file is marked interrupted."""
+    _suite(attack, "answers", "q")
+    _suite(attack, "more", "r")
+    with _server() as server:
+        proc = _start(attack, ["pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "answers.prompttest.yaml",
+                               "more.prompttest.yaml", "--promptkit-mode", "live", "--promptkit-api-base",
+                               server.base_url, "--promptkit-retries", "0", "--promptkit-timeout", "500"],
+                      group=True)
+        _when_in_flight(server, 4, proc)  # some answered, some hanging (how xdist shares them out varies)
+        t0 = time.monotonic()
+        if whom == "group":
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"pytest -n 2 did not stop within 120 s of SIGTERM:\n{proc.communicate()[0]}")
+        stopped_in = time.monotonic() - t0
+    assert "Traceback" not in out, out
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert stopped_in < 60, stopped_in
+    data = json.loads((attack.root / ".promptkit" / "results.json").read_text(encoding="utf-8"))
+    assert data["interrupted"] is True
+    outcomes = {c["case"]: c["outcome"] for c in data["cases"]}
+    # the finished cases are kept; a call abandoned by the stop is not an ERROR of the prompt
+    assert len(outcomes) >= 2 and set(outcomes.values()) == {"pass"}, outcomes
+    assert set(outcomes) <= {"q0", "q1", "r0", "r1"}, outcomes
+    assert _stray_temp_files(attack.root) == []
