@@ -43,7 +43,7 @@ def test_contradictions() -> None:
     fmt = run_text("PK601", "Respond in JSON.\n\nLater: respond in Markdown.\n", path="t.md")
     assert "asks for Markdown" in fmt[0].message
     assert run_text("PK601", "Be concise.\n```\nexplain in detail\n```\n", path="t.md") == []
-    lengths = run_text("PK601", "Be concise in the summary.\nGive a detailed explanation of each risk.\n", path="t.md")
+    lengths = run_text("PK601", "Be concise in the summary.\nGive a detailed explanation.\n", path="t.md")
     assert len(lengths) == 1
 
 

@@ -66,15 +66,100 @@ class VagueQuantity(Rule):
                               hint="give a number or a range (e.g. '3 bullet points', 'at most 50 words')")
 
 
-_CONCISE = re.compile(r"\b(be (?:very )?(?:concise|brief|succinct)|keep (?:it|your answers?|responses?) (?:short|brief|concise)|"
-                      r"as short as possible|answer (?:briefly|concisely)|one[- ]sentence answers?)\b", re.I)
-_DETAILED = re.compile(r"\b(explain (?:\w+ ){0,3}in (?:great |full )?detail|be (?:very )?(?:detailed|thorough|comprehensive|exhaustive)|"
-                       r"(?:detailed|thorough|comprehensive|exhaustive|in-depth) (?:explanation|answer|response|analysis)s?|"
-                       r"as detailed as possible|cover every(?:thing| aspect))\b", re.I)
-_ALWAYS_NEVER = re.compile(r"\b(always|never)\s+((?:use|include|add|mention|start|end|answer|respond|reply|write|return|ask|say|"
-                           r"output|give|provide|format|show|list|cite)(?:\s+[\w-]+){1,3})", re.I)
-_FORMATS = re.compile(r"\b(?:respond|answer|reply|output|return|format (?:your|the) (?:answer|response|output))\s+"
-                      r"(?:only\s+)?(?:in|as|with)\s+(?:valid\s+|plain\s+)?(json|yaml|xml|markdown|csv|plain text|html)\b", re.I)
+_NUM = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|a hundred|one hundred)"
+_UNIT = r"(?:words?|sentences?|lines?|paragraphs?|bullet(?:s| points?)|characters|tokens|pages?)"
+#: Asking for a short answer.
+_CONCISE = re.compile(
+    r"\b(be (?:very |extremely |as )?(?:concise|brief|succinct|terse)|keep (?:it|this|everything|your (?:answers?|responses?|replies|reply|output|summary)|"
+    r"(?:the )?(?:answers?|responses?|replies|reply|output|summary)) (?:very )?(?:short|brief|concise|tight|to the point)|"
+    r"as short as possible|(?:answer|respond|reply) (?:briefly|concisely|in brief)|one[- ](?:sentence|line)(?! per\b| for each\b| each\b)(?: answers?| summary| replies| reply)?|"
+    rf"(?:keep (?:it|your \w+|the \w+) )?(?:under|below|within|no (?:more|longer) than|at most|fewer than|less than|max(?:imum)?(?: of)?|up to) {_NUM} {_UNIT}|"
+    rf"(?:in|with) {_NUM} {_UNIT} or (?:fewer|less)|limit (?:it|yourself|your \w+|the \w+) to {_NUM} {_UNIT}|no (?:long|lengthy) (?:answers?|explanations?|responses?))\b",
+    re.I,
+)
+#: Asking for a long, complete answer.
+_DETAILED = re.compile(
+    r"\b(explain (?:\w+ ){0,3}in (?:great |full |exhaustive |more )?detail|be (?:very |extremely )?(?:detailed|exhaustive)|"
+    r"(?:provide|give|write|produce|deliver|present|return|include|offer) (?:an? |the )?(?:very )?(?:detailed|thorough|comprehensive|exhaustive|in-depth|long-form|lengthy) "
+    r"(?:explanations?|answers?|responses?|analys[ie]s|reports?|descriptions?|walkthroughs?)|"
+    r"as (?:detailed|thorough|complete|comprehensive) as possible|cover (?:every(?:thing| aspect| point| detail| angle| case)|all (?:the )?(?:points|aspects|details))(?: \w+){0,3}? (?:thoroughly|in depth|in detail|exhaustively)|"
+    r"cover every(?:thing| aspect| point| detail| angle)|(?:leave|leaving) nothing out|(?:do not|don't) leave (?:anything|any detail) out|"
+    r"include (?:all|every) (?:the )?(?:details?|relevant details?|nuances?)|elaborate on (?:each|every|all)|(?:write|answer|explain) (?:at length|exhaustively)|"
+    rf"at least {_NUM} (?:words|paragraphs|pages))\b",
+    re.I,
+)
+#: "When each applies": a condition in the sentence makes the pair a rule, not a conflict.
+_CONDITIONAL = re.compile(r"\b(?:unless|if|when|whenever|otherwise|except|only for|for (?:simple|short|complex|long|technical|quick|detailed|easy|hard)|"
+                          r"but (?:for|when|if)|where needed|if needed|on request|when asked|only (?:the|for|when|if|in|on))\b", re.I)
+_POS = r"(?:always|must(?! not)|make sure (?:to|you)|be sure to)"
+_NEG = r"(?:never|do not|don't|must not|mustn't|should not|shouldn't)"
+_VERBS = (r"(?:use|include|add|mention|start|begin|end|finish|answer|respond|reply|write|return|ask|say|output|give|provide|format|show|"
+          r"list|cite|number|explain|apologi[sz]e|refer|reveal|wrap|quote|translate|sign|greet|offer|recommend|suggest|link|repeat|summari[sz]e|"
+          r"capitali[sz]e|bold|use)")
+_ALWAYS_NEVER = re.compile(rf"\b({_POS}|{_NEG})\s+({_VERBS}(?:\s+(?!and\b|or\b|but\b|unless\b|if\b|when\b)[\w'-]+){{1,3}})", re.I)
+_ARTICLES = frozenset({"a", "an", "the", "any", "your", "all", "every", "each"})
+_FORMAT_NAMES = r"(json|yaml|xml|markdown|csv|plain text|plain-text|html|prose|a table|bullet points|a bulleted list|numbered list)"
+_FORMATS = re.compile(
+    r"\b(?:(?:respond|answer|reply|output|return|write|give|provide|produce|send|format)(?: (?:your|the|an?|each|every))?"
+    r"(?: (?:answers?|responses?|output|reply|replies|results?|summary|everything))?(?: only)?|only (?:output|return|respond|reply|answer)|"
+    r"(?:your|the) (?:answer|response|output|reply) (?:must|should) be)\s+(?:only\s+)?(?:in|as|with|using|formatted as)?\s*"
+    rf"(?:valid\s+|plain\s+|raw\s+|pure\s+|well-formed\s+|a\s+|an\s+)?{_FORMAT_NAMES}\b"
+    rf"|\buse (?:only )?{_FORMAT_NAMES}(?: formatting| format| syntax)?\b|\b(?:format|write) (?:it|everything|your answer|the answer) (?:in|as) {_FORMAT_NAMES}\b",
+    re.I,
+)
+_NO_MARKDOWN = re.compile(r"\b(?:no|without|do not use|don't use|never use|avoid) (?:any )?markdown\b|\bplain text only\b", re.I)
+#: Formats that do not exclude each other: JSON in a Markdown code block, a table in Markdown.
+_COMPATIBLE = [{"json", "markdown"}, {"markdown", "a table"}, {"markdown", "bullet points"}, {"markdown", "a bulleted list"},
+               {"markdown", "numbered list"}, {"xml", "markdown"}, {"csv", "markdown"}, {"html", "markdown"}, {"yaml", "markdown"},
+               {"bullet points", "a bulleted list"}, {"plain text", "prose"}, {"plain-text", "plain text"}, {"plain-text", "prose"},
+               {"prose", "markdown"}, {"numbered list", "markdown"}]
+
+
+_CONCISE_KEYS = ("concise", "brief", "succinct", "terse", "short", "one sentence", "one-sentence", "one line", "one-line", "under ",
+                 "below ", "within ", "at most", "no more than", "no longer than", "fewer than", "less than", "max", "up to", "limit ",
+                 "or fewer", "or less", "tight", "to the point", "no long", "no lengthy")
+_DETAILED_KEYS = ("detail", "thorough", "comprehensive", "exhaustive", "in-depth", "long-form", "lengthy", "cover ", "leave",
+                  "elaborate", "at length", "at least")
+_POS_KEYS = ("always", "must", "make sure", "be sure")
+_NEG_KEYS = ("never", "do not", "don't", "must not", "mustn't", "should not", "shouldn't")
+_FORMAT_KEYS = ("json", "yaml", "xml", "markdown", "csv", "plain", "html", "prose", "table", "bullet", "numbered")
+
+
+def _windows(low: str, keys: tuple[str, ...], start: int, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged ``(start, end)`` windows around every occurrence of the keys (found with
+    ``str.find`` at C speed): the regexes run only there, never over the whole file."""
+    found: list[tuple[int, int]] = []
+    for key in keys:
+        i = low.find(key, start)
+        while i != -1:
+            found.append((max(start, i - before), i + len(key) + after))
+            i = low.find(key, i + len(key))
+    found.sort()
+    out: list[tuple[int, int]] = []
+    for a, b in found:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+_NEGATED_BEFORE = re.compile(r"\b(?:not|never|no|don't|do not|without|avoid|instead of|rather than)\b[^.!?\n]*$", re.I)
+#: The long side scoped to a part ("detailed explanations of each change"), not the whole answer.
+_SCOPED = re.compile(r"\s+(?:of|for|on|about) (?:each|every|the (?:\w+ )?(?:parts?|items?|sections?|steps?|changes?))\b|\s+per\b", re.I)
+#: "a Markdown list", "Markdown headings": formatting inside the answer, not the answer's format.
+_FORMATTING = re.compile(r"\s+(?:lists?|tables?|headings?|headers?|code|blocks?|syntax|formatting|links?|bullets?|sections?)\b", re.I)
+
+
+def _canon_format(name: str) -> str:
+    n = name.lower()
+    return {"plain-text": "plain text", "a bulleted list": "bullet points"}.get(n, n)
+
+
+def _what(verb_phrase: str) -> str:
+    """``use the bullet points`` -> ``use bullet points``: what an always/never is about."""
+    words = [w for w in verb_phrase.lower().rstrip(".,;:!").split() if w not in _ARTICLES]
+    return " ".join(words[:3])
 
 
 @register
@@ -82,9 +167,17 @@ class ContradictoryInstructions(Rule):
     """Contradictory instructions: the prompt asks for opposite things.
 
     ## What it does
-    Finds pairs of instructions that cannot both be followed: "be concise" with
-    "explain in detail"; "always X" with "never X" for the same X; "respond in JSON"
-    with "respond in Markdown". Code fences are skipped.
+    Finds pairs of instructions that cannot both be followed, in their common phrasings:
+    a short answer ("be concise", "keep it under 50 words", "answer in one sentence",
+    "at most 2 sentences") with a long one ("cover every point thoroughly", "explain in
+    detail", "leave nothing out", "elaborate on every issue"); "always X" (or "must X")
+    with "never X" (or "do not X") for the same X; and two answer formats ("respond only
+    with JSON" and "format your answer as Markdown"; "plain text, without Markdown" and
+    "use Markdown headings"). A pair is not reported when a condition says when each
+    applies ("be concise unless asked for detail", "for complex questions..."), when the
+    long side is about a part ("a detailed description of each part"), when one format
+    sits inside the other (JSON in a Markdown code fence, a Markdown list), in the same
+    sentence, in code fences, or in examples, context and input sections.
 
     ## Why is this bad?
     The model resolves the conflict differently from call to call, so outputs vary for
@@ -118,39 +211,101 @@ class ContradictoryInstructions(Rule):
         text = ctx.text
         fenced = _util.lines(ctx).fenced
         body = ctx.template.body_offset
+        # Examples, context and input sections quote other people's prompts and documents.
+        quoted = [(c.content_span.start.offset, c.content_span.end.offset)
+                  for _, c in ctx.template.components() if c.kind in ("examples", "context", "input")]
 
-        def hits(pat: re.Pattern[str]) -> list[re.Match[str]]:
-            return [m for m in pat.finditer(text, body) if not fenced[_util.offset_line(ctx, m.start())]]
+        def sentence(m: re.Match[str]) -> str:
+            a = max(text.rfind(". ", 0, m.start()), text.rfind("\n", 0, m.start()), text.rfind("? ", 0, m.start()), body - 1)
+            ends = [i for i in (text.find(". ", m.end()), text.find("\n", m.end())) if i != -1]
+            return text[a + 1 : min(ends) if ends else len(text)]
+
+        def hits(pat: re.Pattern[str], keys: tuple[str, ...], before: int, after: int, *, negatable: bool = False) -> list[re.Match[str]]:
+            found: dict[int, re.Match[str]] = {}
+            for ws, we in _windows(low, keys, body, before, after):
+                for m in pat.finditer(text, ws, we):
+                    found.setdefault(m.start(), m)
+            return [found[k] for k in sorted(found) if not fenced[_util.offset_line(ctx, k)]
+                    and not any(a <= k < b for a, b in quoted) and not _CONDITIONAL.search(sentence(found[k]))
+                    and not _label(text, found[k]) and not (negatable and _NEGATED_BEFORE.search(text[max(0, k - 40) : k]))]
+
+        def line(m: re.Match[str]) -> int:
+            return _util.offset_line(ctx, m.start()) + 1
 
         low = text.lower()
         # Gate every scan on its mandatory words (str "in" is far cheaper than the regexes):
         # a contradiction needs both sides present.
-        both_lengths = any(w in low for w in ("concise", "brief", "succinct", "short", "one sentence", "one-sentence")) and any(
-            w in low for w in ("detail", "thorough", "comprehensive", "exhaustive", "in-depth", "cover every"))
-        concise, detailed = (hits(_CONCISE), hits(_DETAILED)) if both_lengths else ([], [])
-        if concise and detailed:
-            a, b = sorted((concise[0], detailed[0]), key=lambda m: m.start())
-            yield Finding(ctx.span(b.start(), b.end()),
-                          f"'{b.group()}' contradicts '{a.group()}' (line {_util.offset_line(ctx, a.start()) + 1})",
-                          hint="decide which one applies, or say when each applies")
-        seen: dict[str, re.Match[str]] = {}
-        for m in hits(_ALWAYS_NEVER) if "always" in low and "never" in low else []:
-            what = " ".join(m.group(2).lower().split())
-            other = seen.get(what)
-            if other is not None and other.group(1).lower() != m.group(1).lower():
-                yield Finding(ctx.span(m.start(), m.end()),
-                              f"'{m.group()}' contradicts '{other.group()}' (line {_util.offset_line(ctx, other.start()) + 1})",
-                              hint="keep one of the two instructions")
-            seen.setdefault(what, m)
-        kinds = sum(1 for w in ("json", "yaml", "xml", "markdown", "csv", "plain text", "html") if w in low)
-        formats = hits(_FORMATS) if kinds >= 2 else []
-        first = formats[0] if formats else None
-        for m in formats[1:]:
-            if first is not None and m.group(1).lower() != first.group(1).lower():
-                yield Finding(ctx.span(m.start(), m.end()),
-                              f"'{m.group()}' asks for {m.group(1)}, but line {_util.offset_line(ctx, first.start()) + 1} asks for {first.group(1)}",
-                              hint="ask for one output format")
-                break
+        short_words = ("concise", "brief", "succinct", "terse", "short", "one sentence", "one-sentence", "one line", "one-line",
+                       "under ", "below ", "within ", "at most", "no more than", "fewer than", "less than", "max", "up to", "limit", "tight",
+                       "no long", "no lengthy", "to the point")
+        long_words = ("detail", "thorough", "comprehensive", "exhaustive", "in-depth", "long-form", "lengthy", "cover ", "leave nothing",
+                      "leave anything", "leave any", "elaborate", "at length", "at least")
+        if any(w in low for w in short_words) and any(w in low for w in long_words):
+            concise = hits(_CONCISE, _CONCISE_KEYS, 40, 60, negatable=True)
+            detailed = [m for m in hits(_DETAILED, _DETAILED_KEYS, 40, 80, negatable=True) if not _SCOPED.match(text, m.end())]
+            if concise and detailed:
+                a, b = sorted((concise[0], detailed[0]), key=lambda m: m.start())
+                if sentence(a) != sentence(b):
+                    yield Finding(ctx.span(b.start(), b.end()), f"'{b.group()}' contradicts '{a.group()}' (line {line(a)})",
+                                  hint="decide which one applies, or say when each applies ('be brief unless asked for detail')")
+        if ("always" in low or "must" in low or "make sure" in low or "be sure" in low) and any(
+                w in low for w in ("never", "do not", "don't", "must not", "mustn't", "should not", "shouldn't")):
+            seen: dict[str, re.Match[str]] = {}
+            for m in hits(_ALWAYS_NEVER, _POS_KEYS + _NEG_KEYS, 0, 90):
+                what = _what(m.group(2))
+                positive = not re.match(_NEG, m.group(1), re.I)
+                other = seen.get(what)
+                if other is not None and other[1] != positive:
+                    yield Finding(ctx.span(m.start(), m.end()),
+                                  f"'{m.group()}' contradicts '{other[0].group()}' (line {line(other[0])})",
+                                  hint="keep one of the two instructions, or say when each applies")
+                    seen[what] = (m, positive)
+                    continue
+                seen.setdefault(what, (m, positive))
+        kinds = sum(1 for w in ("json", "yaml", "xml", "markdown", "csv", "plain text", "plain-text", "html", "table", "bullet", "prose")
+                    if w in low)
+        if kinds >= 2 or (kinds and "markdown" in low):
+            # (match, format, whole answer?): "respond in JSON" fixes the whole answer's format;
+            # "use Markdown", "a Markdown list" and "no Markdown" only its formatting.
+            asked = [(m, next(g for g in m.groups() if g), m.group(2) is None and not _FORMATTING.match(text, m.end()))
+                     for m in hits(_FORMATS, _FORMAT_KEYS, 90, 30, negatable=True)]
+            asked += [(m, "plain text (no Markdown)", False) for m in hits(_NO_MARKDOWN, ("markdown", "plain text"), 30, 15)]
+            asked.sort(key=lambda x: x[0].start())
+            reported = False
+            for j, (m, fmt, whole) in enumerate(asked):
+                for first, fmt0, whole0 in asked[:j]:
+                    if reported or _conflict(fmt0, whole0, fmt, whole) is False or sentence(first) == sentence(m):
+                        continue
+                    yield Finding(ctx.span(m.start(), m.end()),
+                                  f"'{m.group()}' asks for {fmt}, but line {line(first)} asks for {fmt0}",
+                                  hint="ask for one output format, or say which part uses which")
+                    reported = True
+
+
+def _label(text: str, m: re.Match[str]) -> bool:
+    """A section name or a title, not an instruction: ``DETAILED EXPLANATION:``,
+    ``One-Sentence-Summary``, ``(one line)``."""
+    after = text[m.end() : m.end() + 1]
+    before = text[max(0, m.start() - 1) : m.start()]
+    return after in (":", "-") or before in ("-", "(") or (m.group().isupper() and len(m.group()) > 3)
+
+
+def _conflict(fmt_a: str, whole_a: bool, fmt_b: str, whole_b: bool) -> bool:
+    a, b = _canon_format(fmt_a), _canon_format(fmt_b)
+    no_md_a, no_md_b = "no Markdown" in fmt_a, "no Markdown" in fmt_b
+    a, b = a.replace(" (no markdown)", ""), b.replace(" (no markdown)", "")
+    if a == b or {a, b} == {"plain text", "prose"}:
+        return False
+    if no_md_a or no_md_b:  # "no Markdown" conflicts with Markdown only (JSON, CSV are plain text)
+        return "markdown" in (a, b) and not (no_md_a and no_md_b)
+    if "markdown" in (a, b):
+        other = b if a == "markdown" else a
+        if other in ("a table", "bullet points", "numbered list"):
+            return False  # lists and tables are Markdown
+        return whole_a and whole_b  # JSON in a Markdown code block is one format inside another
+    if {a, b} <= {"a table", "bullet points", "numbered list", "prose", "plain text"}:
+        return whole_a and whole_b and {a, b} != {"bullet points", "numbered list"}
+    return True
 
 
 _NEGATIVE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\*\*)?(?:do not|don't|never|avoid|no|not|without|stop|refrain)\b", re.I)
