@@ -108,7 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 "(default: the config file's folder, else the nearest folder with "
                                                 "pyproject.toml, promptkit.toml or .git; see docs/security.md)")
         command.add_arguments(parser)
+        passthrough: list[str] = []
+        if getattr(command, "passthrough", False) and "--" in rest:  # `promptkit test -- --lf`: pytest's own
+            rest, passthrough = rest[:rest.index("--")], rest[rest.index("--") + 1:]
         ns = parser.parse_args(rest)
+        ns.passthrough = passthrough
         if root is None:
             return int(command.run(ns) or 0)
         from promptkit.paths import using_root

@@ -68,6 +68,8 @@ pytest_plugins = [
     "pytest_promptkit.suggest",  # --promptkit-suggest (the optimizer, promptkit/optimize)
     "pytest_promptkit.shard",  # --promptkit-shard K/N (review, #12)
     "pytest_promptkit.robustness",  # perturb: in test files (#10)
+    "pytest_promptkit.progress",
+    "pytest_promptkit.lastfailed",
 ]
 
 __all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",

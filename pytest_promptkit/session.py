@@ -103,7 +103,6 @@ class PromptkitPlugin:
         (a missing configured baseline is reported, not fatal): the table applies to every
         pytest run in the project, and one without prompt suites must not fail over them."""
         from promptkit.diagnostics import PromptkitError
-        from promptkit.runner.baseline import load_baseline
 
         opt = self.config.getoption
         for flag, value, ok, want in (
@@ -125,11 +124,12 @@ class PromptkitPlugin:
             if not os.path.lexists(baseline):  # a symlink loop "exists": load_baseline says what it is
                 raise pytest.UsageError(f"{baseline}: baseline file not found; create it with "
                                         f"--promptkit-update-baseline (promptkit test --update-baseline)")
+            from promptkit.runner.baseline import baseline_outputs, load_baseline
+
             try:
                 base = load_baseline(baseline)
             except PromptkitError as exc:
                 raise pytest.UsageError(exc.diagnostic.format()) from None
-            from promptkit.runner.baseline import baseline_outputs
 
             self._baseline_cache = baseline_outputs(base)
         for what, value in (("results", self.config.getoption("--promptkit-results")),

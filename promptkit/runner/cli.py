@@ -36,11 +36,36 @@ def find_suites(root: Path) -> Iterator[Path]:
     yield from sorted(found)
 
 
+#: pytest plugins that act only on Python test functions: a run of prompt suites has none,
+#: and loading them costs start-up time (Hypothesis' plugin imports all of Hypothesis for
+#: its summary; unraisable/thread-exception hooks run full garbage collections).
+_PYTHON_ONLY_PLUGINS = ("hypothesispytest", "unraisableexception", "threadexception")
+
+#: What ``promptkit test`` exits with (docs/testing.md, README): pytest's codes, except that
+#: bad input and usage errors are all 2 and a stop by signal is 128 + the signal.
+EXIT_CODES = {
+    0: "every selected case passed (flaky cases may have failed)",
+    1: "a case failed or errored, or a regression against the baseline",
+    2: "bad input or usage: a path, suite, option or config file (one located line)",
+    5: "no case was selected (e.g. -k or --last-failed matched nothing)",
+    130: "interrupted by Ctrl-C (finished cases kept, results marked interrupted)",
+    143: "stopped by SIGTERM (a CI cancel), like Ctrl-C",
+}
+
+
+def _runs_python_tests(files: list[str], extra: list[str]) -> bool:
+    """Whether this run may collect Python test files (then pytest keeps every plugin and
+    its assertion rewriting, as in a plain ``pytest`` run)."""
+    return any(a.split("::", 1)[0].endswith(".py") for a in [*files, *extra])
+
+
 class TestCommand:
     """The ``test`` sub-command object named in :data:`promptkit.cli.COMMANDS`."""
 
     help = "Run prompt regression tests (*.prompttest.yaml) through pytest"
     __test__ = False  # not a pytest test class
+    #: arguments after ``--`` go to pytest as they are (promptkit.cli)
+    passthrough = True
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("paths", nargs="*", metavar="PATH", help="suite files or folders to search (default: [tool.promptkit.test] paths, else .)")
@@ -63,6 +88,11 @@ class TestCommand:
         parser.add_argument("-q", "--quiet", action="count", default=0, help="less output")
         parser.add_argument("-v", "--verbose", action="count", default=0, help="more output (one line per case)")
         parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
+        parser.add_argument("--lf", "--last-failed", dest="last_failed", action="store_true",
+                            help="rerun only the cases that failed or errored last time (all when none did)")
+        parser.add_argument("--progress", choices=["auto", "live", "plain", "off"], default=None,
+                            help="progress while cases run: live line on a terminal, a periodic plain line "
+                                 "otherwise (auto, the default)")
         parser.add_argument("--pytest-args", default="", metavar="ARGS",
                             help="more pytest arguments, as one quoted string (e.g. \"--tb=short -p no:randomly\")")
 
@@ -93,7 +123,16 @@ class TestCommand:
             where = ", ".join(args.paths or settings.test_paths())
             raise PromptkitError(Diagnostic(where, "no *.prompttest.yaml suites found", code=MISSING_FILE.code, name=MISSING_FILE.name,
                                             hint="write one (see docs/testing.md) or pass its path"))
+        extra = shlex.split(args.pytest_args or "") + list(getattr(args, "passthrough", None) or ())
         out = [*files, "-p", "no:cacheprovider"]
+        if not _runs_python_tests(files, extra):
+            for name in _PYTHON_ONLY_PLUGINS:
+                if f"no:{name}" not in extra:
+                    out += ["-p", f"no:{name}"]
+            if not any(a.startswith("--assert") for a in extra):
+                # Rewriting asserts matters for Python tests only; without it pytest does not
+                # recompile the installed plugins' packages on every run.
+                out.append("--assert=plain")
         from promptkit.paths import root_override
 
         if root_override() is not None:  # promptkit --project-root: the workers need it too
@@ -113,7 +152,10 @@ class TestCommand:
                 raise PromptkitError(Diagnostic("promptkit test", "--update-baseline needs --baseline FILE",
                                                 code=MISSING_FILE.code, hint="e.g. --baseline .promptkit/baseline.json --update-baseline"))
             out.append("--promptkit-update-baseline")
-        extra = shlex.split(args.pytest_args or "")
+        if getattr(args, "last_failed", False):
+            out.append("--promptkit-last-failed")
+        if getattr(args, "progress", None):
+            out += ["--promptkit-progress", args.progress]
         if args.workers is not None:
             out += ["-n", str(args.workers)]
             if not any(a.startswith("--dist") for a in extra):
@@ -144,8 +186,12 @@ class TestCommand:
             return interrupts.exit_status(stopped_by)
         if code in (0, 1):
             return code
-        if code == 5:  # no tests collected (e.g. -k matched nothing)
-            return 1
+        if code == 5:  # nothing selected: say so in words, not only pytest's "1000 deselected"
+            import sys
+
+            why = f" (-k {args.keyword!r} matched none)" if args.keyword else ""
+            print(f"promptkit test: no case ran{why}: exit 5 (see `promptkit test --help`)", file=sys.stderr)
+            return 5
         return 2
 
 

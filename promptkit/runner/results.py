@@ -290,8 +290,32 @@ class RunResults(BaseModel):
 
         from promptkit.redact import redact_data
 
-        return json.dumps(redact_data(self.model_dump(mode="json")), indent=2, ensure_ascii=False)
+        return json_lines(redact_data(self.model_dump(mode="json")))
 
     @classmethod
     def from_json(cls, text: str) -> RunResults:
         return cls.model_validate_json(text)
+
+
+def json_lines(data: dict[str, Any]) -> str:
+    """``data`` as JSON with one top-level key per line and one list item (a case) per
+    line: a diff of two results files shows which cases changed, and the whole file is
+    written by the C encoder (``indent=`` falls back to pure Python: 0.4 s per 1,000 cases)."""
+    import json
+
+    def one(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    keys = list(data)
+    lines = ["{"]
+    for i, key in enumerate(keys):
+        comma = "," if i < len(keys) - 1 else ""
+        value = data[key]
+        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            lines.append(f"  {one(key)}: [")
+            lines.extend(f"    {one(x)}{',' if j < len(value) - 1 else ''}" for j, x in enumerate(value))
+            lines.append(f"  ]{comma}")
+        else:
+            lines.append(f"  {one(key)}: {one(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines)
