@@ -8,8 +8,9 @@ sub-command at all.
 Each command object (``module:attribute``) has ``help: str``,
 ``add_arguments(parser) -> None`` and ``run(args) -> int``.
 
-Exit codes: 0 success, 1 findings or failed tests, 2 usage error, bad input or internal
-error. Bad input prints one ``path:line:col: error: ...`` line, never a traceback
+Exit codes: 0 success, 1 findings or failed tests, 2 usage error, bad input (a missing
+path included) or internal error, 5 ``promptkit test`` selected no case, 130/143 stopped by
+Ctrl-C/SIGTERM, 141 the output pipe closed early (``promptkit lint | head``), quietly. Bad input prints one ``path:line:col: error: ...`` line, never a traceback
 (set ``PROMPTKIT_DEBUG=1`` to see one for internal errors).
 """
 
@@ -119,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with using_root(root):
             return int(command.run(ns) or 0)
+    except BrokenPipeError:  # `promptkit lint | head -1`: the reader has what it wanted
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe stopped
     except KeyboardInterrupt:
         from promptkit.runner import interrupts
 
@@ -130,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from promptkit.diagnostics import PromptkitError
 
         if isinstance(exc, PromptkitError):
-            print(exc.diagnostic.format(), file=sys.stderr)
+            print(exc.format_all(), file=sys.stderr)
             return 2
         if isinstance(exc, OSError):
             from promptkit.diagnostics import Diagnostic
@@ -148,6 +152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

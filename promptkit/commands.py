@@ -214,9 +214,21 @@ def template_vars(template: PromptTemplate, var_args: Sequence[str] = (), vars_f
 
 
 def _render(template: PromptTemplate, values: Mapping[str, Any]) -> list[RenderedMessage]:
+    """Render; a missing input's hint names this command's way of passing one (--var)."""
+    import dataclasses
+
+    from promptkit.codes import MISSING_INPUT
     from promptkit.template import render
 
-    return render(template, values)
+    try:
+        return render(template, values)
+    except PromptkitError as exc:
+        d = exc.diagnostic
+        if d.code == MISSING_INPUT.code:
+            name = d.message.rsplit("'", 2)[-2] if d.message.count("'") >= 2 else "NAME"
+            exc.diagnostic = dataclasses.replace(
+                d, hint=f"pass it with --var {name}=..., or give it a default in the front matter")
+        raise
 
 
 def _add_var_arguments(parser: argparse.ArgumentParser) -> None:
@@ -384,7 +396,12 @@ _SUITE = """\
 # promptkit's docs/testing.md. Record real model answers once, then replay them offline.
 prompts: [../../prompts/{name}.prompty]
 models:
-  - openai/gpt-4o-mini
+  # mock_response: litellm answers with this text, offline, so this suite runs before you
+  # have an API key. Delete the `params:` line to call the real model, then record its
+  # answers once (`promptkit test tests/prompts --mode record`) and replay them in CI.
+  # A local OpenAI-compatible server works too: see `promptkit serve --help`.
+  - id: openai/gpt-4o-mini
+    params: {{mock_response: "The council extended the downtown tram line by 4.2 km with six new stops, from next spring."}}
 cases:
   - id: tram-line
     description: a short news item; the summary must stay within the word limit
@@ -405,12 +422,32 @@ _PRECOMMIT_HOOK = """\
     hooks:
       - id: promptkit-lint
         name: promptkit lint
-        entry: promptkit lint
+        entry: {entry} lint
         language: system
         files: '(\\.prompty|\\.prompt|\\.j2|\\.jinja2?|\\.mdc|\\.prompt\\.md|\\.instructions\\.md|\\.agent\\.md|SKILL\\.md)$'
 """
 
 _PRECOMMIT = "# promptkit: lint prompt templates on every commit (runs offline).\nrepos:\n" + _PRECOMMIT_HOOK
+
+#: What init adds to .gitignore: run results and the lint cache are not source.
+_GITIGNORE = ("# promptkit: run results (.promptkit/) and the lint cache", ".promptkit/", ".promptkit_cache/")
+
+
+def hook_entry(root: Path, executable: str | None = None) -> str:
+    """The command the pre-commit hook runs. ``language: system`` hooks run with the
+    shell's PATH, where ``promptkit`` is missing unless a virtual environment is activated;
+    when promptkit runs from a virtual environment inside the project (``.venv/``), the
+    hook names its script by a path relative to the repository root (where pre-commit runs
+    hooks), so it works activated or not, on every clone that makes the same ``.venv``."""
+    exe = Path(executable or sys.executable)
+    script = exe.parent / "promptkit"
+    try:
+        rel = exe.parent.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return "promptkit"
+    if not script.exists() and executable is None:
+        return "promptkit"
+    return (rel / "promptkit").as_posix()
 
 _CONFIG_KEYS = """\
 # promptkit lint / test settings (see promptkit's docs/lint.md)
@@ -471,6 +508,7 @@ class _Init:
                     report.append(("created", str(target)))
             report.append(self._config(root))
             report.append(self._precommit(root))
+            report.append(self._gitignore(root))
         except OSError as exc:
             # Say what was already created before the one error line, so a second run
             # (after fixing permissions) is not a surprise.
@@ -480,8 +518,32 @@ class _Init:
                          hint="fix this path (permissions, or a folder where a file belongs) and run init again; "
                               "files already created are kept and skipped") from None
         self._print(report)
-        print("next: promptkit render prompts/summarize.prompty && promptkit lint prompts && promptkit test tests/prompts")
+        where = "" if root.resolve() == Path.cwd().resolve() else f"cd {root} && "
+        print(f"next (works offline): {where}promptkit render prompts/summarize.prompty && promptkit lint prompts "
+              "&& promptkit test tests/prompts")
         return 0
+
+    @staticmethod
+    def _gitignore(root: Path) -> tuple[str, str]:
+        path = root / ".gitignore"
+        text = ""
+        if path.exists():
+            read = _Init._read_text(path)
+            if read is None:
+                return "skipped", f"{path} (not UTF-8 text; add .promptkit/ and .promptkit_cache/ by hand)"
+            text = read
+        have = {line.strip().rstrip("/") for line in text.splitlines()}
+        missing = [line for line in _GITIGNORE[1:] if line.rstrip("/") not in have]
+        if not missing:
+            return "skipped", f"{path} (already ignores .promptkit/ and .promptkit_cache/)"
+        nl = _newline(text) if text else "\n"
+        sep = "" if not text or text.endswith(("\n", "\r")) else nl
+        new = text + sep + nl.join([_GITIGNORE[0], *missing]) + nl
+        if path.exists():
+            _replace_atomic(path, new)
+            return "updated", f"{path} ({', '.join(missing)} added)"
+        _write_new(path, new)
+        return "created", str(path)
 
     @staticmethod
     def _print(report: list[tuple[str, str]]) -> None:
@@ -525,12 +587,14 @@ class _Init:
 
     def _precommit(self, root: Path) -> tuple[str, str]:
         config = root / ".pre-commit-config.yaml"
+        entry = hook_entry(root)
+        hook = _PRECOMMIT_HOOK.format(entry=entry)
         if not config.exists():
-            _write_new(config, _PRECOMMIT)
+            _write_new(config, _PRECOMMIT.format(entry=entry))
             return "created", str(config)
         import yaml
 
-        manual = f"{config} (add this entry under repos: by hand:\n{_PRECOMMIT_HOOK.rstrip()})"
+        manual = f"{config} (add this entry under repos: by hand:\n{hook.rstrip()})"
         text = self._read_text(config)
         if text is None:
             return "skipped", manual
@@ -543,7 +607,7 @@ class _Init:
         if not isinstance(before, dict) or not isinstance(before.get("repos"), list):
             return "skipped", manual
         nl = _newline(text)
-        new = text + ("" if text.endswith("\n") else nl) + _PRECOMMIT_HOOK.replace("\n", nl)
+        new = text + ("" if text.endswith("\n") else nl) + hook.replace("\n", nl)
         try:
             after = yaml.safe_load(new)
         except yaml.YAMLError:

@@ -193,6 +193,28 @@ class PromptkitError(Exception):
         super().__init__(diagnostic.format())
         self.diagnostic = diagnostic
 
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every problem this error carries (one, unless it is a :class:`PromptkitErrors`)."""
+        return [self.diagnostic]
+
+    def format_all(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+class PromptkitErrors(PromptkitError):
+    """Several problems found in one pass (every problem of a test file in one run, not
+    one per run). ``diagnostic`` is the first; the CLI prints them all."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(diagnostics[0])
+        self._all = list(diagnostics)
+        self.args = (self.format_all(),)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return list(self._all)
+
 
 class TemplateLoadError(PromptkitError):
     """The file cannot be loaded at all (unreadable, binary, invalid front matter...)."""

@@ -26,11 +26,16 @@ class SuiteFile(pytest.File):
         from promptkit.runner.suite_file import load_suite
 
         shown = self._shown_path()
+        from promptkit.runner.preflight import check_jobs
+
         try:
             suite = load_suite(shown)
             jobs = jobs_for_suite(suite, model_override=_plugin(self.config).run_config().model)
         except PromptkitError as exc:
-            raise self.CollectError(exc.diagnostic.format()) from None
+            raise self.CollectError(exc.format_all()) from None
+        problems = check_jobs(jobs, shown)  # the suite's and its prompts' mistakes, before any call
+        if problems:
+            raise self.CollectError("\n".join(d.format() for d in problems))
         grouped = self.config.pluginmanager.hasplugin("xdist")
         for job in jobs:
             name = job.result_id.split("::", 1)[1] if "::" in job.result_id else job.case_id

@@ -118,8 +118,8 @@ class LintCommand:
 
             emit(diags, args.output_format, out, files=report.files, paths=[str(f) for f in found.files],
                  fixed=fixed, show_summary=not args.quiet, rules=cfg.ruleset)
-        if any(d.code == INTERNAL_ERROR_CODE for d in diags):
-            return 2
+        if any(d.code == INTERNAL_ERROR_CODE for d in diags) or found.missing:
+            return 2  # a path that does not exist is bad input, as for render and tokens
         if args.exit_zero:
             return 0
         return 1 if _failing(diags) else 0

@@ -44,6 +44,9 @@ CALL_PARAMS = frozenset({
     "top_logprobs", "response_format", "tools", "tool_choice", "parallel_tool_calls", "functions",
     "function_call", "reasoning_effort", "thinking", "modalities", "prediction", "web_search_options",
     "verbosity", "service_tier",
+    # litellm's offline stand-in for the model: the answer itself (or an error class name to
+    # simulate), no network; lets a suite run before any key or server exists (promptkit init)
+    "mock_response",
 })
 
 #: How we call, not what the model answers: accepted from files, never recorded or keyed.

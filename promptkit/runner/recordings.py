@@ -339,10 +339,16 @@ class Recorder:
                     model=model,
                     params=clean_params(params),
                     messages=[{"role": m["role"], "content": m["content"]} for m in messages],
-                    samples=[RecordedSample(text=r.text, finish_reason=r.finish_reason, usage=r.usage, raw=_safe_raw(r.raw))
+                    samples=[RecordedSample(text=r.text, finish_reason=r.finish_reason, usage=_recorded_usage(r.usage),
+                                            raw=_safe_raw(r.raw))
                              for r in fresh],
                     recorded_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                 )
+                if await asyncio.to_thread(_unchanged, store, rec):
+                    # Re-recording an unchanged answer leaves the file byte-identical (its
+                    # latency and date from the first recording): a review diff shows only
+                    # the answers that really changed.
+                    return results
                 # in a worker thread: the fsync must not stall every other case's I/O
                 try:
                     await asyncio.to_thread(store.save, rec)
@@ -357,10 +363,33 @@ class Recorder:
         return results
 
 
+def _stable(rec: Recording) -> list[tuple[Any, ...]]:
+    """What a recording says about the answers, leaving out what changes on every call
+    (latency, the date, the provider's response id)."""
+    return [(s.text, s.finish_reason, s.usage.prompt_tokens, s.usage.completion_tokens, s.usage.cost_usd,
+             {k: v for k, v in s.raw.items() if k != "id"}) for s in rec.samples]
+
+
+def _unchanged(store: RecordingStore, rec: Recording) -> bool:
+    """Whether ``store`` already holds ``rec``'s answers (then it is not rewritten)."""
+    try:
+        old = store.load(rec.key)
+    except (ProviderError, OSError, PromptkitError):
+        return False
+    return old is not None and old.model == rec.model and old.params == rec.params \
+        and old.messages == rec.messages and _stable(old) == _stable(rec)
+
+
+def _recorded_usage(usage: Usage) -> Usage:
+    """Latency to the millisecond (kept: the ``latency`` assertion replays it)."""
+    return usage.model_copy(update={"latency_s": round(usage.latency_s, 3)})
+
+
 def _safe_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The reply's extras a recording keeps: a closed list (its id and tool calls)."""
     return {k: v for k, v in raw.items() if k in _RAW_KEPT}
 
 
 #: What of a reply's provider extras a recording keeps (see ``ModelClient._response``).
-_RAW_KEPT = frozenset({"id", "tool_calls", "function_call", "priced"})
+#: Not the response id: it changes on every call and says nothing a review needs.
+_RAW_KEPT = frozenset({"tool_calls", "function_call", "priced"})

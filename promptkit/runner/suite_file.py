@@ -141,6 +141,8 @@ class _Loader:
         self.text = text
         self.index = LineIndex(text)
         self.spans: dict[tuple[Any, ...], Span] = {}
+        #: Problems found so far; the file is read to its end and they are raised together.
+        self.problems: list[PromptkitError] = []
         self.base = path.parent
         from promptkit.paths import root_for
 
@@ -197,7 +199,13 @@ class _Loader:
             raw = _SuiteFile.model_validate(data)
         except ValidationError as exc:
             raise self._schema_error(exc) from None
-        return self._build(raw)
+        suite = self._build(raw)
+        if self.problems:
+            from promptkit.diagnostics import PromptkitErrors
+
+            diags = [d for e in self.problems for d in e.diagnostics]
+            raise PromptkitErrors(sorted(diags, key=lambda d: (d.line, d.column)))
+        return suite
 
     def _schema_error(self, exc: ValidationError, prefix: tuple[Any, ...] = ()) -> PromptkitError:
         errors = exc.errors()
@@ -261,27 +269,10 @@ class _Loader:
     def _assertions(self, items: list[Any], loc: tuple[Any, ...]) -> list[AssertionSpec]:
         out = []
         for i, item in enumerate(items):
-            here = (*loc, i)
             try:
-                spec = build_spec(item, source=self.shown, span=self.span(here))
-            except SpecError as exc:
-                sub, key = exc.loc, False
-                if isinstance(item, dict) and "type" not in item and item:
-                    first = next(iter(item))
-                    if sub[:1] in (("type",), ()):
-                        sub, key = (first,), True  # shorthand: the key names the type
-                    elif sub[0] not in item:
-                        sub = (first,)  # shorthand: the key's value is the option
-                raise self.fail((*here, *sub), str(exc), exc.hint, code=INVALID_ASSERTION.code, key=key) from None
-            for option, rel in spec.options.files().items():
-                target = Path(rel) if Path(rel).is_absolute() else self.base / rel
-                opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
-                self._confine(rel, opt_loc, f"file of the {spec.type} assertion")
-                if not target.is_file():
-                    raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
-                                    f"paths in assertions are relative to the test file's folder ({self.base})",
-                                    code=MISSING_FILE.code)
-            out.append(spec)
+                out.append(self._assertion(item, (*loc, i)))
+            except PromptkitError as exc:  # keep going: every problem of the file in one run
+                self.problems.append(exc)
         return out
 
     def _transform(self, raw: Any, loc: tuple[Any, ...]) -> Any:
@@ -292,6 +283,28 @@ class _Loader:
             return build_transform(raw)
         except SpecError as exc:
             raise self.fail((*loc, *exc.loc), str(exc), exc.hint, code=INVALID_ASSERTION.code) from None
+
+    def _assertion(self, item: Any, here: tuple[Any, ...]) -> AssertionSpec:
+        try:
+            spec = build_spec(item, source=self.shown, span=self.span(here))
+        except SpecError as exc:
+            sub, key = exc.loc, False
+            if isinstance(item, dict) and "type" not in item and item:
+                first = next(iter(item))
+                if sub[:1] in (("type",), ()):
+                    sub, key = (first,), True  # shorthand: the key names the type
+                elif sub[0] not in item:
+                    sub = (first,)  # shorthand: the key's value is the option
+            raise self.fail((*here, *sub), str(exc), exc.hint, code=INVALID_ASSERTION.code, key=key) from None
+        for option, rel in spec.options.files().items():
+            target = Path(rel) if Path(rel).is_absolute() else self.base / rel
+            opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
+            self._confine(rel, opt_loc, f"file of the {spec.type} assertion")
+            if not target.is_file():
+                raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
+                                f"paths in assertions are relative to the test file's folder ({self.base})",
+                                code=MISSING_FILE.code)
+        return spec
 
     def _vars(self, values: dict[str, Any], loc: tuple[Any, ...], base: Path | None = None,
               line: int | None = None, where: Path | None = None) -> dict[str, Any]:

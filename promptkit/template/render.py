@@ -186,7 +186,8 @@ def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[st
                         code=MISSING_INPUT.code,
                         name=MISSING_INPUT.name,
                         span=template.span_of("inputs", name),
-                        hint=f"pass it, e.g. --var {name}=..., or give it a default in the front matter",
+                        # neutral: each caller says how *its* command passes a value
+                        hint=f"give '{name}' a value, or a default in the front matter",
                     )
                 )
             else:
