@@ -27,7 +27,7 @@ inputs:
   name: {type: string, description: Who to greet., sample: Ada}
 ---
 user:
-Say hello to {{ name }}.
+Say hello to the person named in <name>{{ name }}</name>.
 """
 
 
