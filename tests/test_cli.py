@@ -257,7 +257,8 @@ def test_init_scaffolds_a_fresh_folder(capsys: pytest.CaptureFixture[str], tmp_p
     assert (root / "prompts/summarize.prompty").read_text() == (TEMPLATES / "summarize.prompty").read_text()
     hook = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())["repos"][0]
     assert hook["repo"] == "local" and hook["hooks"][0]["language"] == "system"
-    assert hook["hooks"][0]["entry"] == "promptkit lint"
+    assert hook["hooks"][0]["entry"] == "promptkit lint"  # no virtual environment inside the project
+    assert (root / ".gitignore").read_text().splitlines()[1:] == [".promptkit/", ".promptkit_cache/"]
     assert re.search(hook["hooks"][0]["files"], "prompts/summarize.prompty")
     suite = yaml.safe_load((root / "tests/prompts/summarize.prompttest.yaml").read_text())
     assert suite["prompts"] == ["../../prompts/summarize.prompty"]
@@ -265,7 +266,7 @@ def test_init_scaffolds_a_fresh_folder(capsys: pytest.CaptureFixture[str], tmp_p
     # a second run creates nothing and overwrites nothing
     (root / "prompts/summarize.prompty").write_text("edited\n")
     code, out, err = run(capsys, "init", str(root))
-    assert code == 0 and "created" not in out and out.count("skipped") == 4
+    assert code == 0 and "created" not in out and out.count("skipped") == 5
     assert (root / "prompts/summarize.prompty").read_text() == "edited\n"
 
 
