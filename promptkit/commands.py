@@ -32,7 +32,10 @@ CMDLINE = "<command line>"
 
 
 def _error(path: str, message: str, hint: str = "", span: Span | None = None, code: str = "") -> PromptkitError:
-    return PromptkitError(Diagnostic(path, message, code=code, span=span, hint=hint))
+    from promptkit.codes import CODES
+
+    name = CODES[code].name if code in CODES else ""
+    return PromptkitError(Diagnostic(path, message, code=code, name=name, span=span, hint=hint))
 
 
 # --------------------------------------------------------------------------- variables
@@ -167,7 +170,8 @@ def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, An
                              hint=f"pass the value with --var {key[0]}=..., or write a literal sample")
     except ReferenceError_ as exc:
         raise _error(template.path, f"cannot resolve sample: {exc}", span=template.span_of("sample"),
-                     hint="fix the reference, or pass --no-samples and give every input with --var") from None
+                     hint="fix the reference, or pass --no-samples and give every input with --var",
+                     code=exc.code or "") from None
     resolved_values: dict[str, Any] = {}
     for name, value in out.items():  # one at a time, so an error points at its own sample
         try:
@@ -176,7 +180,8 @@ def _samples(template: PromptTemplate, skip: Iterable[str] = ()) -> dict[str, An
             span = (template.span_of("inputs", name, "sample") or template.span_of("sample", name)
                     or template.span_of("sample"))
             raise _error(template.path, f"cannot resolve sample: {exc}", span=span,
-                         hint=f"fix the reference, or pass the value with --var {name}=...") from None
+                         hint=f"fix the reference, or pass the value with --var {name}=...",
+                         code=exc.code or "") from None
         from promptkit.template.render import input_type_error
 
         sample_span = template.span_of("inputs", name, "sample") or template.span_of("sample", name)

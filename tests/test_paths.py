@@ -148,3 +148,29 @@ def test_property_confined_or_refused(tree: Path, parts: list[str], absolute: bo
     assert real == Path(os.path.realpath(tree / rel))
     assert is_inside(real, tree)
     assert vcs_part(real, tree) is None
+
+
+@pytest.mark.parametrize("command", ["render", "tokens"])
+@pytest.mark.parametrize("front_matter", [
+    "inputs:\n  q:\n    type: string\n    sample: ${file:../outside.txt}\n",  # an input's sample
+    "inputs:\n  q: {type: string}\nsample: ${file:../outside.txt}\n",          # the sample file
+    "inputs:\n  q: {type: string}\nsample: ${file:.git/config}\n",              # into .git
+])
+def test_refused_sample_references_carry_pk011(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str], command: str,
+                                               front_matter: str) -> None:
+    """render and tokens refuse a sample read from outside the project (or from .git)
+    with the same located PK011 as every other confined path, and print nothing of it."""
+    from promptkit.cli import main
+
+    (tmp_path / "outside.txt").write_text("SECRET-OUTSIDE")
+    proj = tmp_path / "proj"
+    (proj / ".git").mkdir(parents=True)
+    (proj / ".git" / "config").write_text("[remote] token = SECRET-GIT")
+    (proj / "t.prompty").write_text(f"---\nname: t\n{front_matter}---\nuser:\n{{{{ q }}}}\n")
+    monkeypatch.chdir(proj)
+    assert main([command, "t.prompty"]) == 2
+    out = capsys.readouterr()
+    assert "SECRET" not in out.out + out.err
+    assert ": error: PK011 cannot resolve sample:" in out.err, out.err
+    assert out.err.startswith("t.prompty:") or "/t.prompty:" in out.err
