@@ -108,7 +108,9 @@ def _plan(config: pytest.Config, job: Any) -> Any:
         from promptkit.perturb.run import plan
 
         try:
-            state["plans"][rid] = plan(job, job.case_run.case.perturb)
+            from pytest_promptkit.session import session_of
+
+            state["plans"][rid] = plan(job, job.case_run.case.perturb, config=session_of(config).run_config())
         except PerturbError as exc:
             d = getattr(exc, "diagnostic", None)
             state["errors"][rid] = d.format() if d is not None else f"{job.case_run.case.source}: error: {exc}"

@@ -30,11 +30,12 @@ def recorded_llm(near: str | Path, model: str, *, config: Any = None, runner: An
     run_with = runner if runner is not None else Runner(config or RunConfig())
     p = Path(near)
     store = RecordingStore(p.parent / "__recordings__" / f"{p.name.split('.')[0]}.paraphrase")
+    loop = asyncio.new_event_loop()  # one loop for all calls: the client's pools and semaphore bind to it
 
     def call(messages: list[dict[str, str]], use: str = "") -> str:
         coro = run_with.recorder.samples(store, use or model, messages, {"temperature": 0}, 1, suite_path=str(p),
                                          case_id="paraphrase")
-        out = asyncio.run(coro)
+        out = loop.run_until_complete(coro)
         first = out[0]
         if isinstance(first, ProviderError):
             raise PerturbError(f"paraphrase: the model call failed: {first}" + (f" ({first.hint})" if first.hint else ""))

@@ -85,12 +85,18 @@ def variant_job(job: CaseJob, v: Variant) -> CaseJob:
                    template=v.template if changed_template else job.template)
 
 
-def plan(job: CaseJob, spec: PerturbSpec, *, llm: Callable[..., str] | None = None) -> CasePlan:
+def plan(job: CaseJob, spec: PerturbSpec, *, llm: Callable[..., str] | None = None, config: Any = None) -> CasePlan:
     """Every variant of ``job`` that ``spec`` asks for. Raises :class:`PerturbError` for an
-    operator named alone that has nothing it may change (a family skips such operators)."""
+    operator named alone that has nothing it may change (a family skips such operators).
+    ``paraphrase`` asks ``spec.model`` through the runner (``config``: the run's mode and
+    endpoint), recorded beside the suite, unless ``llm`` is given."""
     from promptkit.perturb.payloads import load_payloads
 
     ops = resolve(spec.operators)
+    if llm is None and spec.model and any(o.needs_llm for o in ops):
+        from promptkit.perturb.llm import recorded_llm
+
+        llm = recorded_llm(job.suite_path, spec.model, config=config)
     cp = CasePlan(job, spec, ops)
     template = template_of(job)
     payloads = load_payloads(spec.payloads_path).payloads if spec.payloads_path else None
@@ -224,7 +230,8 @@ def run_perturbations(suite: Suite, *, runner: Runner | None = None, config: Any
         jobs = jobs_for_suite(suite, model_override=run_with.config.model, template=template)
         if case_ids is not None:
             jobs = [j for j in jobs if j.case_id in set(case_ids)]
-        plans = [plan(j, spec or j.case_run.case.perturb) for j in jobs if (spec or j.case_run.case.perturb)]
+        plans = [plan(j, spec or j.case_run.case.perturb, config=run_with.config)
+                 for j in jobs if (spec or j.case_run.case.perturb)]
         if say is not None:
             say(announce(plans))
         return run_plans(plans, run_with)

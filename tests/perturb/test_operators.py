@@ -99,3 +99,27 @@ def test_crlf_files_keep_their_line_endings() -> None:
         for v in variants:
             body = v.template.text.split("---", 2)[2][1:]  # after the fence's own LF
             assert body.count("\n") == body.count("\r\n"), (name, v.labels())
+
+
+def test_paraphrase_goes_through_the_runner_recorded_then_replayed(tmp_path: Path) -> None:
+    from promptkit.perturb.llm import recorded_llm
+    from promptkit.runner import Mode, RunConfig
+    from pytest_promptkit.server import OpenAIServer
+
+    (tmp_path / "pyproject.toml").write_text("")
+    near = tmp_path / "classify.prompttest.yaml"
+    kept_tags = "Work out which team should take the ticket and how urgent it is, then answer."
+    with OpenAIServer(default_reply=kept_tags) as server:
+        llm = recorded_llm(near, "openai/scripted", config=RunConfig(mode=Mode.RECORD, api_base=server.base_url, api_key="t"))
+        live = generate(CLASSIFY, get("paraphrase"), n=2, seed=0, ctx=Context(CLASSIFY, {}, components=("task",), llm=llm))
+        assert server.calls == 1
+    assert [m.label for m in live[0].mutations] == ["paraphrase: 'Task' reworded (line 44)"]
+    assert kept_tags in live[0].template.text and "{{ ticket }}" in live[0].template.text
+    replay = recorded_llm(near, "openai/scripted", config=RunConfig(mode=Mode.REPLAY, api_base="http://127.0.0.1:9/x"))
+    again = generate(CLASSIFY, get("paraphrase"), n=2, seed=0, ctx=Context(CLASSIFY, {}, components=("task",), llm=replay))
+    assert [v.template.text for v in again] == [v.template.text for v in live]
+    # a paraphrase that drops a template tag is rejected
+    tpl = loads("---\nname: t\n---\nsystem:\n## Task\nSummarize {{ text }} in three short sentences please.\n",
+                path="t.prompty")
+    with pytest.raises(PerturbError):
+        mutations_for(get("paraphrase"), Context(tpl, {}, llm=lambda m, model: "Summarize the text in a few lines."), 0)
