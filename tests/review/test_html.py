@@ -101,12 +101,31 @@ def test_robustness_shapes_degrade_gracefully() -> None:
     assert robustness_by_operator([{"robustness": "n/a"}, {"cases": "junk"}, {}]) == {}
 
 
+_LAUNCH: dict[str, str | None] = {}
+
+
 def _chromium() -> str | None:
+    """A headless Chromium that starts here, else None (the caller skips, saying why)."""
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         found = shutil.which(name)
         if found:
-            return found
-    return None
+            break
+    else:
+        return None
+    if found not in _LAUNCH:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as profile:
+            try:
+                probe = subprocess.run([found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                        f"--user-data-dir={profile}", "--dump-dom", "data:text/html,<p>ok</p>"],
+                                       capture_output=True, text=True, timeout=120)
+                _LAUNCH[found] = None if "<p>ok</p>" in probe.stdout else (probe.stderr.strip().splitlines() or ["?"])[-1]
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                _LAUNCH[found] = str(exc)
+    if _LAUNCH[found] is not None:
+        pytest.skip(f"{found} is installed but does not start headless here: {_LAUNCH[found]}")
+    return found
 
 
 def test_the_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
