@@ -17,8 +17,9 @@ bump, diff) -> :mod:`.report`. See docs/optimize.md. Names are imported lazily.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from promptkit._lazy import lazy_exports
 
 _EXPORTS = {
     "suggest": "promptkit.optimize.search",
@@ -37,13 +38,7 @@ __all__ = ["Budget", "Candidate", "OptimizeError", "Patch", "Spend", "Suggestion
            "load_baseline", "suggest"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'promptkit.optimize' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover
