@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "results": ("promptkit.review.cli:RESULTS", "Results files: merge the parts of a sharded run"),
     "perturb": ("promptkit.perturb.cli:PERTURB", "Print seeded perturbations of a template as diffs (robustness)"),
     "init": ("promptkit.commands:INIT", "Scaffold prompts/, a test suite and a pre-commit config"),
+    "serve": ("promptkit.commands:SERVE", "Serve scripted replies as a local OpenAI-compatible endpoint"),
     "suggest": ("promptkit.optimize.cli:SUGGEST", "Propose the smallest prompt patch that fixes failing cases"),
     "import": ("promptkit.importers.cli:IMPORT", "Convert a promptfoo config into prompt files and test suites"),
 }

@@ -629,6 +629,94 @@ class _Init:
         return "updated", f"{config} (promptkit-lint hook appended)"
 
 
+class _Serve:
+    """``promptkit serve``: the scripted OpenAI-compatible server of the test suite
+    (:mod:`pytest_promptkit.server`) as a command, for a first run without an API key, a
+    demo, or a CI job that records against fixed answers. Binds 127.0.0.1 only."""
+
+    help = "Serve scripted replies as a local OpenAI-compatible endpoint (127.0.0.1)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+        parser.add_argument("--reply", default="{echo}",
+                            help="the answer when no rule matches ({echo}: the last user message; default)")
+        parser.add_argument("--rules", metavar="FILE",
+                            help="YAML or JSON list of rules, first match answers: {pattern: REGEX, reply: TEXT} "
+                                 "(\\1 = a group), or {fault: rate_limit|server_error|malformed|drop|hang|bad_request}; "
+                                 "optional model, times, latency_s")
+        parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
+        parser.add_argument("--idle-timeout", type=float, default=3600.0,
+                            help="stop after this many seconds without a request (default 3600)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import time
+
+        from pytest_promptkit.server import OpenAIServer
+
+        rules = self._rules(args.rules) if args.rules else []
+        if not 0 <= args.port <= 65535:
+            raise _error("<command line>", f"--port {args.port}: not a port", hint="use 1-65535, or 0 for any free port")
+        server = OpenAIServer(rules, default_reply=args.reply, latency_s=args.latency, idle_timeout_s=args.idle_timeout,
+                              max_lifetime_s=7 * 24 * 3600, keep_requests=False, port=args.port)
+        try:
+            server.start()
+        except OSError as exc:
+            raise _error("<command line>", f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
+                         hint="pick another --port (or 0 for any free one)") from None
+        url = server.base_url
+        print(f"promptkit serve: listening on {url} ({len(rules)} rule(s); otherwise replying {args.reply!r})")
+        print(f"  run suites against it:  promptkit test PATH --mode live --api-base {url}")
+        print(f"  or record them:         promptkit test PATH --mode record --api-base {url}")
+        print("  any model id works (openai/<name>; the name is matched by rules' model:). Ctrl-C stops.", flush=True)
+        try:
+            while server.running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+        return 0
+
+    @staticmethod
+    def _rules(path: str) -> list[Any]:
+        import re
+
+        import yaml
+
+        from pytest_promptkit.server import FAULTS, Rule
+
+        p = Path(path)
+        if not p.is_file():
+            raise _error(path, "rules file not found", hint="give a YAML or JSON file with a list of rules")
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = yaml.safe_load(text)
+        except UnicodeDecodeError:
+            raise _error(path, "not UTF-8 text", hint="save the rules file as UTF-8") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            span = LineIndex(text).span(mark.index, mark.index) if mark is not None else None
+            raise _error(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", span=span,
+                         hint="a list of {pattern: ..., reply: ...} mappings") from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise _error(path, "the rules file must be a list of mappings",
+                         hint="- {pattern: 'capital of (\\w+)', reply: 'The capital is \\1.'}")
+        allowed = {"pattern", "reply", "fault", "latency_s", "times", "model", "retry_after", "status"}
+        out = []
+        for i, r in enumerate(data, 1):
+            unknown = sorted(set(r) - allowed)
+            if unknown:
+                raise _error(path, f"rule {i}: unknown key(s) {', '.join(unknown)}", hint="known keys: " + ", ".join(sorted(allowed)))
+            if r.get("fault") is not None and r["fault"] not in FAULTS:
+                raise _error(path, f"rule {i}: unknown fault {r['fault']!r}", hint="one of " + ", ".join(FAULTS))
+            try:
+                out.append(Rule(**r))
+            except (TypeError, ValueError, re.error) as exc:  # a bad regex, a wrong type
+                raise _error(path, f"rule {i}: {exc}", hint="patterns are Python regular expressions") from None
+        return out
+
+
+SERVE = _Serve()
 RENDER = _Render()
 TOKENS = _Tokens()
 INIT = _Init()

@@ -93,10 +93,14 @@ class CaseItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         from promptkit.redact import redact
 
-        if isinstance(excinfo.value, PromptkitCaseError):
-            return redact(f"ERROR (not a failure of the prompt): {excinfo.value}")
+        if isinstance(excinfo.value, PromptkitCaseError):  # "<id>: ERROR" heads the reasons: say what it means
+            head, _, rest = str(excinfo.value).partition("\n")
+            head = head.replace(": ERROR", ": ERROR (not a failure of the prompt)", 1) if ": ERROR" in head \
+                else f"ERROR (not a failure of the prompt): {head}"
+            return redact(head + ("\n" + rest if rest else ""))
         if isinstance(excinfo.value, PromptkitCaseFailure):
-            return redact(f"FAIL: {excinfo.value}")
+            text = str(excinfo.value)  # "<id>: FAIL" and the reasons (not "FAIL: <id>: FAIL")
+            return redact(text if ": FAIL" in text.partition("\n")[0] else f"FAIL: {text}")
         return redact(str(super().repr_failure(excinfo)))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

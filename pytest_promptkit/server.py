@@ -234,6 +234,7 @@ class OpenAIServer:
         idle_timeout_s: float = 120.0,
         max_lifetime_s: float = 900.0,
         keep_requests: bool = True,
+        port: int = 0,
     ) -> None:
         if isinstance(rules, Mapping):
             rules = [Rule(pattern=p, reply=r) for p, r in rules.items()]
@@ -244,6 +245,7 @@ class OpenAIServer:
         self.idle_timeout_s = idle_timeout_s
         self.max_lifetime_s = max_lifetime_s
         self.keep_requests = keep_requests
+        self.requested_port = port  # 0: the OS picks a free one
         #: Request bodies received (no headers: auth never kept). ``header_names`` per request.
         self.requests: list[dict[str, Any]] = []
         self.calls = 0
@@ -255,7 +257,7 @@ class OpenAIServer:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Self:
-        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd = _Server(("127.0.0.1", self.requested_port), _Handler)
         httpd.owner = self
         self._httpd = httpd
         self._started = self._last = time.monotonic()

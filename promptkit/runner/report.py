@@ -141,7 +141,7 @@ def format_summary(results: RunResults, *, width: int = 100, color: bool = False
     for r in rows:
         flaky = f" ({r.flaky} flaky)" if r.flaky else ""
         table.add_row(r.prompt, r.model, str(r.passed), f"{r.failed}{flaky}", str(r.errors), _rate(r),
-                      str(r.usage.total_tokens), f"{r.usage.cost_usd:.4f}", f"{r.hit}/{r.missed}")
+                      str(r.usage.total_tokens), money(r.usage.cost_usd), f"{r.hit}/{r.missed}")
         total.passed += r.passed
         total.failed += r.failed
         total.errors += r.errors
@@ -150,10 +150,23 @@ def format_summary(results: RunResults, *, width: int = 100, color: bool = False
         total.missed += r.missed
     if len(rows) > 1:
         table.add_row("total", "", str(total.passed), str(total.failed), str(total.errors), _rate(total),
-                      str(total.usage.total_tokens), f"{total.usage.cost_usd:.4f}", f"{total.hit}/{total.missed}")
+                      str(total.usage.total_tokens), money(total.usage.cost_usd), f"{total.hit}/{total.missed}")
     buf = io.StringIO()
     Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False).print(table)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
+
+
+def money(usd: float) -> str:
+    """A cost with its significant digits: ``0``, ``0.00042``, ``0.0123``, ``1.25`` (a
+    fixed ``.4f`` shows a cheap model's whole run as ``0.0000``)."""
+    if usd == 0:
+        return "0"
+    if usd >= 1:
+        return f"{usd:,.2f}"
+    import math
+
+    decimals = -math.floor(math.log10(usd)) + 1  # two significant digits, never an exponent
+    return f"{usd:.{min(decimals, 12)}f}".rstrip("0").rstrip(".")
 
 
 def failure_text(case: CaseResult) -> str:
