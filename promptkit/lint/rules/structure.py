@@ -411,53 +411,85 @@ def _json_spans(ctx: LintContext) -> Any:
 _MENTIONS_JSON = re.compile(r"json|schema|\{\s*\"", re.I)
 
 
+def _sends_schema(t: Any) -> bool:
+    """Does the call carry a structured-output schema? promptkit's runner sends the model
+    parameters of the front matter (and the suite's) to litellm as they are, so a schema
+    reaches the model only through ``response_format: {type: json_schema, ...}`` there. It
+    never turns ``outputs`` or ``output.schema`` into one: they are what assertions such as
+    ``json-schema`` check the answer against."""
+    spec = t.front_matter.model
+    rf = spec.params.get("response_format") if spec else None
+    if isinstance(rf, dict):
+        kind = str(rf.get("type", ""))
+        return kind == "json_schema" or bool(rf.get("json_schema") or rf.get("schema"))
+    return isinstance(rf, str) and not rf.startswith(("json_object", "text"))  # a pydantic class path
+
+
+def _key_line(ctx: LintContext, key: str) -> Any:
+    """The line of a top-level front-matter key (``outputs:``), where the declaration is."""
+    m = re.search(rf"^{re.escape(key)}[ \t]*:", ctx.text[: ctx.template.body_offset], re.M)
+    return _util.line_span(ctx, _util.offset_line(ctx, m.start())) if m else None
+
+
+def _mentions_keys(body: str, keys: list[str]) -> bool:
+    low = body.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(k.lower())}(?![\w-])", low) for k in keys if k)
+
+
 @register
 class JsonOutputWithoutInstructions(Rule):
     """JSON output without instructions: JSON is declared but the prompt never asks for it.
 
     ## What it does
-    When the front matter asks for JSON without giving a schema (``output.format: json``
-    with no ``schema``, or a ``response_format`` of ``json_object``), checks that the
-    body mentions JSON, a schema or shows a JSON object. Declared schemas (``outputs``,
-    ``output.schema``) are sent to the model as structured-output schemas, so those
-    files are not checked.
+    When the front matter asks for JSON -- ``outputs`` (keys and types), an
+    ``output.schema``, ``output.format: json`` or a ``response_format`` of
+    ``json_object`` -- checks that the body says so: it mentions JSON or a schema, shows a
+    JSON object, or (for declared outputs) names at least one output key. A prompt that
+    does none of these relies on the caller sending a structured-output schema.
+    promptkit's runner sends one only when the model parameters carry it
+    (``response_format: {type: json_schema, json_schema: ...}``): it never builds one
+    from ``outputs``, so those prompts are reported -- run without a schema, the model
+    never learns the keys. dotprompt files are skipped: the dotprompt runtime appends its
+    output schema to the prompt.
 
     ## Why is this bad?
-    JSON mode only constrains the syntax; without instructions the model invents the
-    keys. OpenAI's JSON mode even rejects requests whose messages never mention JSON.
+    Without instructions the model invents the keys (or answers in prose), and the
+    output fails the schema on every call. JSON mode only constrains the syntax, and
+    OpenAI's JSON mode even rejects requests whose messages never mention JSON.
 
     ## Example
     ```prompty
     ---
-    name: sentiment
-    model:
-      id: gpt-4o-mini
-      parameters:
-        response_format:
-          type: json_object
+    name: triage
+    outputs:
+      category:
+        type: string
+      confidence:
+        type: number
     ---
     system:
-    Tell me the sentiment of the review.
+    Triage the bug report below for the on-call engineer.
 
     user:
-    {{ review }}
+    {{ report }}
     ```
 
     ## Use instead
     ```prompty
     ---
-    name: sentiment
-    model:
-      id: gpt-4o-mini
-      parameters:
-        response_format:
-          type: json_object
+    name: triage
+    outputs:
+      category:
+        type: string
+      confidence:
+        type: number
     ---
     system:
-    Tell me the sentiment of the review. Answer in JSON: {"label": "positive" or "negative"}.
+    Triage the bug report below. Answer with a JSON object with the keys "category"
+    (bug, feature or question) and "confidence" (0 to 1).
 
     user:
-    {{ review }}
+    {{ report }}
     ```
     """
 
@@ -468,14 +500,31 @@ class JsonOutputWithoutInstructions(Rule):
 
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         t = ctx.template
-        if not t.front_matter.wants_json or _MENTIONS_JSON.search(t.body):
+        fm = t.front_matter
+        if not fm.wants_json or _MENTIONS_JSON.search(t.body):
             return
         raw_output = t.raw_front_matter.get("output")
-        if t.front_matter.output_schema or (isinstance(raw_output, dict) and raw_output.get("schema")):
-            return  # structured outputs carry the schema (dotprompt even appends it); a name refers to a registered one
-        yield Finding(_json_spans(ctx) or _first_line_span(ctx),
-                      "JSON output is declared but the prompt never asks for JSON or shows its shape",
-                      hint="describe the JSON object to return (keys and types), or show an example")
+        declared = fm.output_schema or (isinstance(raw_output, dict) and raw_output.get("schema"))
+        if not declared:
+            yield Finding(_json_spans(ctx) or _first_line_span(ctx),
+                          "JSON output is declared but the prompt never asks for JSON or shows its shape",
+                          hint="describe the JSON object to return (keys and types), or show an example")
+            return
+        if t.kind is FileKind.DOTPROMPT or not isinstance(fm.output_schema, dict):
+            return  # dotprompt appends its output schema itself; a schema by name is a registered one
+        if _sends_schema(t):
+            return  # the call carries the schema as structured output
+        props = fm.output_schema.get("properties")
+        keys = [str(k) for k in props] if isinstance(props, dict) else []
+        if _mentions_keys(t.body, keys):
+            return
+        what = f"outputs ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})" if keys else "an output schema"
+        where = _key_line(ctx, "outputs" if fm.outputs else "output")
+        yield Finding(where or _json_spans(ctx) or _first_line_span(ctx),
+                      f"the prompt declares {what} but never asks for JSON or names a key, and no schema is sent: "
+                      "promptkit's runner sends model.parameters.response_format, never 'outputs'",
+                      hint="describe the JSON object in the prompt (keys and types), or send the schema as "
+                           "model.parameters.response_format: {type: json_schema, json_schema: {...}}")
 
 
 _JSON_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
