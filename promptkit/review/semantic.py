@@ -620,6 +620,10 @@ def diff_templates(a: PromptTemplate | None, b: PromptTemplate | None, *, path: 
         d.tokens = _diff_tokens(a, b)
     if a is None or b is None:
         d.content_changed = True
+        if b is not None:  # a new prompt: what it asks of callers and which model it is for
+            d.inputs = [InputChange("added", n, None, f"{spec['type']}, {'required' if spec['required'] else 'optional'}")
+                        for n, spec in _declared_inputs(b).items()]
+            d.model = [FieldChange(k, None, v) for k, v in _model_fields(b).items() if v is not None]
         return d
     d.content_changed = d.hash_before != d.hash_after
     d.whitespace_only = not d.content_changed and (a.body != b.body or a.front_matter_text != b.front_matter_text
