@@ -135,6 +135,8 @@ class Evidence:
     failing: list[CaseEvidence] = field(default_factory=list)
     passing: list[CaseEvidence] = field(default_factory=list)
     errored: list[CaseEvidence] = field(default_factory=list)
+    #: failing robustness rows (operator, parameters, worst variant), from RunResults.robustness
+    robustness: list[dict[str, Any]] = field(default_factory=list)
 
     def failed_types(self) -> set[str]:
         return {c.assertion_type for e in self.failing for c in e.failed_checks}

@@ -85,6 +85,8 @@ class Proposer:
         self.store = store
         self.meter = meter
         self.replies: list[str] = []
+        #: failing perturbation rows (RunResults.robustness), shown with the failing cases
+        self.robustness: list[dict[str, Any]] = []
 
     def _call(self, name: str, variables: dict[str, Any]) -> str:
         from promptkit.runner import Outcome, Suite, run_cases
@@ -102,10 +104,13 @@ class Proposer:
         self.replies.append(sample.output)
         return sample.output
 
+    def _failures(self, failing: list[CaseEvidence]) -> str:
+        return json.dumps([e.as_prompt_data() for e in failing] + list(self.robustness), ensure_ascii=False, indent=1)
+
     def critique(self, template: PromptTemplate, failing: list[CaseEvidence], passing: list[CaseEvidence]) -> str:
         return self._call("critique", {
             "prompt": annotated(template),
-            "failures": json.dumps([e.as_prompt_data() for e in failing], ensure_ascii=False, indent=1),
+            "failures": self._failures(failing),
             "passing": json.dumps([e.as_prompt_data() for e in passing], ensure_ascii=False, indent=1),
         })
 
@@ -114,7 +119,7 @@ class Proposer:
         return self._call("propose", {
             "prompt": annotated(template),
             "sections": json.dumps([s.id for s in sections(template)]),
-            "failures": json.dumps([e.as_prompt_data() for e in failing], ensure_ascii=False, indent=1),
+            "failures": self._failures(failing),
             "passing": json.dumps([e.as_prompt_data() for e in passing], ensure_ascii=False, indent=1),
             "critique": critique,
             "k": k,

@@ -14,6 +14,7 @@ runs two stages only -- said once in the progress output, never silently.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +38,22 @@ def has_perturbations(suite: Suite) -> bool:
     return any(getattr(c, "perturb", None) for c in suite.cases)
 
 
+def failures(results: Any, prompt: str) -> list[dict[str, Any]]:
+    """The failing robustness rows of a results file for ``prompt``, as evidence for the
+    critique and proposer: the case, the operator and its family and seed, the pass rate
+    and the worst variant's diff and reason (``RunResults.robustness``)."""
+    out: list[dict[str, Any]] = []
+    for r in getattr(results, "robustness", None) or []:
+        if getattr(r, "outcome", None) is None or str(getattr(r.outcome, "value", r.outcome)) != "fail":
+            continue
+        if prompt and Path(str(r.prompt)).name != Path(prompt).name:
+            continue
+        out.append({"case": r.case, "perturbation": {"operator": r.operator, "family": r.family, "seed": r.seed},
+                    "pass_rate": r.pass_rate, "min_pass_rate": r.min_pass_rate,
+                    "worst_variant_diff": (r.worst_diff or "")[:1200], "worst_reason": r.worst_reason})
+    return out
+
+
 def gate_for(suite: Suite, original: PromptTemplate, runner: Runner, meter: Meter, *,
              run: Callable[..., Any] | None = None,
              say: Callable[[str], None] = lambda _m: None) -> Callable[[PromptTemplate], tuple[bool, str]] | None:
@@ -55,7 +72,7 @@ def gate_for(suite: Suite, original: PromptTemplate, runner: Runner, meter: Mete
         out: dict[str, float] = {}
         calls = 0
         for r in rows:
-            calls += int(getattr(r, "variants", 0) or 0)
+            calls += int(getattr(r, "calls", 0) or getattr(r, "variants", 0) or 0)
             rate = getattr(r, "pass_rate", None)
             if rate is not None:
                 out[f"{getattr(r, 'case', '?')}~{getattr(r, 'operator', '?')}"] = float(rate)

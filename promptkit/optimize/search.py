@@ -212,6 +212,9 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
             continue
         e = of_case(c, specs.get(c.case))
         (evidence.failing if c.outcome is Outcome.FAIL else evidence.passing if c.outcome is Outcome.PASS else evidence.errored).append(e)
+    from promptkit.optimize.robustness import failures as robustness_failures
+
+    evidence.robustness = robustness_failures(baseline, out.prompt)
     say(f"{len(ev.failing)} failing case(s) of {len(ev.case_ids)}: {', '.join(ev.failing)}; budget: {meter.budget.describe()}")
     lint_before = _lint_counts(original)
     seen: set[str] = {original.text}
@@ -259,6 +262,7 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
         model = proposer_model or config.model or (suite.models[0].id if suite.models else None) \
             or (original.front_matter.model.litellm_id if original.front_matter.model else None)
         proposer = Proposer(model or "openai/gpt-4o-mini", meta_runner, store, meter)
+        proposer.robustness = evidence.robustness
         stale = 0
         for rnd in range(1, meter.budget.rounds + 1):
             if best is not None and best.verdict is not None and best.verdict.complete:

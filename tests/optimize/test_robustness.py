@@ -50,3 +50,32 @@ def test_no_gate_without_perturbation_specs() -> None:
     original = promptkit.load(FIXTURES / "missing_label" / "router.prompty")
     suite = Suite.from_cases(FIXTURES / "missing_label" / "router.prompty", [{"id": "a", "vars": {"message": "x"}}])
     assert gate_for(suite, original, runner=None, meter=Meter(Budget())) is None  # type: ignore[arg-type]
+
+
+def test_the_real_perturbation_package_gates_the_search(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A suite with ``perturb:``: the accepted candidate went through the third stage, run
+    by promptkit.perturb against the candidate, and its calls count against the budget."""
+    import pytest
+
+    pytest.importorskip("promptkit.perturb.run")
+    from promptkit.optimize import suggest
+    from promptkit.runner import RunConfig
+    from tests.optimize.scenarios import by_kind, server_for, setup_project
+
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    scenario = by_kind("missing_label")
+    suite = setup_project(scenario, tmp_path)
+    text = suite.read_text(encoding="utf-8")
+    suite.write_text(text.replace("  - id: invoice\n", "  - id: invoice\n    perturb: {operators: [whitespace, casing], n: 2, seed: 3}\n"),
+                     encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    said: list[str] = []
+    server, _ = server_for(scenario)
+    with server:
+        s = suggest(str(suite.relative_to(tmp_path)), config=RunConfig(mode="auto", api_base=server.base_url, api_key="x"),
+                    proposer_model="openai/proposer", progress=said.append)
+    assert s.status == "fixed"
+    assert s.accepted is not None and s.accepted.verdict is not None and s.accepted.verdict.why.startswith("fixes")
+    decoy = [c for c in s.candidates if "carefully" in c.hypothesis]
+    assert decoy and decoy[0].verdict is not None and decoy[0].verdict.stage == "failing"
+    assert s.spent.calls > 12  # the 12 of the scenario without perturbations, plus the variants' calls
