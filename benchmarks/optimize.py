@@ -13,6 +13,7 @@ regressions 0, variables and front matter unchanged in all).
     python benchmarks/optimize.py
     python benchmarks/optimize.py --real            # SmolLM2 as target and proposer (llama-cpp), in a temp copy
     python benchmarks/optimize.py --real --update   # re-record tests/fixtures/optimize/real_model in place
+    python benchmarks/optimize.py --expected        # replay that recording, write its expected.json
 """
 
 from __future__ import annotations
@@ -84,7 +85,29 @@ def real(update: bool) -> int:
     return 0
 
 
+def replay_expected() -> int:
+    """Replay the committed real-model recordings and write what the replay test expects."""
+    from promptkit.optimize import Budget, suggest
+    from promptkit.optimize.report import to_text
+    from promptkit.runner import RunConfig
+    from tests.optimize.scenarios import summary
+
+    cwd = os.getcwd()
+    os.chdir(REAL)
+    try:
+        s = suggest("triage.prompttest.yaml", config=RunConfig(mode="replay", api_base="http://127.0.0.1:9/unreachable",
+                                                               api_key="x", progress=False),
+                    budget=Budget(calls=40), proposer_model="openai/smollm2")
+    finally:
+        os.chdir(cwd)
+    print(to_text(s))
+    (REAL / "expected.json").write_text(json.dumps(summary(s), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main() -> int:
+    if "--expected" in sys.argv[1:]:
+        return replay_expected()
     if "--real" in sys.argv[1:]:
         return real("--update" in sys.argv[1:])
     import promptkit

@@ -135,11 +135,13 @@ def parse_reply(reply: str) -> list[dict[str, Any]]:
     :class:`ProposerFormatError` saying what was wrong."""
     text = reply.strip()
     data: Any = None
+    first_error: json.JSONDecodeError | None = None
     for attempt in [text, *(_FENCE.findall(text))]:
         try:
             data = json.loads(attempt)
             break
-        except ValueError:
+        except json.JSONDecodeError as exc:
+            first_error = first_error or exc
             continue
     if data is None:
         start, end = text.find("{"), text.rfind("}")
@@ -149,6 +151,11 @@ def parse_reply(reply: str) -> list[dict[str, Any]]:
             except ValueError:
                 data = None
     if data is None:
+        if text.startswith(("{", "[", "```")) and first_error is not None:
+            cut = "; it looks cut off (more { than }): raise the proposer's max_tokens" \
+                if text.count("{") > text.count("}") else ""
+            raise ProposerFormatError(f"the reply is not valid JSON ({first_error.msg}, line {first_error.lineno} "
+                                      f"column {first_error.colno}){cut}")
         raise ProposerFormatError(f"the reply is not JSON (it starts {text[:60]!r})")
     if isinstance(data, list):
         data = {"candidates": data}

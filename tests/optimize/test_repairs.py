@@ -79,3 +79,12 @@ def test_parse_reply_accepts_fences_and_explains_bad_shapes() -> None:
             assert words in str(exc)
         else:  # pragma: no cover
             raise AssertionError(reply)
+
+
+def test_a_cut_off_reply_says_so() -> None:
+    try:
+        parse_reply('{"candidates": [{"hypothesis": "The ticket')
+    except ProposerFormatError as exc:
+        assert "not valid JSON (Unterminated string" in str(exc) and "raise the proposer's max_tokens" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("accepted a cut-off reply")
