@@ -264,18 +264,25 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
         proposer = Proposer(model or "openai/gpt-4o-mini", meta_runner, store, meter)
         proposer.robustness = evidence.robustness
         stale = 0
+        asked: set[tuple[str, tuple[str, ...]]] = set()
         for rnd in range(1, meter.budget.rounds + 1):
             if best is not None and best.verdict is not None and best.verdict.complete:
                 break
             parents = beam[: meter.budget.beam] or [None]
             new_beam: list[Candidate] = []
             produced = 0
+            asked_now = 0
             for parent in parents:
-                if not meter.allows(2):
-                    raise BudgetExhausted("no budget left for a critique and a proposer call")
                 pt = parent.template if parent is not None else original
                 still = set(parent.verdict.still_failing) if parent and parent.verdict else set(ev.failing)
                 failing_now = [e for e in evidence.failing if e.case in still] or evidence.failing
+                request = (pt.text, tuple(sorted(e.case for e in failing_now)))
+                if request in asked:  # the same question again: spend nothing on the same answer
+                    continue
+                asked.add(request)
+                asked_now += 1
+                if not meter.allows(2):
+                    raise BudgetExhausted("no budget left for a critique and a proposer call")
                 passing = evidence.passing[:3]
                 say(f"round {rnd}: critique and {meter.budget.candidates} proposals"
                     + (f" from {parent.source}" if parent else ""))
@@ -300,6 +307,9 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
                             break
                 if best is not None and best.verdict is not None and best.verdict.complete:
                     break
+            if not asked_now:
+                say(f"round {rnd}: nothing new to ask the proposer (same prompt, same failures); stopping")
+                break
             if new_beam:
                 beam = sorted(new_beam + beam, key=_rank, reverse=True)[: meter.budget.beam]
                 stale = 0
