@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -311,3 +312,49 @@ def context_window(model: str | None) -> int | None:
         if isinstance(value, int) and value > 0:
             return value
     return None
+
+
+#: Snapshot and channel suffixes of a model id: ``-2024-08-06``, ``-20240620``, ``@20240307``,
+#: ``-0613``, ``-latest``, ``-preview``, ``-exp``, ``-v1:0``.
+_SNAPSHOT = re.compile(r"(?:[-@](?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest|preview|exp|v\d+(?::\d+)?))$", re.I)
+
+
+def model_family(model: str) -> str:
+    """``claude-haiku-4-5-20991231`` -> ``claude-haiku-4-5``: the id without its
+    snapshot, version and channel suffixes (provider prefix kept)."""
+    family = model.strip()
+    while True:
+        shorter = _SNAPSHOT.sub("", family)
+        if shorter == family or not shorter:
+            return family
+        family = shorter
+
+
+@lru_cache(maxsize=256)
+def family_model_info(model: str) -> tuple[str, dict[str, Any]] | None:
+    """For an id missing from litellm's table (a new dated snapshot of a known model,
+    ``gpt-4o-mini-2031-05-05``): ``(key, entry)`` of the table entry of its family --
+    the id without snapshot suffixes (``gpt-4o-mini``), else the entries of that family
+    under any provider prefix or snapshot (their most common context window wins).
+    None when the id is in the table itself or no family is known, so callers can say
+    which entry they used instead of skipping the check."""
+    if model_info(model) is not None:
+        return None
+    family = model_family(model)
+    if family != model:
+        info = model_info(family)
+        if info is not None:
+            return family, info
+    tail = normalize_model(family)
+    if len(tail) < 3:
+        return None
+    table = _model_table()
+    members = [(k, v) for k, v in table.items() if isinstance(v, dict) and k != "sample_spec"
+               and model_family(k.rsplit("/", 1)[-1]) == tail]
+    windows = [v.get("max_input_tokens") or v.get("max_tokens") for _, v in members]
+    windows = [w for w in windows if isinstance(w, int) and w > 0]
+    if not windows:
+        return None
+    common = max(set(windows), key=lambda w: (windows.count(w), w))
+    key, entry = next((k, v) for k, v in members if (v.get("max_input_tokens") or v.get("max_tokens")) == common)
+    return key, entry

@@ -64,6 +64,31 @@ def _tokens(ctx: LintContext) -> int:
     return ctx.cached("budget.tokens", count)
 
 
+def _info(model: str) -> tuple[dict[str, Any], str]:
+    """litellm's table entry for ``model`` and a note for the message: empty when the id is
+    in the table; when it is not (a new dated snapshot, ``gpt-4o-mini-2031-05-05``), the
+    entry of its family (``gpt-4o-mini``) and a note saying so, rather than no check."""
+    from promptkit.tokens import family_model_info, model_info
+
+    info = model_info(model)
+    if info is not None:
+        return info, ""
+    fam = family_model_info(model)
+    if fam is None:
+        return {}, ""
+    key, entry = fam
+    return entry, f" ({model} is not in litellm's model table: using the {key} family's entry)"
+
+
+def _window(model: str) -> tuple[int | None, str]:
+    info, note = _info(model)
+    for key in ("max_input_tokens", "max_tokens"):
+        value = info.get(key)
+        if isinstance(value, int) and value > 0:
+            return value, note
+    return None, ""
+
+
 def _where(ctx: LintContext) -> Any:
     t = ctx.template
     return t.span_of("model") or t.index.line_span(t.body_line if t.body_line <= t.index.line_count else 1)
@@ -130,8 +155,10 @@ class ContextWindowExceeded(Rule):
     ## What it does
     Counts the prompt's tokens for its model (front matter ``model``, else the config's
     ``default-model``) and compares them, plus the ``max_tokens`` reserved for the answer,
-    with the model's context window from litellm's bundled model table. Unknown models
-    are skipped.
+    with the model's context window from litellm's bundled model table. An id missing
+    from the table (a dated snapshot such as ``gpt-4o-mini-2031-05-05``) falls back to
+    its family's window (``gpt-4o-mini``), and the message says so; only models of no
+    known family are skipped.
 
     ## Why is this bad?
     The provider rejects the request (or truncates the prompt) on every call.
@@ -178,15 +205,13 @@ class ContextWindowExceeded(Rule):
         bound = _upper_bound(msgs)
         if bound + reserve < 4096:
             return  # fits every chat model's window; skip the model table and tokenizer
-        from promptkit.tokens import context_window
-
-        window = context_window(model)
+        window, note = _window(model)
         if not window or bound + reserve <= window:
             return
         n = _tokens(ctx)
         if n + reserve > window:
             extra = f" + max_tokens {reserve:,}" if reserve else ""
-            yield Finding(_where(ctx), f"the prompt needs {n:,} tokens{extra}, over {model}'s context window of {window:,}",
+            yield Finding(_where(ctx), f"the prompt needs {n:,} tokens{extra}, over {model}'s context window of {window:,}{note}",
                           hint="shorten the prompt, lower max_tokens, or use a model with a larger context window")
 
 
@@ -479,8 +504,9 @@ class MaxTokensOverModelLimit(Rule):
 
     ## What it does
     Compares ``max_tokens`` (or ``max_completion_tokens``) in the model parameters with
-    the model's maximum output tokens from litellm's bundled model table. Unknown models
-    are skipped.
+    the model's maximum output tokens from litellm's bundled model table. Like PK401, an
+    id missing from the table falls back to its family's entry, with a note; only
+    models of no known family are skipped.
 
     ## Why is this bad?
     Providers reject the request with a 400 error on every call.
@@ -528,14 +554,12 @@ class MaxTokensOverModelLimit(Rule):
         model = _model(ctx)
         if not model:
             return
-        from promptkit.tokens import model_info
-
-        info = model_info(model) or {}
+        info, note = _info(model)
         limit = info.get("max_output_tokens")
         if isinstance(limit, int) and 0 < limit < value:
             t = ctx.template
             span = None
             for path in (("model", "parameters", key), ("model", "options", key)):
                 span = span or t.span_of(*path)
-            yield Finding(span or _where(ctx), f"{key} is {value:,} but {model} writes at most {limit:,} tokens",
+            yield Finding(span or _where(ctx), f"{key} is {value:,} but {model} writes at most {limit:,} tokens{note}",
                           hint=f"set {key} to {limit:,} or less")
