@@ -92,6 +92,7 @@ INVALID_FRONT_MATTER = _define("PK002", "invalid-front-matter", "the YAML front 
 LENIENT_FRONT_MATTER = _define("PK003", "lenient-front-matter", "the front matter is not strict YAML; read by quoting a value")
 UNSUPPORTED_TEMPLATE_FORMAT = _define("PK004", "unsupported-template-format",
                                       "the front matter names a template format promptkit cannot render")
+EMPTY_FILE = _define("PK005", "empty-file", "a prompt file is empty (or only whitespace)")  # firsthour, #14
 FRONT_MATTER_SCHEMA = _define("PK006", "front-matter-schema", "a front-matter field has the wrong type or value")
 UNUSED_NOQA = _define("PK009", "unused-noqa", "a noqa directive suppresses nothing, or names an unknown code")
 INVALID_CONFIG = _define("PK010", "invalid-config", "a config file or rule pack is invalid")

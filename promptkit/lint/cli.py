@@ -1,8 +1,9 @@
 """``promptkit lint``, ``promptkit format`` and ``promptkit rule``.
 
 Exit codes (ruff's): 0 nothing to report, 1 findings (errors or warnings; ``info``
-findings alone do not fail), 2 usage error, invalid config or an internal error
-(``PK000``). ``--exit-zero`` turns 1 into 0. Config errors print one
+findings alone do not fail), 2 usage error, a named path that does not exist or is not a
+file (still reported as ``PK001`` with the other files linted), invalid config or an
+internal error (``PK000``). ``--exit-zero`` turns 1 into 0. Config errors print one
 ``file:line:col: error: PK010 ...`` line.
 """
 

@@ -57,7 +57,7 @@ def test_named_paths_that_are_not_files_say_what_they_are(
     elif kind == "broken symlink":
         p.symlink_to(project / "nowhere.prompty")
     rc, out, _ = run(capsys, "lint", "--no-cache", "--output-format", "concise", "x.prompty", "prompts")
-    assert rc == 1
+    assert rc == 2  # a named path that cannot be linted is bad input (#14), like render and tokens
     assert f"x.prompty:1:1: PK001 {message}" in out
     assert "prompts/a.prompty:6:25: PK300" in out  # the other files are still linted
 
@@ -142,7 +142,7 @@ def test_wrongly_typed_settings_say_how_to_write_them(
 
 def test_the_summary_counts_an_unreadable_named_path_as_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "lint", "--no-cache", "missing.prompty", "prompts/a.prompty")
-    assert rc == 1 and "Found 2 problems (1 error, 1 info) in 2 of 2 files." in out
+    assert rc == 2 and "Found 2 problems (1 error, 1 info) in 2 of 2 files." in out
 
 
 @pytest.mark.parametrize(

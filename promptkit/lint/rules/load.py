@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from promptkit.codes import (
+    EMPTY_FILE,
     FRONT_MATTER_SCHEMA,
     INVALID_FRONT_MATTER,
     LENIENT_FRONT_MATTER,
@@ -230,3 +231,44 @@ class FrontMatterSchema(_Forward):
             if foreign and f.severity is Severity.ERROR:
                 f.severity = Severity.WARNING
             yield f
+
+
+@register
+class EmptyFile(Rule):
+    """A prompt file with nothing in it (or only whitespace).
+
+    ## What it does
+    Reports a ``.prompty`` file that is empty or holds only blank lines.
+
+    ## Why is this bad?
+    An empty prompt sends the model nothing; it is almost always a file created and never
+    written, or a copy that lost its content. "All checks passed" would hide it.
+
+    ## Example
+    ```text
+    (an empty file)
+    ```
+
+    ## Use instead
+    ```yaml
+    ---
+    name: greet
+    description: Greets the user by name.
+    ---
+    user:
+    Say hello to {{ name }}.
+    ```
+    """
+
+    code = EMPTY_FILE.code
+    name = EMPTY_FILE.name
+    severity = Severity.WARNING
+    kinds = frozenset({FileKind.PROMPTY})
+
+    def check(self, ctx: LintContext) -> Iterator[Finding]:
+        t = ctx.template
+        if t.text.strip() or any(d.code == UNREADABLE_FILE.code for d in t.diagnostics):
+            return
+        yield Finding(t.index.line_span(1), "the prompt file is empty",
+                      hint="write the prompt (front matter and messages), or delete the file")
+

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from promptkit.codes import INVALID_FRONT_MATTER
 from promptkit.diagnostics import Severity
 from promptkit.lint.rule import Finding, LintContext, Rule, register
 from promptkit.lint.rules import _util
@@ -812,5 +813,7 @@ class MissingVersion(Rule):
         t = ctx.template
         if t.front_matter_span is None or "version" in t.raw_front_matter:
             return
+        if any(d.code == INVALID_FRONT_MATTER.code for d in t.diagnostics):
+            return  # front matter that does not parse says nothing about a version (PK002 reports it)
         yield Finding(t.index.line_span(t.front_matter_span.start.line), "the front matter has no version",
                       hint="add 'version: 1.0.0' (semantic versioning) to the front matter")
