@@ -40,6 +40,54 @@ def _failing(diags: Sequence[Diagnostic]) -> bool:
     return any(d.severity is not Severity.INFO for d in diags)
 
 
+_SUITE_SUFFIXES = (".prompttest.yaml", ".prompttest.yml")
+
+
+def _suite_files(paths: Sequence[str], named: Sequence[Any], root: Any) -> list[Path]:
+    """The test suites ``promptkit lint`` checks besides the prompts: the ones named, and
+    those under the folders named (the project root when none)."""
+    from promptkit.runner.cli import find_suites
+
+    out: list[Path] = []
+    for raw in paths or [str(root or ".")]:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(find_suites(p))
+        elif str(p).endswith(_SUITE_SUFFIXES) and p.is_file():
+            out.append(p)
+    seen: set[str] = set()
+    return [p for p in out if not (str(p) in seen or seen.add(str(p)))]  # type: ignore[func-returns-value]
+
+
+def check_suites(suites: Sequence[Path]) -> list[Diagnostic]:
+    """Located ``PT`` findings of each suite: everything ``promptkit test`` would refuse
+    at collection (the file's schema, assertions, missing files, the cases against their
+    prompts), without running anything. Imports no model client."""
+    from promptkit.diagnostics import PromptkitError
+    from promptkit.runner.engine import jobs_for_suite
+    from promptkit.runner.preflight import check_jobs
+    from promptkit.runner.suite_file import load_suite
+
+    out: list[Diagnostic] = []
+    for path in suites:
+        shown = _shown(path)
+        try:
+            out.extend(check_jobs(jobs_for_suite(load_suite(shown)), shown))
+        except PromptkitError as exc:
+            out.extend(exc.diagnostics)
+        except OSError as exc:
+            out.append(Diagnostic(shown, f"cannot read the test file: {exc.strerror or exc}", Severity.ERROR,
+                                  UNREADABLE_FILE.code, UNREADABLE_FILE.name))
+    return out
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 class LintCommand:
     help = "Lint prompt templates (rule codes, noqa, --fix)"
 
@@ -102,8 +150,12 @@ class LintCommand:
             return 2 if found.missing else 0
         use_cache = not args.no_cache
         fixing = args.fix or args.diff or args.add_noqa
-        report = lint_files(found.files, cfg, use_cache=use_cache, jobs=args.jobs)
-        diags = sorted([*report.diagnostics, *found.missing], key=lambda d: (d.path, d.line, d.column, d.code))
+        suites = _suite_files(args.paths, found.files, cfg.root)
+        files = [f for f in found.files if not str(f).endswith(_SUITE_SUFFIXES)]
+        report = lint_files(files, cfg, use_cache=use_cache, jobs=args.jobs)
+        suite_diags = check_suites(suites) if suites and not fixing else []
+        report.files += len(suites) if not fixing else 0
+        diags = sorted([*report.diagnostics, *found.missing, *suite_diags], key=lambda d: (d.path, d.line, d.column, d.code))
         out = sys.stdout
         fixed = 0
         if fixing:
@@ -117,7 +169,7 @@ class LintCommand:
         else:
             from promptkit.lint.output import emit
 
-            emit(diags, args.output_format, out, files=report.files, paths=[str(f) for f in found.files],
+            emit(diags, args.output_format, out, files=report.files, paths=[*map(str, files), *map(str, suites)],
                  fixed=fixed, show_summary=not args.quiet, rules=cfg.ruleset)
         if any(d.code == INTERNAL_ERROR_CODE for d in diags) or found.missing:
             return 2  # a path that does not exist is bad input, as for render and tokens
