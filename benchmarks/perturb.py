@@ -115,7 +115,7 @@ def replay_overhead() -> None:
         shutil.copytree(ROOT / "templates", work / "templates")
         (work / "pyproject.toml").write_text("[project]\nname = 'bench'\n")
         text = suite.read_text(encoding="utf-8")
-        plain = re.sub(r"(?ms)^perturb:\n(?:  .*\n)+", "", text)
+        plain = re.sub(r"(?m)^perturb:\n(?:  .*\n)+", "", text)
         (work / "templates" / "plain.prompttest.yaml").write_text(plain, encoding="utf-8")
         shutil.copytree(recs, work / "templates" / "__recordings__" / "plain")
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
