@@ -16,6 +16,8 @@ shown on the first row for reference):
   encodings from litellm's bundled files.
 * load + render of all ``templates/*.prompty`` (in-process, warm imports, cold cache).
 * token count of all rendered templates (in-process, encodings already loaded).
+* ``promptkit lint`` on a copy of the whole ``../shared/corpora``, cold then warm (the
+  command a user types, in a subprocess; goals 3 s cold, 0.3 s warm), with its CPU time.
 
 Usage: ``python benchmarks/startup.py [-n RUNS]``
 """
@@ -64,6 +66,40 @@ def _in_process(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+CORPORA = REPO.parent / "shared" / "corpora"
+GOAL_LINT_COLD_S = 3.0
+GOAL_LINT_WARM_S = 0.3
+
+
+def _lint_corpora_rows(script: str) -> list[tuple[str, float, str]]:
+    """``promptkit lint`` on the whole corpora from the shell, cold (no cache) then warm,
+    on a temporary copy (the corpora are read-only; the lint cache is written beside them).
+    Wall time of the subprocess, start to exit, with its own CPU time in the note."""
+    import os
+    import resource
+    import tempfile
+
+    if not CORPORA.is_dir():
+        return [("promptkit lint <corpora> (skipped: ../shared/corpora not found)", 0.0, "")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "corpora"
+        shutil.copytree(CORPORA, copy, ignore=shutil.ignore_patterns(".promptkit_cache"))
+        for root, dirs, _ in os.walk(copy):
+            os.chmod(root, 0o755)
+        (copy / "pyproject.toml").write_text("", encoding="utf-8")
+        for label, goal in (("cold", GOAL_LINT_COLD_S), ("warm", GOAL_LINT_WARM_S), ("warm", GOAL_LINT_WARM_S)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([script, "lint", "."], cwd=copy, capture_output=True, check=False)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            rows.append((f"promptkit lint <corpora copy> {label} (wall, subprocess)", wall * 1000,
+                         f"goal <= {goal:.1f} s: {'ok' if wall <= goal else 'MISSED'}; cpu {cpu:.2f} s"))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=15)
@@ -105,6 +141,8 @@ def main() -> int:
                  f"{all_ms / max(len(templates), 1):.2f} ms per template"))
     total_tokens = count_all()
     rows.append((f"count tokens of all {len(templates)} ({total_tokens:,} tokens)", _in_process(count_all, runs), ""))
+
+    rows.extend(_lint_corpora_rows(script))
 
     width = max(len(r[0]) for r in rows)
     print(f"promptkit start-up benchmark  (median of {runs} runs, Python {sys.version.split()[0]}, {sys.platform})")
