@@ -274,11 +274,16 @@ def generate(template: PromptTemplate, op: Operator, *, n: int = 5, seed: int | 
     muts = list(mutations) if mutations is not None else mutations_for(op, ctx, seed)
     out: list[Variant] = []
     seen: set[str] = set()
+    tried: set[tuple[int, ...]] = set()
     attempt = 0
     while len(out) < n and attempt < n * 4 + 8:
         rng = rng_for(seed, op.name, "variant", attempt)
         attempt += 1
         picked = rng.sample(muts, min(max(1, edits), len(muts)))
+        combo = tuple(m.index for m in picked)  # in order: with overlaps, the order decides what is dropped
+        if combo in tried:  # the same pick makes the same variant: already kept or refused
+            continue
+        tried.add(combo)
         v = apply(template, picked, ctx.vars, index=len(out), operator=op.name)
         if not v.mutations or not v.changed or v.key in seen:
             continue
