@@ -6,7 +6,11 @@ checks themselves, so this measures our side alone:
 * loading a 1,000-case suite file and a 5,000-row CSV dataset (validation included);
 * each deterministic assertion type, per evaluation;
 * judge overhead with an instant scripted judge (template render + parse, no network);
-* semantic similarity: model load once, then per check (skipped when not installed).
+* semantic similarity: model load once, then per check (skipped when not installed);
+* the first-use import cost of the libraries behind is-sql (sqlglot), rouge-n
+  (rouge-score + nltk) and bleu (sacrebleu), each in a fresh interpreter;
+* ``promptkit import promptfoo`` on the docs-example config: the command a user types,
+  in a subprocess from start to exit, next to the in-process conversion.
 
 Run: ``python benchmarks/assertions.py`` -- prints a table.
 """
@@ -79,6 +83,17 @@ SPECS: list[tuple[str, dict[str, Any]]] = [
     ("string-similar", {"type": "string-similar", "value": "Hello Ada, welcome to the team!"}),
     ("cost", {"type": "cost", "max_usd": 0.01}),
     ("with {{ var }}", {"contains": "{{ name }}"}),
+    ("ends-with", {"ends-with": "}"}),
+    ("regex, dialect js", {"type": "regex", "value": r"Hello \w+", "dialect": "js"}),
+    ("levenshtein", {"type": "levenshtein", "value": OUTPUT[:-3], "threshold": 5}),
+    ("contains-json", {"type": "contains-json", "value": {"type": "object", "required": ["greeting"]}}),
+    ("is-xml", {"type": "is-xml", "transform": {"python": "shapes.py:as_xml"}}),
+    ("contains-sql", {"contains-sql": None, "transform": {"python": "shapes.py:as_sql"}}),
+    ("rouge-n", {"type": "rouge-n", "value": "Hello Ada, welcome to the team!"}),
+    ("bleu", {"type": "bleu", "value": "Hello Ada, nice to meet you! Welcome to the team."}),
+    ("is-refusal", {"type": "not-is-refusal"}),
+    ("transform json_path + equals", {"type": "equals", "value": 1, "transform": {"json_path": "count"}}),
+    ("assert-set (3)", {"type": "assert-set", "assert": [{"contains": "Ada"}, {"is-json": None}, {"ends-with": "}"}]}),
 ]
 
 
@@ -110,7 +125,10 @@ def main() -> None:
         rows.append(("load + expand: 5,000-row CSV dataset", f"{t * 1000:.0f} ms ({t * 1e6 / 5000:.0f} us/row)"))
         # a pydantic model defined in a project file (models are never imported by module name)
         (Path(tmp) / "shapes.py").write_text("from pydantic import BaseModel\nclass Usage(BaseModel):\n"
-                                             "    prompt_tokens: int = 0\n", encoding="utf-8")
+                                             "    prompt_tokens: int = 0\n"
+                                             "def as_xml(output):\n    return '<a><b>' + output[:20] + '</b></a>'\n"
+                                             "def as_sql(output):\n    return 'Here: SELECT name FROM users WHERE id = 1;'\n",
+                                             encoding="utf-8")
         ctx = AssertionContext(vars={"name": "Ada"}, template=load(PROMPT), base_dir=tmp)
         for label, spec in SPECS:
             rows.append((f"evaluate {label}", f"{per_eval(spec, ctx, 2000) * 1e6:.1f} us"))
@@ -130,11 +148,52 @@ def main() -> None:
         rows.append(("semantic-similar per check", f"{per_eval(spec, ctx, 50) * 1e3:.1f} ms"))
     else:
         rows.append(("semantic-similar", "skipped: pip install 'promptkit[embeddings]'"))
+    rows += import_costs()
+    rows += importer_figures()
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  result")
     print(f"{'-' * width}  {'-' * 24}")
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
+
+
+def import_costs() -> list[tuple[str, str]]:
+    """First-use import of each heavy library, in a fresh interpreter (what the first
+    check of that type costs a run)."""
+    import subprocess
+
+    out = []
+    for label, module in (("sqlglot (is-sql)", "sqlglot"), ("rouge-score + nltk (rouge-n)", "rouge_score.rouge_scorer"),
+                          ("sacrebleu (bleu)", "sacrebleu.metrics"), ("defusedxml (is-xml)", "defusedxml.ElementTree"),
+                          ("jsonschema + format checkers", "jsonschema")):
+        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        out.append((f"first import: {label}", f"{float(r.stdout or 'nan') * 1000:.0f} ms" if r.returncode == 0 else
+                    "not installed"))
+    return out
+
+
+def importer_figures() -> list[tuple[str, str]]:
+    """``promptkit import promptfoo`` end to end (subprocess) next to in-process."""
+    import shutil
+    import subprocess
+
+    from promptkit.importers.promptfoo import convert
+
+    src = REPO / "tests" / "fixtures" / "importers" / "promptfoo" / "full"
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "full"
+        shutil.copytree(src, work)
+        cfg = work / "promptfooconfig.yaml"
+        inproc = timed(lambda: convert(cfg), repeat=5)
+        cmd = [sys.executable, "-m", "promptkit.cli", "import", "promptfoo", str(cfg), "--force"]
+
+        def once() -> None:
+            subprocess.run(cmd, capture_output=True, check=True)
+
+        e2e = timed(once, repeat=3)
+    return [("promptkit import promptfoo (subprocess, start to exit)", f"{e2e * 1000:.0f} ms"),
+            ("  the conversion in-process", f"{inproc * 1000:.1f} ms")]
 
 
 if __name__ == "__main__":

@@ -243,9 +243,12 @@ def build_spec(raw: Any, *, source: str | None = None, span: Any = None) -> Asse
                             "write 'assert:' followed by '- type: ...' entries")
         for i, member in enumerate(members):
             try:
-                children.append(build_spec(member, source=source, span=span))
+                child = build_spec(member, source=source, span=span)
             except SpecError as exc:
                 raise SpecError(str(exc), ("assert", i, *exc.loc), exc.hint) from None
+            if transform:  # the set's transform runs before each member's own
+                child = child.model_copy(update={"transform": transform.then(child.transform)})
+            children.append(child)
     try:
         options = t.options.model_validate(opts)
     except ValidationError as exc:
