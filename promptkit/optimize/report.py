@@ -89,7 +89,10 @@ def to_text(s: Suggestion, *, color: bool = False) -> str:
     lines.append("")
     lines.append(f"candidates tried: {len(s.candidates)}")
     for c in s.candidates:
-        lines.append(f"  {c.source}: {c.status()}")
+        score = ""
+        if c.verdict is not None:
+            score = f" [failing cases' score {c.verdict.score_before:.2f} -> {c.verdict.score_after:.2f}]"
+        lines.append(f"  {c.source}: {c.status()}{score}")
     lines.append(f"spent: {s.spent.describe()}")
     return "\n".join(lines) + "\n"
 
