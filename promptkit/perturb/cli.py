@@ -82,6 +82,9 @@ class _Perturb:
                             help="an input value (inputs operators perturb these; default: the template's samples)")
         parser.add_argument("--vars", action="append", default=[], metavar="FILE", help="JSON or YAML file of input values")
         parser.add_argument("--model", help="model for paraphrase (litellm id); its calls are recorded next to FILE")
+        parser.add_argument("--mode", choices=("auto", "live", "record", "replay"), default=None,
+                            help="how paraphrase calls the model (default: replay under CI, else auto)")
+        parser.add_argument("--api-base", help="endpoint for paraphrase calls (e.g. a local OpenAI-compatible server)")
         parser.add_argument("--format", choices=("diff", "json"), default="diff", help="diff (default) or json")
         parser.add_argument("--list", action="store_true", help="list the operators with their family and guarantee")
 
@@ -120,7 +123,10 @@ class _Perturb:
         if any(op.needs_llm for op in ops) and args.model:
             from promptkit.perturb.llm import recorded_llm
 
-            llm = recorded_llm(args.file, args.model)
+            from promptkit.runner.engine import RunConfig
+
+            config = RunConfig(api_base=args.api_base, **({"mode": args.mode} if args.mode else {}))
+            llm = recorded_llm(args.file, args.model, config=config)
         from promptkit.perturb.operator import Context
         from promptkit.perturb.variant import generate, mutations_for
 

@@ -106,3 +106,27 @@ def test_choice_order_remaps_the_gold_letter(capsys: pytest.CaptureFixture[str])
         options = v["vars"]["options"]
         gold = v["vars"].get("gold", "B")
         assert options["ABCD".index(gold)] == "Mars", v["edits"]
+
+
+def test_paraphrase_from_the_command_line_records_then_replays(tmp_path: Path) -> None:
+    from pytest_promptkit.server import OpenAIServer
+
+    shutil.copy(CLASSIFY, tmp_path / CLASSIFY.name)
+    (tmp_path / "pyproject.toml").write_text("")
+    args = [sys.executable, "-m", "promptkit.cli", "perturb", CLASSIFY.name, "--op", "paraphrase", "--component", "task",
+            "--model", "openai/scripted", "--n", "1"]
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENAI_API_KEY": "test"}
+    with OpenAIServer(default_reply="Decide which team should take the ticket and how urgent it is.") as server:
+        live = subprocess.run([*args, "--mode", "record", "--api-base", server.base_url], capture_output=True,
+                              text=True, cwd=tmp_path, env=env, timeout=120)
+        assert live.returncode == 0, live.stderr
+        assert server.calls == 1
+    assert "+Decide which team should take the ticket" in live.stdout
+    replay = subprocess.run([*args, "--mode", "replay"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert replay.returncode == 0 and replay.stdout == live.stdout
+    # a task text never recorded: replay has no answer, which is one error line, not a traceback
+    changed = (tmp_path / CLASSIFY.name).read_text(encoding="utf-8").replace("how urgent it is", "how urgent it seems")
+    (tmp_path / CLASSIFY.name).write_text(changed, encoding="utf-8")
+    missing = subprocess.run([*args, "--mode", "replay"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "paraphrase: the model call failed" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
