@@ -14,6 +14,7 @@ what the prompt costs before any input is added.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -406,6 +407,16 @@ class RepeatedInstruction(Rule):
     def check(self, ctx: LintContext) -> Iterator[Finding]:
         text = ctx.text
         ls = _util.lines(ctx)
+        # Group the lines by a key made with str methods only (C speed, no per-line Python
+        # work beyond one comprehension), then judge only the keys that repeat: most
+        # lines are unique.
+        fb, texts, fenced = ls.first_body, ls.texts, ls.fenced
+        keys = [t.strip().lstrip("-*+>").lstrip().lstrip("0123456789").lstrip(".)").strip().replace("**", "")
+                if len(t) >= 12 and not fenced[j] else "" for j, t in enumerate(texts[fb:], fb)]
+        counts = Counter(keys)
+        repeated = {k for k, n in counts.items() if n > 1 and k}
+        if not repeated:
+            return
         pk402_len = int(ctx.setting(RepeatedParagraph.code, "min-length", _MIN_PARAGRAPH))
         whole = {s for s, _, _ in _repeated_paragraphs(ctx, pk402_len)}
         para_of = {s: (s, e) for s, e in _util.paragraphs(ctx)}
@@ -416,19 +427,16 @@ class RepeatedInstruction(Rule):
         quoted = sorted((c.content_span.start.offset, c.content_span.end.offset)
                         for _, c in ctx.template.components() if c.kind in ("examples", "context", "input"))
         q_starts = [a for a, _ in quoted]
-        # Group the lines of each message by their normalized text (cheap), then judge
-        # only the groups that repeat: most lines are unique.
         groups: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
-        para_start = -1
-        sub = _MARKER.sub
-        for i, start, t in ls.prose():
-            if start in para_of:
-                para_start = start
-            if len(t) < 12:
-                continue
-            key = " ".join(sub("", t).replace("**", "").split())
-            if key:
-                groups.setdefault((bisect.bisect_right(bounds, start) - 1, key), []).append((i, para_start, t))
+        if repeated:
+            p_starts = sorted(para_of)
+            for j, key in enumerate(keys):
+                if key in repeated:
+                    i = j + fb
+                    start = ls.starts[i]
+                    k = bisect.bisect_right(p_starts, start) - 1
+                    p_start = p_starts[k] if k >= 0 else -1
+                    groups.setdefault((bisect.bisect_right(bounds, start) - 1, key), []).append((i, p_start, texts[i]))
         found: list[tuple[int, int, int]] = []
         for (_, _), rows in groups.items():
             if len(rows) < 2:

@@ -526,6 +526,9 @@ _GRANT_START = re.compile(
     rf"(?:{_VERB}|comply|do\s+so|oblige|answer\s+(?:with|by\s+(?:quoting|repeating|pasting)))\b",
     re.I,
 )
+#: Every disclosure verb of _LEAK (and "ignore"), as plain substrings for a str-speed pre-check.
+_VERB_STEMS = ("reveal", "show", "print", "output", "repeat", "display", "share", "disclos", "recit", "dump", "leak", "echo",
+               "paste", "quot", "provid", "read", "spell", "hand", "tell", "give", "send", "ignor")
 _LEAK_KEYS = ("system prompt", "system message", "system instruction", "prompt", "instructions above",
               "instruction above", "instructions you were", "text above", "words above", "everything above",
               "content above", "instruction", "rules", "guidelines", "directives", "configuration", "setup")
@@ -626,10 +629,10 @@ class PromptLeakInvitation(Rule):
         for key in _LEAK_KEYS:
             i = low.find(key)
             while i != -1:
-                windows.append((max(ctx.template.body_offset, i - 90), i + len(key) + 20))
+                lead = low[max(0, i - 70) : i]
+                if any(v in lead for v in _VERB_STEMS):  # no disclosure verb before the object: no match possible
+                    windows.append((max(ctx.template.body_offset, i - 90), i + len(key) + 20))
                 i = low.find(key, i + len(key))
-        if not windows:
-            return
         seen: set[int] = set()
         fenced = _util.lines(ctx).fenced
         for ws, we in _merge(windows):
@@ -676,7 +679,10 @@ class PromptLeakInvitation(Rule):
         for key in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious"):
             i = low.find(key, body)
             while i != -1:
-                windows.append((max(body, i - 100), i + 260))  # the condition word is at most 80 characters before
+                # str-speed pre-checks: a condition word before, an object after
+                if any(c in low[max(0, i - 100) : i] for c in ("if", "when", "should", "in case", "once")) and any(
+                        o in low[i : i + 130] for o in ("prompt", "instruction", "rules", "guideline", "configur", "setup", "how you")):
+                    windows.append((max(body, i - 100), i + 260))  # the condition word is at most 80 characters before
                 i = low.find(key, i + len(key))
         hits = {m.start(): m for ws, we in _merge(windows) for m in _ASKED_GRANT.finditer(text, ws, we)}
         for m in (hits[k] for k in sorted(hits)):
