@@ -51,3 +51,21 @@ def test_record_live_then_replay_offline(tmp_path: Path) -> None:
     assert [(c.id, c.outcome, [s.output for s in c.samples]) for c in replay.cases] == \
         [(c.id, c.outcome, [s.output for s in c.samples]) for c in live.cases]
     assert all(c.recordings_hit == c.repeat for c in replay.cases)
+
+
+@pytest.mark.usefixtures("opted_in")
+def test_every_example_suite_matches_its_committed_recordings_live(tmp_path: Path) -> None:
+    """Every suite in templates/, run live against the local model, answers what its
+    committed recordings say (so the recordings CI replays are the model's real answers)."""
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, copy)
+    suites = sorted(copy.glob("*.prompttest.yaml"))
+    assert len(suites) == len(list(TEMPLATES.glob("*.prompttest.yaml"))) >= 7
+    committed = run_suites(suites, RunConfig(mode=Mode.REPLAY))
+    assert all(c.recordings_missed == 0 for c in committed.cases), "a committed recording is missing"
+    with LlamaServer(log=tmp_path / "server.log") as server:
+        live = run_suites(suites, RunConfig(mode=Mode.LIVE, api_base=server.base_url, concurrency=1, timeout_s=300))
+    recorded = {c.id: [s.output for s in c.samples] for c in committed.cases}
+    differ = [c.id for c in live.cases if [s.output for s in c.samples] != recorded.get(c.id)]
+    assert not differ, f"live answers differ from the committed recordings for: {differ}"
+    assert {c.id: c.outcome for c in live.cases} == {c.id: c.outcome for c in committed.cases}
