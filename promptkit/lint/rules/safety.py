@@ -676,7 +676,7 @@ class PromptLeakInvitation(Rule):
         fenced = _util.lines(ctx).fenced
         body = ctx.template.body_offset
         windows = []
-        for key in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious"):
+        for key in ("ask", "request", "inquire", "enquire"):  # "want"/"wonder" are too common to anchor on
             i = low.find(key, body)
             while i != -1:
                 # str-speed pre-checks: a condition word before, an object after
