@@ -278,7 +278,7 @@ class _Render:
             json.dump(doc, out, ensure_ascii=False, indent=2, default=str)
             out.write("\n")
         else:
-            out.write("\n\n".join(f"{m.role}:\n{m.content}" for m in messages) + "\n")
+            out.write("\n\n".join(f"{m.role}:\n{m.display}" for m in messages) + "\n")
         return 0
 
 
@@ -322,8 +322,8 @@ class _Tokens:
         template = _load_template(path)
         model = args.model or (template.front_matter.model.litellm_id if template.front_matter.model else None)
         notes: list[str] = []
-        if args.no_render or not template.engine.renders:
-            if not template.engine.renders and not args.no_render:
+        if args.no_render or not template.engine.can_render:
+            if not template.engine.can_render and not args.no_render:
                 what = (f"a {template.kind.value} file has no template language"
                         if template.engine.value == "none" else f"{template.engine.value} body is not rendered")
                 notes.append(f"{what}; counted as written")

@@ -171,6 +171,9 @@ class TestTable(Table):
     tolerance: float | None = Field(default=None, ge=0.0, le=1.0)
     #: Hosts prompt and test files may send model calls to (promptkit.runner.policy).
     allow_endpoints: list[str] = Field(default_factory=list)
+    #: Stricter than Prompty: every input without a default (not marked `required: false`)
+    #: must be given, instead of rendering empty (docs/prompty-compat.md).
+    strict_inputs: bool = False
 
     hints: ClassVar[dict[str, str]] = {
         "paths": 'a list of suite files or folders, e.g. paths = ["templates"]',
@@ -182,6 +185,7 @@ class TestTable(Table):
         "baseline": 'a file path, e.g. baseline = ".promptkit/baseline.json"',
         "tolerance": "a score drop between 0 and 1, e.g. tolerance = 0.05",
         "allow_endpoints": 'a list of hosts, e.g. allow-endpoints = ["127.0.0.1:8080", "https://llm.internal/v1"]',
+        "strict_inputs": "true or false, e.g. strict-inputs = true",
     }
 
 

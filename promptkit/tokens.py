@@ -212,8 +212,34 @@ def encoding_for(model: str | None = None) -> tuple[Any, str | None]:
 # --------------------------------------------------------------------------- counting
 
 
-def _as_messages(messages: Any) -> list[tuple[str, str, str | None]] | None:
-    """(role, content, name) triples, or None when ``messages`` is plain text."""
+#: OpenAI's price of one image part: ``detail: low`` is a flat 85 tokens; otherwise the
+#: count depends on the image's size (85 + 170 per 512-px tile), which a URL does not
+#: tell, so a 1024x1024 image (4 tiles, 765 tokens) stands in and the count is approximate.
+IMAGE_TOKENS_LOW = 85
+IMAGE_TOKENS_ESTIMATE = 765
+
+
+def _media_tokens(parts: list[Any]) -> tuple[int, list[str]]:
+    """Tokens of the non-text content parts, and what made the count approximate."""
+    total, why = 0, []
+    for p in parts:
+        if not isinstance(p, Mapping) or p.get("type") == "text":
+            continue
+        if p.get("type") == "image_url":
+            detail = p.get("image_url", {}).get("detail") if isinstance(p.get("image_url"), Mapping) else None
+            if detail == "low":
+                total += IMAGE_TOKENS_LOW
+            else:
+                total += IMAGE_TOKENS_ESTIMATE
+                why.append(f"images counted as {IMAGE_TOKENS_ESTIMATE} tokens each (a 1024x1024 image at high detail)")
+        else:
+            why.append(f"{p.get('type', 'unknown')} parts are not counted (their cost depends on the provider)")
+    return total, why
+
+
+def _as_messages(messages: Any, media: list[tuple[int, list[str]]] | None = None) -> list[tuple[str, str, str | None]] | None:
+    """(role, content, name) triples, or None when ``messages`` is plain text. With
+    ``media``, the tokens of each message's image/file/audio parts are appended to it."""
     if isinstance(messages, (str, bytes)):
         return None
     if not isinstance(messages, (list, tuple)) and isinstance(getattr(messages, "messages", None), tuple):
@@ -226,8 +252,10 @@ def _as_messages(messages: Any) -> list[tuple[str, str, str | None]] | None:
             role, content, name = m.get("role", "user"), m.get("content", ""), m.get("name")
         else:
             role, content, name = getattr(m, "role", "user"), getattr(m, "content", ""), getattr(m, "name", None)
+        if media is not None:
+            media.append(_media_tokens(content) if isinstance(content, list) else (0, []))
         if isinstance(content, list):  # OpenAI content parts: count the text parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type", "text") == "text")
         out.append((str(role), "" if content is None else str(content), None if name is None else str(name)))
     return out
 
@@ -254,12 +282,17 @@ def count_tokens(messages: Any, model: str | None = None) -> TokenCount:
     exact = notice is None
     if isinstance(messages, bytes):
         messages = messages.decode("utf-8", errors="replace")
-    triples = _as_messages(messages)
+    media: list[tuple[int, list[str]]] = []
+    triples = _as_messages(messages, media)
     if triples is None:
         return TokenCount(total=n(messages), encoding=enc_name, model=model, notice=notice, chat=False, exact=exact)
+    why = sorted({w for _, ws in media for w in ws})
+    if why:
+        notice = "; ".join([*([notice] if notice else []), *why])
+        exact = False
     per: list[MessageTokens] = []
-    for role, content, name in triples:
-        content_tokens = n(content)
+    for (role, content, name), (extra, _) in zip(triples, media):
+        content_tokens = n(content) + extra
         tokens = TOKENS_PER_MESSAGE + n(role) + content_tokens
         if name:
             tokens += n(name) + TOKENS_PER_NAME

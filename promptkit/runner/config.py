@@ -79,4 +79,8 @@ def load_test_settings(start: Path | None = None) -> TestSettings:
     if found is None:
         return TestSettings()
     settings, _ = read_part(found, "test", TestSettings)
+    if settings.strict_inputs:  # the project's tests render strictly (prompty's rule otherwise)
+        from promptkit.template.render import configure_inputs
+
+        configure_inputs(strict=True)
     return settings.model_copy(update={"source": found.resolve()})

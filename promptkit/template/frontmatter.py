@@ -496,7 +496,7 @@ def validate(
     for _ in range(8):  # each round drops the fields that failed
         try:
             fm = FrontMatter.model_validate(norm)
-            return fm, diags + _unknown_input_types(fm, path, spans)
+            return fm, diags + _version_warning(fm, path, spans) + _unknown_input_types(fm, path, spans)
         except ValidationError as exc:
             dropped = False
             for err in exc.errors():
@@ -534,6 +534,23 @@ _UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", 
 #: ``thread``/``image``/``audio``/``file``, and Picoschema's ``any``/``null``.
 KNOWN_INPUT_TYPES = frozenset({"string", "str", "number", "float", "integer", "int", "boolean", "bool", "list",
                                "array", "object", "dict", "thread", "image", "audio", "file", "any", "null"})
+
+
+def _version_warning(fm: Any, path: str, spans: dict[tuple[Any, ...], Span]) -> list[Diagnostic]:
+    """A ``version`` that is not semver (``"2.0"``) is worth fixing -- version bumps are
+    checked in review -- but Prompty accepts any string, so the file still loads,
+    renders and runs: a warning, not an error."""
+    if fm.is_semver:
+        return []
+    return [Diagnostic(
+        path,
+        f"front matter field 'version': {fm.version!r} is not semantic versioning (MAJOR.MINOR.PATCH, e.g. 1.2.0)",
+        severity=Severity.WARNING,
+        code=FRONT_MATTER_SCHEMA.code,
+        name=FRONT_MATTER_SCHEMA.name,
+        span=spans.get(("version",)) or spans.get(("metadata", "version")),
+        hint=_HINTS["version"],
+    )]
 
 
 def _unknown_input_types(fm: Any, path: str, spans: dict[tuple[Any, ...], Span]) -> list[Diagnostic]:

@@ -105,13 +105,13 @@ def _build(text: str, path: str, kind: FileKind, had_bom: bool, diags: list[Diag
     name = frontmatter.engine_name(raw_dict) if raw_dict else None
     if name is not None and kind in (FileKind.PROMPTY, FileKind.JINJA, FileKind.DOTPROMPT):
         engine = _ENGINES.get(name, Engine.NONE)
-        if not engine.renders:
+        if not engine.can_render:
             span = spans.get(("template",)) or fm_span
             what = "unsupported template format" if name in _ENGINES else "unknown template format"
             diags.append(
                 Diagnostic(
                     path,
-                    f"{what} '{name}': promptkit parses its structure but renders only jinja2/nunjucks",
+                    f"{what} '{name}': promptkit parses its structure but renders only jinja2/nunjucks/mustache",
                     severity=Severity.WARNING,
                     code=UNSUPPORTED_TEMPLATE_FORMAT.code,
                     name=UNSUPPORTED_TEMPLATE_FORMAT.name,

@@ -19,12 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from promptkit.diagnostics import Diagnostic, LineIndex, Severity, Span
 
 #: Roles a chat message can have (OpenAI / litellm vocabulary).
 ROLES = ("system", "user", "assistant", "developer", "tool", "function")
+
+#: Prompty v2 input kinds whose values are chat messages or content parts, not text.
+RICH_KINDS = frozenset({"thread", "image", "file", "audio"})
 
 SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -54,7 +57,14 @@ class Engine(str, Enum):
 
     @property
     def renders(self) -> bool:
+        """A Jinja-family body: parsed, analysed and rendered by Jinja2's sandbox."""
         return self in (Engine.JINJA2, Engine.NUNJUCKS)
+
+    @property
+    def can_render(self) -> bool:
+        """Whether promptkit renders this body at all: Jinja-family, or Mustache (with
+        chevron, see :mod:`promptkit.template.mustache`)."""
+        return self.renders or self is Engine.MUSTACHE
 
 
 # --------------------------------------------------------------------------- front matter
@@ -73,14 +83,23 @@ class InputSpec(BaseModel):
     default: Any = None
     required: bool | None = None
     sample: Any = None
+    example: Any = None  # Prompty v2's name for a sample value
     has_default: bool = Field(default=False, exclude=True)
 
     @property
     def is_required(self) -> bool:
-        """Required unless said otherwise or given a default (Prompty's rule)."""
-        if self.required is not None:
-            return self.required
-        return not self.has_default
+        """Only when the file says ``required: true``. Prompty v2's ``required`` defaults
+        to false and v1 has no such key: an input given no value renders empty, as in both
+        reference runtimes (``strict_inputs`` restores "every input without a default
+        must be given"; see docs/prompty-compat.md)."""
+        return bool(self.required) and not self.has_default
+
+    @property
+    def rich_kind(self) -> str | None:
+        """``thread``, ``image``, ``file`` or ``audio``: Prompty v2 kinds whose values
+        are not text, but chat messages (a thread) or a content part of the message."""
+        t = self.type.lower()
+        return t if t in RICH_KINDS else None
 
 
 class OutputSpec(BaseModel):
@@ -167,12 +186,11 @@ class FrontMatter(BaseModel):
     sample: dict[str, Any] | str | None = None
     template: dict[str, Any] | None = None
 
-    @field_validator("version")
-    @classmethod
-    def _semver(cls, v: str | None) -> str | None:
-        if v is not None and not SEMVER_RE.match(v):
-            raise ValueError(f"version {v!r} is not semantic versioning (MAJOR.MINOR.PATCH, e.g. 1.2.0)")
-        return v
+    @property
+    def is_semver(self) -> bool:
+        """Whether ``version`` is semantic versioning. A ``version: "2.0"`` is kept (and
+        reported as a warning by the loader): Prompty itself accepts any string."""
+        return self.version is None or SEMVER_RE.match(self.version) is not None
 
     @property
     def output_schema(self) -> dict[str, Any] | None:
@@ -258,15 +276,62 @@ class Message(BaseModel):
 
 
 class RenderedMessage(BaseModel):
-    """A chat message after rendering: what is sent to the model."""
+    """A chat message after rendering: what is sent to the model.
+
+    ``content`` is a string, or -- for a message with images, files or audio (Prompty v2
+    ``image``/``file``/``audio`` inputs, v1 Markdown images, a thread's multimodal
+    turns) -- a list of content parts in OpenAI's wire shape, which litellm sends to
+    every provider: ``{"type": "text", "text": ...}``, ``{"type": "image_url",
+    "image_url": {"url": ...}}``, ``{"type": "file", "file": {...}}``,
+    ``{"type": "input_audio", "input_audio": {...}}``. ``text`` is the text either way.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     role: str
-    content: str
+    content: str | list[dict[str, Any]]
 
-    def to_dict(self) -> dict[str, str]:
+    @property
+    def text(self) -> str:
+        """The message's text: the content, or its text parts joined by newlines."""
+        return self.content if isinstance(self.content, str) else content_text(self.content)
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        """The content as a list of parts (one text part for a plain string)."""
+        return [{"type": "text", "text": self.content}] if isinstance(self.content, str) else list(self.content)
+
+    @property
+    def display(self) -> str:
+        """The content for a terminal: the text, with each other part as ``[image: url]``
+        (a data URL shortened), for ``promptkit render``."""
+        if isinstance(self.content, str):
+            return self.content
+        out = []
+        for p in self.content:
+            kind = p.get("type", "?")
+            if kind == "text":
+                out.append(str(p.get("text", "")))
+                continue
+            body = p.get(kind) if isinstance(p.get(kind), dict) else {}
+            ref = str(body.get("url") or body.get("data") or "")
+            if len(ref) > 80:
+                ref = ref[:60] + f"... ({len(ref):,} characters)"
+            out.append(f"[{kind.replace('_url', '').replace('input_', '')}: {ref}]")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
         return {"role": self.role, "content": self.content}
+
+
+def content_text(content: Any) -> str:
+    """The text of message ``content``: a string as it is, the text parts of a list
+    joined by newlines (images, files and audio have no text)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return "" if content is None else str(content)
 
 
 # --------------------------------------------------------------------------- the template
@@ -317,6 +382,23 @@ class PromptTemplate(BaseModel):
         return self.front_matter.inputs
 
     @property
+    def prompty_version(self) -> str:
+        """``"v1"`` or ``"v2"``: which Prompty a ``.prompty`` file is written for, where
+        the two render differently (v1 turns Markdown images into image parts and drops
+        empty messages). v1 files name the model by ``api``/``configuration``, or carry a
+        top-level ``sample``, or a ``template: jinja2`` string; without any of those a file
+        is read as v2, the current specification."""
+        raw = self.raw_front_matter
+        model = raw.get("model")
+        if any(k in raw for k in ("kind", "inputSchema", "instructions", "metadata")):
+            return "v2"
+        if isinstance(model, dict) and ("api" in model or "configuration" in model):
+            return "v1"
+        if "sample" in raw or isinstance(raw.get("template"), str):
+            return "v1"
+        return "v2"
+
+    @property
     def ok(self) -> bool:
         """No error-severity diagnostics from loading."""
         return not any(d.severity is Severity.ERROR for d in self.diagnostics)
@@ -340,12 +422,14 @@ class PromptTemplate(BaseModel):
         return [c for _, c in self.components() if c.kind == kind or c.key == kind]
 
     def samples(self) -> dict[str, Any]:
-        """Sample values for every input: ``inputs.*.sample``, then top-level ``sample``
+        """Sample values for every input: ``inputs.*.sample`` (v2: ``example``), then top-level ``sample``
         (when it is inline), then defaults. Used by the linter to render with real data."""
         out: dict[str, Any] = {}
         for name, spec in self.inputs.items():
             if spec.sample is not None:
                 out[name] = spec.sample
+            elif spec.example is not None:  # Prompty v2
+                out[name] = spec.example
             elif spec.has_default:
                 out[name] = spec.default
         if isinstance(self.front_matter.sample, dict):

@@ -25,14 +25,15 @@ from promptkit.codes import (
     INVALID_RENDERED_ROLE,
     JINJA_SYNTAX_ERROR,
     MISSING_INPUT,
+    PATH_OUTSIDE_PROJECT,
     RENDER_ERROR,
     SANDBOX_VIOLATION,
     UNDEFINED_VARIABLE,
     UNSUPPORTED_TEMPLATE_FORMAT,
 )
 from promptkit.diagnostics import Diagnostic, RenderError, Severity, Span
-from promptkit.template import structure
-from promptkit.template.model import ROLES, FileKind, PromptTemplate, RenderedMessage
+from promptkit.template import includes, parts, structure
+from promptkit.template.model import ROLES, Engine, FileKind, PromptTemplate, RenderedMessage
 from promptkit.template.sandbox import (  # noqa: F401 - environment and the limits are re-exported here
     MAX_RANGE_ITEMS,
     MAX_RENDER_CHARS,
@@ -171,14 +172,40 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def check_inputs(template: PromptTemplate, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply defaults and check required inputs and types. Returns the final variables."""
+#: Whether every declared input without a default must be given (and every variable
+#: declared), instead of Prompty's rule. Set by ``strict-inputs`` in ``[tool.promptkit.test]``
+#: (:func:`configure_inputs`) or per call (``render(..., strict_inputs=True)``).
+_STRICT_INPUTS = False
+
+
+def configure_inputs(*, strict: bool) -> None:
+    """Make :func:`render` strict about inputs by default (``strict_inputs=True``): an
+    input the file does not mark ``required: false`` and gives no default must be
+    passed (``PK020``), and so must every variable a file without ``inputs`` uses
+    (``PK022``). The default follows Prompty: absent inputs render empty."""
+    global _STRICT_INPUTS
+    _STRICT_INPUTS = bool(strict)
+
+
+def _needs_value(spec: Any, strict: bool) -> bool:
+    if spec.is_required:
+        return True
+    return strict and (spec.required if spec.required is not None else not spec.has_default)
+
+
+def check_inputs(template: PromptTemplate, values: Mapping[str, Any], *, strict: bool | None = None) -> dict[str, Any]:
+    """Apply defaults and check required inputs and types. Returns the final variables.
+
+    An input given no value and no default is left out -- :func:`render` then renders it
+    empty, as Prompty does -- unless it is ``required: true`` (or ``strict``: any input
+    not marked ``required: false``), which is ``PK020``."""
+    strict = _STRICT_INPUTS if strict is None else strict
     out = dict(values)
     for name, spec in template.inputs.items():
         if name not in out:
             if spec.has_default:
                 out[name] = spec.default
-            elif spec.is_required:
+            elif _needs_value(spec, strict):
                 raise RenderError(
                     Diagnostic(
                         template.path,
@@ -204,6 +231,8 @@ def input_type_error(template: PromptTemplate, name: str, value: Any, *, what: s
     came from ("sample of"), for callers that know better than the input declaration."""
     spec = template.inputs.get(name)
     want = _PY_TYPES.get(spec.type.lower()) if spec is not None else None
+    if spec is not None and spec.type.lower() == "thread":
+        want = (list, tuple)
     if spec is None or want is None or value is None:
         return None
     if isinstance(value, want) and not (isinstance(value, bool) and bool not in want):
@@ -248,7 +277,12 @@ def _marked_body(template: PromptTemplate) -> str:
     for start, end, role, dyn in marks:
         line = body[start:end]
         nl = "\n" if line.endswith("\n") else ""
-        role_text = role if dyn is None else "{{ " + _ROLE_FN + "((" + dyn + ")) }}"
+        if dyn is None:
+            role_text = role
+        elif template.engine is Engine.MUSTACHE:  # a Mustache tag renders the role; _split checks it
+            role_text = "{{" + dyn + "}}"
+        else:
+            role_text = "{{ " + _ROLE_FN + "((" + dyn + ")) }}"
         marker = _MARK_OPEN + role_text + "\x03"
         if any(a <= start < b for a, b in raws):  # inside {% raw %}: step out for the marker
             marker = "{% endraw %}" + marker + "{% raw %}"
@@ -290,6 +324,11 @@ _COMPILED: dict[tuple[str, str], Any] = {}
 
 
 def _compiled(template: PromptTemplate) -> Any:
+    if includes.needs_loader(template):
+        # {% extends/include %}: a loader confined to the project (promptkit.template.includes);
+        # not cached, as the files it reads may change between renders
+        with budget():
+            return environment().overlay(loader=includes.make_loader(template)).from_string(_marked_body(template))
     key = (str(template.path), template.text)
     hit = _COMPILED.get(key)
     if hit is None:
@@ -300,9 +339,33 @@ def _compiled(template: PromptTemplate) -> Any:
     return hit
 
 
-def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> list[RenderedMessage]:
+def _lenient_names(template: PromptTemplate, values: Mapping[str, Any], strict: bool) -> list[str]:
+    """Variables that render empty because they were given no value: declared inputs
+    (Prompty: ``required`` defaults to false), and -- in a file that declares no inputs
+    at all, so nothing tells a typo from an input -- every free variable. In a file that
+    declares inputs, an undeclared variable stays an error (``PK022``): that is a typo."""
+    if strict:
+        return []
+    names = [n for n in template.inputs if n not in values]
+    if not template.inputs:  # none declared (or `inputs: ${file:...}`, read only to run a model)
+        ast = template.jinja_ast
+        if ast is not None:
+            from jinja2 import meta
+
+            names += sorted(n for n in meta.find_undeclared_variables(ast) if n not in values)
+    return names
+
+
+def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None, /, *,
+           strict_inputs: bool | None = None, **kwargs: Any) -> list[RenderedMessage]:
     """Render ``template`` with ``variables`` (and keyword variables) to chat messages,
     within the configured render limits (:func:`promptkit.template.sandbox.configure`).
+
+    Inputs given no value render empty, as in Prompty, unless ``required: true``;
+    ``strict_inputs=True`` (or :func:`configure_inputs`) requires every input without a
+    default. ``thread`` inputs become messages at their position, ``image``/``file``/
+    ``audio`` inputs (and Prompty v1 Markdown images) content parts
+    (:mod:`promptkit.template.parts`).
 
     Raises :class:`~promptkit.diagnostics.RenderError` with a diagnostic pointing into
     the file for every problem: load errors, unsupported engines, missing or mistyped
@@ -314,11 +377,17 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     for d in template.diagnostics:
         if d.severity is Severity.ERROR:
             raise RenderError(d)
+    strict = _STRICT_INPUTS if strict_inputs is None else strict_inputs
+    if template.engine is Engine.MUSTACHE:
+        template = with_referenced_inputs(template)
+        from promptkit.template import mustache
+
+        return mustache.render(template, check_inputs(template, {**(variables or {}), **kwargs}, strict=strict), strict)
     if not template.engine.renders:
         raise RenderError(
             Diagnostic(
                 template.path,
-                (f"cannot render a {_engine_label(template)} template: promptkit renders jinja2/nunjucks only"
+                (f"cannot render a {_engine_label(template)} template: promptkit renders jinja2/nunjucks/mustache only"
                  if template.kind not in (FileKind.MARKDOWN, FileKind.TEXT) else
                  f"a {template.kind.value} file has no template language to render; it is sent as written"),
                 code=UNSUPPORTED_TEMPLATE_FORMAT.code,
@@ -328,7 +397,8 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
                       else "rename it to .prompty to render it as a template, or count it with promptkit tokens --no-render"),
             )
         )
-    values = check_inputs(template, {**(variables or {}), **kwargs})
+    template = with_referenced_inputs(template)
+    values = check_inputs(template, {**(variables or {}), **kwargs}, strict=strict)
     try:
         compiled = _compiled(template)
     except TemplateSyntaxError as exc:
@@ -338,6 +408,14 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         # 200 nested parentheses) or Jinja's recursion: the template nests too deeply.
         raise RenderError(parse_body(template)[1] or _too_deep(template)) from None
     nonce = secrets.token_hex(16)
+    from jinja2 import Undefined
+
+    given = values
+    values = {**{n: Undefined(name=n) for n in _lenient_names(template, values, strict)}, **values}
+    kinds = rich_kinds(template)
+    part_nonce = secrets.token_hex(16) if kinds else ""  # another secret: the role nonce never reaches the output
+    for name in kinds:
+        values[name] = parts.marker(part_nonce, name)
     values = {**values, _NONCE_VAR: nonce, _ROLE_FN: _role_of}
     try:
         with budget():
@@ -345,6 +423,12 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     except _BadRole as exc:
         raise RenderError(_runtime(template, exc, str(exc), f"role values must be one of: {', '.join(ROLES)}",
                                    INVALID_RENDERED_ROLE.code, INVALID_RENDERED_ROLE.name)) from None
+    except includes.IncludeRefused as exc:
+        m = _OTHER_FILE.search(template.body)
+        span = template.index.span(template.body_offset + m.start(), template.body_offset + m.end()) if m else None
+        raise RenderError(Diagnostic(template.path, f"cannot load the template: {exc}", code=PATH_OUTSIDE_PROJECT.code,
+                                     name=PATH_OUTSIDE_PROJECT.name, span=span,
+                                     hint="extend or include files inside the project, by a path relative to this file")) from None
     except RenderLimitError as exc:
         raise RenderError(_runtime(template, exc, f"render limit exceeded: {exc}",
                                    "prompts are small: bound the loop or value (slice inputs, use smaller ranges)"
@@ -376,7 +460,55 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
         raise RenderError(_runtime(template, exc, f"{type(exc).__name__} while rendering: {exc}",
                                    "check the expression and the type of the values passed",
                                    RENDER_ERROR.code, RENDER_ERROR.name)) from None
-    return _split(template, out, nonce)
+    return finish(template, _split(template, out, nonce), part_nonce, kinds, given)
+
+
+def with_referenced_inputs(template: PromptTemplate) -> PromptTemplate:
+    """The template with ``inputs: ${file:schema.json}`` read (inside the project only),
+    so that their defaults, kinds and required flags apply when rendering. Loading never
+    reads it (the linter reads no file a prompt names); rendering needs it."""
+    raw = template.raw_front_matter.get("inputs")
+    if template.inputs or not isinstance(raw, str) or not raw.strip().startswith("${file:"):
+        return template
+    from promptkit.template.frontmatter import normalize
+    from promptkit.template.model import InputSpec
+    from promptkit.template.references import ReferenceError_, resolve
+
+    try:
+        data = resolve(raw, Path(template.path).parent)
+        specs = {n: InputSpec.model_validate(v) for n, v in normalize({"inputs": data}).get("inputs", {}).items()}
+    except ReferenceError_ as exc:
+        raise RenderError(Diagnostic(template.path, f"cannot read the inputs: {exc}", code=exc.code or RENDER_ERROR.code,
+                                     name=PATH_OUTSIDE_PROJECT.name if exc.code else RENDER_ERROR.name, span=template.span_of("inputs"),
+                                     hint="fix the ${file:...} reference, or declare the inputs inline")) from None
+    except Exception as exc:  # noqa: BLE001 - a malformed schema file is the file's problem
+        raise RenderError(Diagnostic(template.path, f"cannot read the inputs from {raw.strip()}: {str(exc)[:200]}",
+                                     code=RENDER_ERROR.code, name=RENDER_ERROR.name, span=template.span_of("inputs"),
+                                     hint="the file must hold a list of {name, kind, ...} or a mapping of inputs")) from None
+    return template.model_copy(update={"front_matter": template.front_matter.model_copy(update={"inputs": specs})})
+
+
+def rich_kinds(template: PromptTemplate) -> dict[str, str]:
+    """Declared inputs of kind thread/image/file/audio: name -> kind."""
+    return {n: k for n, spec in template.inputs.items() if (k := spec.rich_kind) is not None}
+
+
+def finish(template: PromptTemplate, messages: list[RenderedMessage], nonce: str, kinds: Mapping[str, str],
+           values: Mapping[str, Any]) -> list[RenderedMessage]:
+    """Rendered text messages -> the messages sent: threads and parts expanded, and the
+    message boundaries of the file's Prompty version (v1: Markdown images are parts,
+    empty messages dropped)."""
+    try:
+        if kinds:
+            messages = parts.expand(messages, nonce, kinds, values)
+        if template.kind is FileKind.PROMPTY and template.prompty_version == "v1":
+            base = Path(template.path).parent
+            messages = [parts.markdown_images(m, base, None) for m in messages if m.parts != [{"type": "text", "text": ""}]]
+    except parts.PartError as exc:
+        raise RenderError(Diagnostic(template.path, str(exc), code=INPUT_TYPE_MISMATCH.code, name=INPUT_TYPE_MISMATCH.name,
+                                     span=template.span_of("inputs") or template.front_matter_span,
+                                     hint="a thread is a list of {role, content} turns; an image/file/audio a URL or data URL")) from None
+    return messages
 
 
 def _engine_label(template: PromptTemplate) -> str:

@@ -217,12 +217,13 @@ def test_unknown_input_types_are_a_warning_at_the_type(declared: str, message: s
 def test_jinja_errors_point_at_the_column_of_what_they_name(line: str, code: str, column: int) -> None:
     from promptkit.template import loads
 
-    t = loads(f"---\nname: t\n---\nsystem:\n{line}\n", path="t.prompty")
+    # the file declares its inputs: a variable outside them is a typo, hence an error
+    t = loads(f"---\nname: t\ninputs: {{name: {{type: string}}, user: {{type: object}}}}\n---\nsystem:\n{line}\n", path="t.prompty")
     with pytest.raises(RenderError) as info:
         render(t, {"name": "Ada", "user": {"address": {}}})
     d = info.value.diagnostic
     assert d.code == code, d.format()
-    assert d.span is not None and (d.span.start.line, d.span.start.column) == (5, column), d.format()
+    assert d.span is not None and (d.span.start.line, d.span.start.column) == (6, column), d.format()
 
 
 # --------------------------------------------------------------------------- YAML alias bombs

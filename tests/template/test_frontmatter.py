@@ -42,7 +42,8 @@ def test_prompty_v2_shape() -> None:
     # inputs given as a list with `kind` load like the dict form
     assert list(fm.inputs) == ["city", "days"]
     assert fm.inputs["city"].type == "string" and fm.inputs["city"].default == "Paris"
-    assert not fm.inputs["city"].is_required and fm.inputs["days"].is_required
+    # Prompty v2: `required` defaults to false, with or without a default
+    assert not fm.inputs["city"].is_required and not fm.inputs["days"].is_required
     assert fm.inputs["days"].type == "integer"
     assert fm.model_extra["custom"] == {"keep": "me"}
     assert render(t, t.samples())[1].content == "Plan 3 days in Paris."
@@ -83,13 +84,14 @@ def test_invalid_yaml_has_line_and_column() -> None:
     assert not t.ok
 
 
-def test_invalid_semver_points_at_version_and_keeps_the_rest() -> None:
+def test_a_non_semver_version_is_a_warning_and_the_file_still_renders() -> None:
     t = load(FIXTURES / "bad_semver.prompty")
     (d,) = t.diagnostics
-    assert d.code == "PK006" and (d.line, d.column) == (4, 10)
+    assert d.code == "PK006" and (d.line, d.column) == (4, 10) and d.severity is Severity.WARNING
     assert "'1.2' is not semantic versioning" in d.message and "1.0.0" in d.hint
+    assert t.ok and render(t, t.samples())  # Prompty accepts any version string: so does loading
     fm = t.front_matter
-    assert fm.version is None  # only the bad field is dropped
+    assert fm.version == "1.2" and not fm.is_semver  # kept as written
     assert fm.name == "bad-version" and fm.description == "everything but the version is fine"
     assert fm.model is not None and fm.model.litellm_id == "openai/gpt-4o-mini"
     assert t.samples() == {"topic": "tides"}

@@ -95,8 +95,15 @@ def test_required_inputs_defaults_and_types() -> None:
     assert render(t, name="Ada", count=3, ratio=1, loud=True, tags=["a", "b"], meta={"k": 1})[0].content == (
         "Ada x3 at 1! a,b {'k': 1}"
     )
-    d = _error(t)
+    # Prompty: an input given no value renders empty unless `required: true` ...
+    assert render(t)[0].content == "x2 at 0.5"
+    # ... and `strict_inputs` (or [tool.promptkit.test] strict-inputs) requires every
+    # input without a default that is not marked `required: false`
+    with pytest.raises(RenderError) as info:
+        render(t, strict_inputs=True)
+    d = info.value.diagnostic
     assert d.code == "PK020" and "'name'" in d.message
+    assert render(t, name="Ada", strict_inputs=True)[0].content == "Ada x2 at 0.5"  # meta is required: false
     # at the declaration of `name` (its mapping starts on the line after `name:`)
     assert d.span == t.span_of("inputs", "name") and (d.line, d.column) == (6, 5)
     assert t.index.line_text(5).strip() == "name:"
@@ -166,7 +173,7 @@ def test_sandbox_fixture() -> None:
 
 
 def test_unsupported_engine_does_not_render() -> None:
-    t = loads("---\ntemplate: mustache\n---\nsystem:\nHi {{name}}\n", path="m.prompty")
+    t = loads("---\ntemplate: handlebars\n---\nsystem:\nHi {{name}}\n", path="m.prompty")
     assert [d.code for d in t.diagnostics] == ["PK004"]
     d = _error(t, name="x")
     assert d.code == "PK004" and d.line == 2

@@ -38,7 +38,7 @@ def _messages(ctx: LintContext) -> tuple[list[dict[str, str]], bool]:
     """The messages to count and whether they were rendered with samples."""
     def build() -> tuple[list[dict[str, str]], bool]:
         t = ctx.template
-        if t.kind is FileKind.PROMPTY and t.engine.renders and t.samples() and t.ok:
+        if t.kind is FileKind.PROMPTY and t.engine.can_render and t.samples() and t.ok:
             from promptkit.diagnostics import PromptkitError
             from promptkit.template.render import render
 
