@@ -19,6 +19,7 @@ win), as v1's ``Prompty.hoist_base_prompty`` does.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from promptkit.template.model import PromptTemplate
 OTHER_FILE = re.compile(r"\{%-?\s*(extends|include|import|from)\b")
 #: How many files one render may pull in (each read and compiled once).
 MAX_FILES = 32
+#: How deep ``base:`` chains may go.
+MAX_BASE_DEPTH = 8
+_BASE_DEPTH: ContextVar[int] = ContextVar("promptkit_base_depth", default=0)
 
 
 class IncludeRefused(Exception):
@@ -87,9 +91,21 @@ def hoist_base(template: PromptTemplate) -> PromptTemplate:
         raise IncludeRefused(exc.diagnostic.message) from None
     if not real.is_file():
         raise IncludeRefused(f"base {base!r} not found next to {Path(template.path).name}")
-    parent = hoist_base(load(real)) if real != Path(template.path).resolve() else None
-    if parent is None:
+    if real == Path(template.path).resolve():
         raise IncludeRefused(f"base {base!r} is the file itself")
+    depth = _BASE_DEPTH.get()
+    if depth >= MAX_BASE_DEPTH:
+        raise IncludeRefused(f"base templates nest more than {MAX_BASE_DEPTH} deep (a cycle?)")
+    token = _BASE_DEPTH.set(depth + 1)
+    try:
+        parent = load(real)  # load() hoists the parent's own base, one level deeper
+    finally:
+        _BASE_DEPTH.reset(token)
+    from promptkit.codes import PATH_OUTSIDE_PROJECT
+
+    refused = [d for d in parent.diagnostics if d.code == PATH_OUTSIDE_PROJECT.code and "base template not used" in d.message]
+    if refused:
+        raise IncludeRefused(refused[0].message.removeprefix("base template not used: "))
     fm, pfm = template.front_matter, parent.front_matter
     updates: dict[str, Any] = {
         "name": fm.name or pfm.name,

@@ -55,7 +55,27 @@ _DEFAULT_ROLE = {
 def load(path: str | Path, *, kind: FileKind | None = None) -> PromptTemplate:
     """Load a prompt file. Never raises for bad content; see ``template.diagnostics``."""
     src = source.read(path)
-    return _build(src.text, str(path), kind or file_kind(path), src.had_bom, src.diagnostics)
+    t = _build(src.text, str(path), kind or file_kind(path), src.had_bom, src.diagnostics)
+    if "base" in t.raw_front_matter and t.kind is FileKind.PROMPTY:
+        t = _with_base(t)
+    return t
+
+
+def _with_base(t: PromptTemplate) -> PromptTemplate:
+    """Prompty v1 ``base:``: merge the parent's front matter in (the parent is read
+    inside the project only, :mod:`promptkit.template.includes`). A parent that cannot
+    be read is a warning here; the render that needs it says what is wrong."""
+    from promptkit.codes import PATH_OUTSIDE_PROJECT
+    from promptkit.template.includes import IncludeRefused, hoist_base
+
+    try:
+        return hoist_base(t)
+    except (IncludeRefused, RecursionError) as exc:
+        t.diagnostics.append(Diagnostic(t.path, f"base template not used: {exc if str(exc) else 'it nests too deeply'}",
+                                        severity=Severity.WARNING, code=PATH_OUTSIDE_PROJECT.code,
+                                        name=PATH_OUTSIDE_PROJECT.name, span=t.span_of("base"),
+                                        hint="name a .prompty file next to this one, inside the project"))
+        return t
 
 
 def loads(text: str | bytes, path: str = "<string>", *, kind: FileKind | None = None) -> PromptTemplate:

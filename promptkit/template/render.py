@@ -344,9 +344,9 @@ def _lenient_names(template: PromptTemplate, values: Mapping[str, Any], strict: 
     (Prompty: ``required`` defaults to false), and -- in a file that declares no inputs
     at all, so nothing tells a typo from an input -- every free variable. In a file that
     declares inputs, an undeclared variable stays an error (``PK022``): that is a typo."""
+    names = [n for n, spec in template.inputs.items() if n not in values and not _needs_value(spec, strict)]
     if strict:
-        return []
-    names = [n for n in template.inputs if n not in values]
+        return names
     if not template.inputs:  # none declared (or `inputs: ${file:...}`, read only to run a model)
         ast = template.jinja_ast
         if ast is not None:
@@ -371,7 +371,7 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     the file for every problem: load errors, unsupported engines, missing or mistyped
     inputs, Jinja syntax and runtime errors, sandbox violations.
     """
-    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
     for d in template.diagnostics:
@@ -447,6 +447,12 @@ def render(template: PromptTemplate, variables: Mapping[str, Any] | None = None,
     except SecurityError as exc:
         raise RenderError(_runtime(template, exc, f"blocked by the sandbox: {exc}",
                                    "templates may not reach Python internals", SANDBOX_VIOLATION.code, SANDBOX_VIOLATION.name)) from None
+    except TemplateNotFound as exc:
+        m = _OTHER_FILE.search(template.body)
+        span = template.index.span(template.body_offset + m.start(), template.body_offset + m.end()) if m else None
+        raise RenderError(Diagnostic(template.path, f"{{% {m.group(1) if m else 'include'} %}} cannot find {exc.name!r} "
+                                     f"next to {Path(template.path).name}", code=RENDER_ERROR.code, name=RENDER_ERROR.name,
+                                     span=span, hint="name a file inside the project by its path relative to this file")) from None
     except TemplateError as exc:
         raise RenderError(_runtime(template, exc, f"template error: {exc}", "check the expression on this line",
                                    RENDER_ERROR.code, RENDER_ERROR.name)) from None
@@ -608,6 +614,14 @@ def _runtime(template: PromptTemplate, exc: BaseException, msg: str, hint: str, 
     return Diagnostic(template.path, msg, code=code, name=name, span=span, hint=hint)
 
 
+def _trim(template: PromptTemplate, content: str) -> str:
+    """A message's text without the whitespace around it. Prompty v2 trims only line
+    breaks (a first line keeps its indentation); promptkit strips all of it, as v1 does,
+    so whitespace an input value carries to a message's edge is never sent and a
+    message's text does not depend on where a value ends (docs/prompty-compat.md)."""
+    return content.strip()
+
+
 def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessage]:
     """Cut the output at this render's markers. Text that only looks like a marker (an
     input value holding ``\\x02pk-...``) has another nonce and stays text."""
@@ -630,7 +644,7 @@ def _split(template: PromptTemplate, out: str, nonce: str) -> list[RenderedMessa
                     hint=f"role values must be one of: {', '.join(ROLES)}",
                 )
             )
-        messages.append(RenderedMessage(role=role, content=content.strip()))
+        messages.append(RenderedMessage(role=role, content=_trim(template, content)))
     if any(nonce in m.content for m in messages):
         raise RenderError(
             Diagnostic(template.path, "the template printed the role marker's nonce", code=INVALID_RENDERED_ROLE.code,

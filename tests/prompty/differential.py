@@ -226,16 +226,35 @@ def run(dest: Path, pythons: dict[str, str], names: list[str] | None = None) -> 
     files = lay_out(dest)
     if names is not None:
         files = {n: files[n] for n in names}
+    return compare({n: (p, version_of(n)) for n, p in files.items()}, pythons, dest)
+
+
+FIXTURES = HERE / "fixtures"
+
+
+def run_fixtures(dest: Path, pythons: dict[str, str]) -> Report:
+    """Compare promptkit's own fixtures (``fixtures/v1``, ``fixtures/v2``: threads,
+    parts, mustache, base:, missing inputs, boundaries), copied into ``dest``."""
+    shutil.copytree(FIXTURES, dest / "fixtures")
+    (dest / "promptkit.toml").write_text("# differential fixtures\n", encoding="utf-8")
+    files = {f"{p.parent.name}/{p.name}": (p, p.parent.name) for p in sorted((dest / "fixtures").glob("v*/*.prompty"))}
+    return compare(files, pythons, dest)
+
+
+def compare(files: dict[str, tuple[Path, str]], pythons: dict[str, str], cwd: Path) -> Report:
+    """Render ``files`` (name -> (path, "v1"/"v2")) with promptkit and the reference."""
     report = Report()
     old = Path.cwd()
-    os.chdir(dest)  # promptkit confines references to the project of the cwd, as its CLI does
+    os.chdir(cwd)  # promptkit confines references to the project of the cwd, as its CLI does
     try:
-        pk = {n: promptkit_render(p) for n, p in files.items()}
+        pk = {n: promptkit_render(p) for n, (p, _) in files.items()}
+        versions = {n: v for n, (_, v) in files.items()}
+        files = {n: p for n, (p, _) in files.items()}
         for version in ("v1", "v2"):
-            mine = [n for n in files if version_of(n) == version]
+            mine = [n for n in files if versions[n] == version]
             if not mine:
                 continue
-            results = reference_render(pythons[version], [(files[n], samples_for_reference(files[n])) for n in mine], dest)
+            results = reference_render(pythons[version], [(files[n], samples_for_reference(files[n])) for n in mine], cwd)
             for n, ref in zip(mine, results):
                 ok, got = pk[n]
                 if ok and ref["ok"]:
@@ -252,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--show", default="", help="comma-separated statuses whose files to print (differ,pk_only,...)")
     ap.add_argument("--json", help="write every outcome to this JSON file")
+    ap.add_argument("--fixtures", action="store_true", help="compare tests/prompty/fixtures instead of the corpus")
     args = ap.parse_args(argv)
     pythons = {}
     for v in ("v1", "v2"):
@@ -262,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         pythons[v] = py
     with tempfile.TemporaryDirectory(prefix="pk-differential-") as tmp:
-        report = run(Path(tmp).resolve(), pythons)
+        report = (run_fixtures if args.fixtures else run)(Path(tmp).resolve(), pythons)
     print(report.table())
     show = {s for s in args.show.split(",") if s}
     for o in report.outcomes:

@@ -66,3 +66,20 @@ def test_corpus_renders_as_the_reference_does(tmp_path: Path) -> None:
     assert not stale, f"docs/prompty-compat.md lists files that now render the same (remove them): {stale}"
     # the comparison really ran: most of the corpus renders in both runtimes
     assert report.counts["same"] >= 90, report.table()
+
+
+def test_own_fixtures_render_as_the_reference_does(tmp_path: Path) -> None:
+    """Threads (in the middle, unprinted, with a multimodal turn), image/file/audio parts,
+    missing and defaulted inputs, a file without inputs, Mustache (v1 and v2), ``base:`` with
+    ``{% extends %}``, v1 Markdown images (URL and a local file) and message boundaries:
+    each renders exactly as the reference runtime renders it."""
+    report = differential.run_fixtures(tmp_path.resolve(), _pythons())
+    bad = [o for o in report.outcomes if o.status != "same"]
+    assert not bad, "\n".join(f"{o.status} {o.name}\n  promptkit: {o.promptkit}\n  reference: {o.reference}" for o in bad)
+    assert len(report.outcomes) >= 13
+    # what the fixtures are for actually happened (not a vacuous "same")
+    by = {o.name: o.promptkit for o in report.outcomes}
+    assert [m["role"] for m in by["v2/thread.prompty"]] == ["system", "user", "assistant", "user", "user"]
+    assert by["v2/image.prompty"][1]["content"][1] == {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}
+    assert by["v1/markdown_image.prompty"][1]["content"][3]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert "Faithfulness" in by["v1/faithful_child.prompty"][0]["content"]

@@ -214,8 +214,9 @@ def test_missing_references_are_clear_errors(monkeypatch: pytest.MonkeyPatch, tm
 
 
 @pytest.mark.parametrize("tag", ['{% extends "base.prompty" %}', '{% include "other.j2" %}', '{% import "m.j2" as m %}'])
-def test_other_files_are_not_loaded(tag: str) -> None:
+def test_a_missing_other_file_is_located(tag: str) -> None:
+    # other files load inside the project (tests/template/test_prompty_features.py); a missing one is located
     t = loads("---\nname: x\n---\nsystem:\nHello\n" + tag + "\n", path="x.prompty")
     d = _error(t)
-    assert d.code == "PK024" and "of another file is not supported" in d.message and d.line == 6
-    assert d.column == 1 and "inline" in d.hint
+    assert d.code == "PK024" and "cannot find" in d.message and d.line == 6
+    assert d.column == 1 and "relative to this file" in d.hint
