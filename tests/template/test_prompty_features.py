@@ -91,14 +91,14 @@ def test_image_parts_are_counted_by_tokens() -> None:
 def test_strict_inputs_is_a_setting() -> None:
     t = loads("---\ninputs:\n  name: {type: string}\n  opt: {type: string, required: false}\n---\nuser:\nHi {{name}}{{opt}}\n",
               path="s.prompty")
-    assert render(t)[0].content == "Hi "
+    assert render(t)[0].content == "Hi"
     configure_inputs(strict=True)
     try:
         assert _error(t).code == "PK020"
         assert render(t, name="Ada")[0].content == "Hi Ada"  # `required: false` stays optional
     finally:
         configure_inputs(strict=False)
-    assert render(t, strict_inputs=False)[0].content == "Hi "
+    assert render(t, strict_inputs=False)[0].content == "Hi"
 
 
 def test_strict_inputs_from_the_test_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,16 @@ def _messages(ctx: LintContext) -> tuple[list[dict[str, str]], bool]:
 
 
 def _upper_bound(msgs: list[dict[str, str]]) -> int:
-    return sum(len(m["content"].encode("utf-8")) + _PER_MESSAGE for m in msgs) + _REPLY
+    return sum(_content_bound(m["content"]) + _PER_MESSAGE for m in msgs) + _REPLY
+
+
+def _content_bound(content: object) -> int:
+    """Bytes of text bound the tokens; a content part list (images...) counts its JSON
+    size plus a generous allowance per non-text part (an image is priced in tokens)."""
+    if isinstance(content, str):
+        return len(content.encode("utf-8"))
+    parts = content if isinstance(content, list) else []
+    return len(str(content).encode("utf-8")) + 1000 * sum(1 for p in parts if isinstance(p, dict) and p.get("type") != "text")
 
 
 def _tokens(ctx: LintContext) -> int:
