@@ -164,7 +164,7 @@ class UnsupportedTemplateFormat(_Forward):
     ```prompty
     ---
     name: greet
-    template: mustache
+    template: handlebars
     ---
     Hello {{name}}!
     ```
@@ -245,12 +245,13 @@ class EmptyFile(Rule):
     written, or a copy that lost its content. "All checks passed" would hide it.
 
     ## Example
-    ```text
-    (an empty file)
+    An empty ``greet.prompty``:
+
+    ```prompty
     ```
 
     ## Use instead
-    ```yaml
+    ```prompty
     ---
     name: greet
     description: Greets the user by name.
