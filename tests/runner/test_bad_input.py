@@ -176,7 +176,8 @@ def test_broken_suite_and_broken_prompt(project: Path) -> None:
         "prompts:", "models: [openai/x]\nprompts:"), encoding="utf-8")
     proc = _test(project, "ok.prompttest.yaml", "--mode", "replay")
     out = _clean(proc)
-    assert proc.returncode == 1 and "broken.prompty:4:1: error: PK002 invalid YAML in front matter" in out
+    # a broken prompt is a template error found at collection, before any model call (#14): exit 2
+    assert proc.returncode == 2 and "broken.prompty:4:1: error: PK002 invalid YAML in front matter" in out
 
 
 @pytest.mark.parametrize(("args", "words"), [
