@@ -563,6 +563,7 @@ class RequiredInputWithoutSample(Rule):
     inputs:
       question:
         type: string
+        required: true
     ---
     user:
     {{ question }}
