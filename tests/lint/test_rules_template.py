@@ -193,7 +193,7 @@ def test_role_typo_fix_makes_a_real_role_line() -> None:
 def test_required_input_sample_sources() -> None:
     text = (
         "---\nname: t\ninputs:\n  a: {type: string, sample: x}\n  b: {type: string, default: y}\n"
-        "  c: {type: string, required: false}\n  d: {type: string}\nsample:\n  d: z\n---\nuser:\n{{a}}{{b}}{{c}}{{d}}\n"
+        "  c: {type: string, required: false}\n  d: {type: string, required: true}\nsample:\n  d: z\n---\nuser:\n{{a}}{{b}}{{c}}{{d}}\n"
     )
     assert run_text("PK107", text) == []
     assert run_text("PK107", text.replace("sample:\n  d: z\n", "sample: ${file:sample.json}\n")) == []

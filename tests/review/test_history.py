@@ -66,14 +66,14 @@ KINDS: dict[str, tuple[Callable[[str], str], str, Check]] = {
         lambda t: t.replace("inputs:\n", "inputs:\n  locale:\n    type: string\n    default: en\n"), "patch",
         lambda d: [(c.kind, c.name, c.breaking) for c in d.inputs] == [("added", "locale", False)]),
     "input_added_required": (
-        lambda t: t.replace("inputs:\n", "inputs:\n  customer_id:\n    type: string\n"), "major",
+        lambda t: t.replace("inputs:\n", "inputs:\n  customer_id:\n    type: string\n    required: true\n"), "major",
         lambda d: [(c.kind, c.name, c.breaking) for c in d.inputs] == [("added", "customer_id", True)]),
     "input_removed": (
         lambda t: t.replace("  tone:\n    type: string\n    default: friendly\n    required: false\n", "")
         .replace("Keep a {{ tone }} tone.\n", ""), "major",
         lambda d: [(c.kind, c.name) for c in d.inputs] == [("removed", "tone")] and bool(_kinds(d, "changed"))),
     "input_made_required": (
-        lambda t: t.replace("    default: friendly\n    required: false\n", ""), "major",
+        lambda t: t.replace("    default: friendly\n    required: false\n", "    required: true\n"), "major",
         lambda d: [(c.kind, c.name, c.breaking) for c in d.inputs] == [("required", "tone", True)]),
     "input_type_changed": (
         lambda t: t.replace("  articles:\n    type: list", "  articles:\n    type: string"), "major",

@@ -48,7 +48,7 @@ def test_lock_then_check(project: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize(("old", "new", "code"), [
     ("Never invent", "Do not invent", "PR001"),
-    ("    default: friendly\n    required: false\n", "", "PR002"),  # tone made required
+    ("    default: friendly\n    required: false\n", "    required: true\n", "PR002"),  # tone made required
     ("      citations: {type: array, items: {type: string}}\n", "", "PR002"),  # output field removed
 ])
 def test_check_finds_a_missing_bump(project: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,

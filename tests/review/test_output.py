@@ -25,7 +25,7 @@ def changed(git_repo: GitRepo, base_prompt: str, monkeypatch: pytest.MonkeyPatch
                      "Never invent order numbers, prices, delivery dates or policies.")
             .replace("## Examples\n", "## Escalation\nIf the customer is angry, offer a human agent.\n\n## Examples\n")
             .replace("temperature: 0\n", "temperature: 0.2\n")
-            .replace("inputs:\n", "inputs:\n  customer_tier:\n    type: string\n    description: gold, silver or none\n"))
+            .replace("inputs:\n", "inputs:\n  customer_tier:\n    type: string\n    description: gold, silver or none\n    required: true\n"))
     git_repo.write("prompts/answer.prompty", text)
     git_repo.git("mv", "prompts/old_name.prompty", "prompts/greet.prompty")
     monkeypatch.chdir(git_repo.path)
