@@ -54,6 +54,8 @@ def _pre_key(pre: str) -> tuple[int, tuple[object, ...]]:
 
 def bump_kind(before: str | None, after: str | None) -> Bump:
     """How ``after`` moved from ``before``."""
+    if before is not None and before == after:
+        return "none"  # unchanged, whatever its format: a non-semver "2.0" that stayed is not a bump
     a, b = parse_semver(before), parse_semver(after)
     if a is None or b is None:
         return "invalid"
@@ -145,6 +147,11 @@ def check_diff(diff: PromptDiff, *, require_version: bool = False, raw_before: o
     if vb is None:  # a version appeared: a fine first version, nothing to compare
         return Verdict(path, "none", needed, findings)
     made = bump_kind(vb, va)
+    if made == "invalid":  # non-semver versions load (a lint warning, #16) but a change cannot be checked
+        bad = va if parse_semver(va) is None else vb
+        findings.append(_finding(VERSION_MISSING, path, f"version {bad!r} is not semantic versioning ({vb} → {va})",
+                                 "write MAJOR.MINOR.PATCH, e.g. version: 1.2.0", line=version_line))
+        return Verdict(path, made, needed, findings)
     if made == "down":
         findings.append(_finding(VERSION_DOWNGRADED, path, f"version went down: {vb} → {va}",
                                  f"versions only go up; bump {vb} instead", line=version_line))
