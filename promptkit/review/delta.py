@@ -99,16 +99,6 @@ def _stably(c: CaseResult, outcome: Outcome) -> bool:
     return c.outcome is Outcome.FAIL and c.passes == 0
 
 
-def _reason(c: CaseResult) -> str:
-    for s in c.samples:
-        if s.outcome is Outcome.ERROR and s.error:
-            return s.error
-        for a in s.assertions:
-            if a.error or (not a.passed and a.weight > 0):
-                return f"{a.type}: {a.describe(s.output)}"
-    return ""
-
-
 def _delta(before: CaseResult | None, after: CaseResult | None) -> CaseDelta:
     ref = after or before
     assert ref is not None
@@ -118,7 +108,7 @@ def _delta(before: CaseResult | None, after: CaseResult | None) -> CaseDelta:
         passes_before=f"{before.passes}/{before.repeat}" if before else None,
         passes_after=f"{after.passes}/{after.repeat}" if after else None,
         score_before=before.score if before else None, score_after=after.score if after else None,
-        reason=_reason(after) if after is not None else "")
+        reason=after.first_failure() if after is not None else "")
 
 
 def results_delta(base: RunResults, head: RunResults, *, tolerance: float = DEFAULT_TOLERANCE) -> ResultsDelta:

@@ -175,16 +175,6 @@ def _passes(c: CaseResult) -> str:
     return f"{c.passes}/{c.repeat}"
 
 
-def _first_failure(c: CaseResult) -> str:
-    for s in c.samples:
-        if s.outcome is Outcome.ERROR and s.error:
-            return s.error
-        for a in s.assertions:
-            if a.error or (not a.passed and a.weight > 0):
-                return f"{a.type}: {a.describe(s.output)}"
-    return ""
-
-
 def _change(before: CaseResult | None, after: CaseResult | None) -> Change:
     ref = after or before
     assert ref is not None
@@ -200,7 +190,7 @@ def _change(before: CaseResult | None, after: CaseResult | None) -> Change:
         passes_before=_passes(before) if before else None,
         passes_after=_passes(after) if after else None,
         flaky=bool(after.flaky if after else ref.flaky),
-        reason=_first_failure(after) if after and after.outcome is not Outcome.PASS else "",
+        reason=after.first_failure() if after and after.outcome is not Outcome.PASS else "",
     )
 
 

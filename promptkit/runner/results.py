@@ -203,6 +203,18 @@ class CaseResult(BaseModel):
     recordings_hit: int = 0
     recordings_missed: int = 0
 
+    def first_failure(self) -> str:
+        """Why the case did not pass, in one line: the first sample's error, else its first
+        failing (weighted) or erroring assertion; "" when nothing failed. What the baseline
+        comparison and the review's results delta both show beside a flip."""
+        for s in self.samples:
+            if s.outcome is Outcome.ERROR and s.error:
+                return s.error
+            for a in s.assertions:
+                if a.error or (not a.passed and a.weight > 0):
+                    return f"{a.type}: {a.describe(s.output)}"
+        return ""
+
 
 class VariantOutcome(BaseModel):
     """One perturbed variant of a case, as the results file keeps it."""
