@@ -198,6 +198,10 @@ def _yaml_list(path: Path, text: str) -> list[DatasetRow]:
 
     index = LineIndex(text)
     parsed = parse_yaml(text, str(path), index, 0)
+    for dup in parsed.duplicates:  # a row's repeated column would silently drop a value
+        from promptkit.template.frontmatter import DUPLICATE_KEY_HINT
+
+        raise _error(path, dup.span.start.line, dup.message(), DUPLICATE_KEY_HINT, dup.span.start.column)
     for d in parsed.diagnostics:
         problem = d.message.removeprefix("invalid YAML in front matter: ")
         raise _error(path, d.line, f"invalid YAML: {problem}", "fix the indentation or quote the value", d.column)

@@ -183,6 +183,12 @@ class _Loader:
         from promptkit.template.frontmatter import parse_yaml
 
         parsed = parse_yaml(self.text, self.shown, self.index, 0)
+        if parsed.duplicates:  # every repeated key at once, each named as such
+            from promptkit.diagnostics import PromptkitErrors
+            from promptkit.template.frontmatter import DUPLICATE_KEY_HINT
+
+            raise PromptkitErrors([Diagnostic(self.shown, dup.message(), Severity.ERROR, INVALID_YAML.code, INVALID_YAML.name,
+                                              dup.span, DUPLICATE_KEY_HINT) for dup in parsed.duplicates])
         for d in parsed.diagnostics:  # strict YAML: no lenient re-reading of test files
             problem = d.message.split("(", 1)[-1].split(")", 1)[0] if d.code == LENIENT_FRONT_MATTER.code else d.message
             problem = problem.removeprefix("invalid YAML in front matter: ")

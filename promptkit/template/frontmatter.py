@@ -96,6 +96,31 @@ class Parsed:
     data: Any = None
     spans: dict[tuple[Any, ...], Span] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Keys written twice in one mapping (also reported in ``diagnostics`` as front-matter
+    #: warnings); test files and datasets treat them as errors, named as such.
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A mapping key written twice. PyYAML silently keeps the last value, so an edit to
+    the first one has no effect: a trap in review, worth its own message."""
+
+    keys: tuple[Any, ...]
+    first_line: int
+    span: Span  # the repeated key
+
+    @property
+    def dotted(self) -> str:
+        """``cases[0].vars``: the path as a user reads it in the file."""
+        out = ""
+        for k in self.keys:
+            out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
+        return out
+
+    def message(self, where: str = "") -> str:
+        return (f"duplicate key '{self.dotted}'{' in ' + where if where else ''} (first on line {self.first_line}); "
+                "YAML keeps only this last value")
 
 
 _UNQUOTED_SPECIAL = re.compile(r"^(\s*(?:-\s+)?[\w.\-\"' ]+:[ \t]+)([*&!%@`|>][^\n]*?|[^\n]*\s#[^\n]*|[^\n\"']*: [^\n]*)[ \t]*$")
@@ -131,26 +156,24 @@ def _walk(node: yaml.Node, path: tuple[Any, ...], index: LineIndex, base: int, s
             _walk(item, (*path, i), index, base, spans, duplicates)
 
 
-def _duplicate_diagnostics(path: str, index: LineIndex, base: int,
-                           duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]]) -> list[Diagnostic]:
+def _duplicate_keys(index: LineIndex, base: int,
+                    duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]]) -> list[DuplicateKey]:
+    return [DuplicateKey(keys, index.position(base + first.start_mark.index).line,
+                         index.span(base + again.start_mark.index, base + again.end_mark.index))
+            for keys, first, again in duplicates]
+
+
+def _duplicate_diagnostics(path: str, duplicates: list[DuplicateKey]) -> list[Diagnostic]:
     """PyYAML silently keeps the last of two equal keys (YAML forbids them): an edit to
     the first ``model:`` block then has no effect, which is hard to see in review."""
-    out = []
-    for keys, first, again in duplicates:
-        dotted = ".".join(str(k) for k in keys)
-        line = index.position(base + first.start_mark.index).line
-        out.append(
-            Diagnostic(
-                path,
-                f"duplicate key '{dotted}' in front matter (first on line {line}); YAML keeps only this last value",
-                severity=Severity.WARNING,
-                code=LENIENT_FRONT_MATTER.code,
-                name=LENIENT_FRONT_MATTER.name,
-                span=index.span(base + again.start_mark.index, base + again.end_mark.index),
-                hint="remove one of the two, or merge their values",
-            )
-        )
-    return out
+    return [
+        Diagnostic(path, dup.message("front matter"), severity=Severity.WARNING, code=LENIENT_FRONT_MATTER.code, name=LENIENT_FRONT_MATTER.name,
+                   span=dup.span, hint=DUPLICATE_KEY_HINT)
+        for dup in duplicates
+    ]
+
+
+DUPLICATE_KEY_HINT = "remove one of the two, or merge their values"
 
 
 #: Most values the front matter may expand to through YAML aliases. Aliases share
@@ -312,7 +335,8 @@ def _parse_yaml(src: str, path: str, index: LineIndex, base: int) -> Parsed:
     if node is not None:
         duplicates: list[tuple[tuple[Any, ...], yaml.Node, yaml.Node]] = []
         _walk(node, (), index, base, out.spans, duplicates)
-        out.diagnostics += _duplicate_diagnostics(path, index, base, duplicates)
+        out.duplicates = _duplicate_keys(index, base, duplicates)
+        out.diagnostics += _duplicate_diagnostics(path, out.duplicates)
     return out
 
 
