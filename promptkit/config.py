@@ -7,8 +7,9 @@ and on what is a mistake. The table has one typed sub-table per part::
     select = ["ALL"]
     [tool.promptkit.test]       # `promptkit test` and the pytest plugin (docs/testing.md)
     paths = ["templates"]
+    [tool.promptkit.optimize]   # `promptkit suggest`: budget, search shape, proposer (docs/optimize.md)
+    max-calls = 40
     [tool.promptkit.perturb]    # reserved for the coming parts: accepted, not read yet
-    [tool.promptkit.optimize]
     [tool.promptkit.review]
 
 In ``promptkit.toml`` the same keys sit at the top level (``[test]``, ``[review]``), or under
@@ -17,8 +18,8 @@ In ``promptkit.toml`` the same keys sit at the top level (``[test]``, ``[review]
 Why one reader: the linter used to own the whole table, so adding a table for another part
 made ``promptkit lint`` fail ("unknown setting"), and the runner imported lint's private
 helpers to read its own table. Here every part's keys are declared (:class:`LintTable`,
-:class:`TestTable`, :class:`ReservedTable`); every part reads through :func:`read_part`,
-which checks the file's top-level keys and then validates that part's own table (another
+:class:`TestTable`, :class:`OptimizeTable`, :class:`ReservedTable`); every part reads
+through :func:`read_part`, which checks the file's top-level keys and then validates that part's own table (another
 part's values are not its business: ``promptkit lint`` does not refuse a project over a
 test setting). An unknown key -- at the top or inside the part's table -- is one located
 ``path:line:col: error: PK010 unknown setting 'reveiw' (hint: did you mean 'review'?)`` from
@@ -50,6 +51,7 @@ __all__ = [
     "LintTable",
     "ProjectConfig",
     "RenderTable",
+    "OptimizeTable",
     "ReservedTable",
     "TestTable",
     "find_config",
@@ -189,8 +191,35 @@ class TestTable(Table):
     }
 
 
+class OptimizeTable(Table):
+    """``[tool.promptkit.optimize]``: project defaults for ``promptkit suggest`` and pytest
+    ``--promptkit-suggest`` (see docs/optimize.md). Command-line options win over it.
+    The budget keys bound one search (target samples and critique/proposer calls
+    together); ``proposer`` is the litellm model of the critique and proposer calls."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_calls: int | None = Field(default=60, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost: float | None = Field(default=None, gt=0)
+    rounds: int = Field(default=3, ge=0, le=20)
+    candidates: int = Field(default=3, ge=1, le=10)
+    beam: int = Field(default=2, ge=1, le=10)
+    proposer: str | None = Field(default=None, min_length=1)
+
+    hints: ClassVar[dict[str, str]] = {
+        "max_calls": "a whole number of model calls per search, 1 or more, e.g. max-calls = 40",
+        "max_tokens": "a whole number of tokens per search, e.g. max-tokens = 200000",
+        "max_cost": "US dollars per search, above zero, e.g. max-cost = 0.50",
+        "rounds": "a whole number of critique/propose rounds from 0 to 20, e.g. rounds = 3",
+        "candidates": "a whole number of proposals per round from 1 to 10, e.g. candidates = 3",
+        "beam": "a whole number of parents kept between rounds from 1 to 10, e.g. beam = 2",
+        "proposer": 'a litellm model id, e.g. proposer = "openai/gpt-4o-mini"',
+    }
+
+
 class ReservedTable(Table):
-    """A table reserved for a coming part (``perturb``, ``optimize``, ``review``): accepted
+    """A table reserved for a coming part (``perturb``, ``review``): accepted
     with any keys, so a project written for a later promptkit still lints and tests with
     this one, and read by nothing yet. The part that arrives gives it its own typed table."""
 
@@ -203,7 +232,7 @@ class ProjectConfig(LintTable):
 
     test: TestTable = Field(default_factory=TestTable)
     perturb: ReservedTable = Field(default_factory=ReservedTable)
-    optimize: ReservedTable = Field(default_factory=ReservedTable)
+    optimize: OptimizeTable = Field(default_factory=OptimizeTable)
     review: ReservedTable = Field(default_factory=ReservedTable)
 
 
@@ -420,7 +449,7 @@ def _explain(model: type[BaseModel], err: Any, file: ConfigFile, prefix: tuple[s
     got = err.get("input")
     shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
     hints: dict[str, str] = getattr(table, "hints", {})
-    hint = hints.get(own) or _TYPE_HINTS.get(err["type"], "")
+    hint = hints.get(own) or hints.get(own.replace("-", "_")) or _TYPE_HINTS.get(err["type"], "")
     return located(file.path, loc, f"'{key}': {msg}{shown}", hint, file.text)
 
 

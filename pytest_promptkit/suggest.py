@@ -21,8 +21,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("promptkit")
     g.addoption("--promptkit-suggest", action="store_true", default=False,
                 help="after failures, propose the smallest prompt patch that fixes them (promptkit suggest)")
-    g.addoption("--promptkit-suggest-budget", type=int, default=60, metavar="CALLS",
-                help="model-call budget per failing suite for --promptkit-suggest (default 60)")
+    g.addoption("--promptkit-suggest-budget", type=int, default=None, metavar="CALLS",
+                help="model-call budget per failing suite for --promptkit-suggest "
+                     "(default: [tool.promptkit.optimize] max-calls, else 60)")
     g.addoption("--promptkit-proposer", default=None, metavar="MODEL",
                 help="litellm model for the optimizer's critique and proposer calls (default: the suite's model)")
 
@@ -31,7 +32,8 @@ def pytest_promptkit_terminal_summary(config: pytest.Config, terminalreporter: A
     if not config.getoption("--promptkit-suggest") or results is None:
         return
     from promptkit.diagnostics import PromptkitError
-    from promptkit.optimize import Budget, suggest
+    from promptkit.optimize import suggest
+    from promptkit.optimize.settings import budget_from, load_optimize_settings
     from promptkit.optimize.report import to_text
     from promptkit.runner import Outcome
     from pytest_promptkit.session import session_of
@@ -42,11 +44,12 @@ def pytest_promptkit_terminal_summary(config: pytest.Config, terminalreporter: A
     tr = terminalreporter
     tr.section("promptkit suggest")
     run_config = session_of(config).run_config()
-    budget = Budget(calls=config.getoption("--promptkit-suggest-budget"))
     for name in suites:
         try:
+            table = load_optimize_settings(name)
+            budget = budget_from(table, calls=config.getoption("--promptkit-suggest-budget"))
             s = suggest(name, results=results, config=run_config, budget=budget,
-                        proposer_model=config.getoption("--promptkit-proposer"))
+                        proposer_model=config.getoption("--promptkit-proposer") or table.proposer)
         except PromptkitError as exc:
             tr.write_line(f"{name}: {exc.diagnostic.format()}", red=True)
             continue

@@ -17,6 +17,7 @@ from promptkit.cli import main
 from promptkit.config import (
     PARTS,
     LintTable,
+    OptimizeTable,
     ProjectConfig,
     ReservedTable,
     Table,
@@ -48,7 +49,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def test_reserved_tables_are_accepted_by_lint_and_test(tmp_path: Path, name: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     prefix = "tool.promptkit." if name == "pyproject.toml" else ""
-    body = "".join(f"[{prefix}{part}]\nsome-future-key = 1\n\n" for part in ("perturb", "optimize", "review"))
+    body = "".join(f"[{prefix}{part}]\nsome-future-key = 1\n\n" for part in ("perturb", "review"))
     f = _write(tmp_path, f"[{prefix}test]\nmode = \"replay\"\n\n" + body, name)
     project, _ = load_project_config(f)
     assert project.review.model_extra == {"some-future-key": 1}
@@ -111,7 +112,7 @@ def _typo(key: str, i: int) -> str:
 
 
 KNOWN = ProjectConfig.keys()
-TABLES = [("", ProjectConfig), ("test", TestTable)]
+TABLES = [("", ProjectConfig), ("test", TestTable), ("optimize", OptimizeTable)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -128,7 +129,7 @@ def test_every_misspelled_key_is_located_with_a_suggestion(tmp_path: Path, table
         return
     header = f"[tool.promptkit.{part}]" if part else "[tool.promptkit]"
     f = _write(tmp_path, f"{header}\n" + "\n" * blank_lines + f"{bad} = 1\n")
-    own = (lambda: read_part(f, part, TestTable)) if part else (lambda: read_part(f, None, LintTable))
+    own = (lambda: read_part(f, part, model)) if part else (lambda: read_part(f, None, LintTable))
     seen = []
     for read in (lambda: load_project_config(f), own):  # the whole-file reader and the part's own
         with pytest.raises(PromptkitError) as exc:

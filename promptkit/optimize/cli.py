@@ -23,14 +23,15 @@ class _Suggest:
         parser.add_argument("--apply", action="store_true", help="write the patch to the prompt file")
         parser.add_argument("--format", choices=["text", "json", "github"], default="text",
                             help="text (default), json for tools, github for suggestion review comments")
-        parser.add_argument("--max-calls", type=int, default=60, help="model-call budget, target and proposer together (default 60)")
+        # defaults: [tool.promptkit.optimize], else the built-in ones (promptkit.config.OptimizeTable)
+        parser.add_argument("--max-calls", type=int, help="model-call budget, target and proposer together (default 60)")
         parser.add_argument("--max-tokens", type=int, help="token budget (default: no limit)")
         parser.add_argument("--max-cost", type=float, help="cost budget in USD (default: no limit)")
-        parser.add_argument("--rounds", type=int, default=3, help="critique/propose rounds (default 3)")
-        parser.add_argument("--candidates", type=int, default=3, help="proposals per round (default 3)")
-        parser.add_argument("--beam", type=int, default=2, help="improving candidates kept between rounds (default 2)")
+        parser.add_argument("--rounds", type=int, help="critique/propose rounds (default 3)")
+        parser.add_argument("--candidates", type=int, help="proposals per round (default 3)")
+        parser.add_argument("--beam", type=int, help="improving candidates kept between rounds (default 2)")
         parser.add_argument("--proposer", metavar="MODEL", help="litellm model for the critique and proposer calls "
-                            "(default: the suite's first model)")
+                            "(default: [tool.promptkit.optimize] proposer, else the suite's first model)")
         parser.add_argument("--model", help="run every target case on this litellm model id")
         parser.add_argument("--mode", choices=["live", "record", "replay", "auto"],
                             help="recordings of candidate runs (default auto; replay under CI)")
@@ -40,13 +41,15 @@ class _Suggest:
         parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
 
     def run(self, ns: argparse.Namespace) -> int:
-        from promptkit.optimize import Budget, apply, suggest
+        from promptkit.optimize import apply, suggest
         from promptkit.optimize.report import to_github, to_json, to_text
         from promptkit.runner import RunConfig
+        from promptkit.optimize.settings import budget_from, load_optimize_settings
         from promptkit.runner.recordings import default_mode
 
-        budget = Budget(calls=ns.max_calls, tokens=ns.max_tokens, cost_usd=ns.max_cost, rounds=ns.rounds,
-                        candidates=ns.candidates, beam=ns.beam)
+        table = load_optimize_settings(ns.suite)
+        budget = budget_from(table, calls=ns.max_calls, tokens=ns.max_tokens, cost_usd=ns.max_cost, rounds=ns.rounds,
+                             candidates=ns.candidates, beam=ns.beam)
         kw: dict[str, Any] = {}
         if ns.api_base:
             kw["api_base"] = ns.api_base
@@ -60,7 +63,7 @@ class _Suggest:
 
         if not ns.quiet:
             print(f"promptkit suggest: budget {budget.describe()}", file=sys.stderr)
-        s = suggest(ns.suite, results=ns.results, config=config, budget=budget, proposer_model=ns.proposer,
+        s = suggest(ns.suite, results=ns.results, config=config, budget=budget, proposer_model=ns.proposer or table.proposer,
                     recordings=ns.recordings, prompt=ns.prompt, progress=progress)
         if s.status == "nothing-failing":
             from promptkit.codes import SUGGEST_NOTHING_FAILING

@@ -117,20 +117,26 @@ def suggest(
 
     ``results``: a results file (or object) of a run of this suite; without it the suite
     runs first. ``config``: how target calls are made (mode, model override, api_base).
-    ``proposer_model``: the model for the critique and proposer calls (default: the
-    suite's first model). ``recordings``: where candidate and meta calls are recorded
+    ``budget`` and ``proposer_model`` default to the project's ``[tool.promptkit.optimize]``
+    table (:mod:`promptkit.optimize.settings`), else 60 calls and the suite's first model.
+    ``proposer_model``: the model for the critique and proposer calls. ``recordings``: where candidate and meta calls are recorded
     (default ``<suite dir>/__recordings__/<suite>.optimize``). Nothing is written to the
     prompt: the result carries the patch (see :func:`apply`)."""
     from promptkit.codes import SUGGEST_BAD_BUDGET
     from promptkit.runner import Mode, Outcome, RunConfig, Runner, load_suite, run_cases
     from promptkit.runner.recordings import RecordingStore
 
-    budget = budget or Budget()
     say = progress or (lambda _msg: None)
     if not isinstance(suite, (str, Path)):
         loaded = suite
     else:
         loaded = load_suite(suite)
+    if budget is None or proposer_model is None:  # the project's [tool.promptkit.optimize] defaults
+        from promptkit.optimize.settings import budget_from, load_optimize_settings
+
+        table = load_optimize_settings(loaded.path if loaded.path else None)
+        budget = budget or budget_from(table)
+        proposer_model = proposer_model or table.proposer
     suite_name = loaded.name
     why = budget.problem()
     if why:
