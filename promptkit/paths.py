@@ -269,7 +269,7 @@ def confine_argument(path: str | Path, root: str | Path, *, what: str) -> Path:
     the project is followed as given. One written inside it is confined like any other:
     the symlink it may be came with the repository, not from the user."""
     if lexically_inside(path, root):
-        return confine(path, root, what=what)
+        return confine(path, root, what=what, base=os.getcwd())  # an argument is relative to where the user stands
     return Path(os.path.realpath(path))
 
 

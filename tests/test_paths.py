@@ -174,3 +174,26 @@ def test_refused_sample_references_carry_pk011(tmp_path: Path, monkeypatch: pyte
     assert "SECRET" not in out.out + out.err
     assert ": error: PK011 cannot resolve sample:" in out.err, out.err
     assert out.err.startswith("t.prompty:") or "/t.prompty:" in out.err
+
+
+@pytest.mark.parametrize(("cwd", "arg", "ok"), [
+    ("sub/deep", "../data.txt", True),          # up one folder, still inside
+    ("sub/deep", "../../sub/data.txt", True),
+    ("sub", "./data.txt", True),
+    ("sub/deep", "../../out_file", False),      # a symlink inside that leaves the project
+    ("sub/deep", "../../git_link/config", False),
+])
+def test_argument_is_relative_to_where_the_user_stands(tree: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        cwd: str, arg: str, ok: bool) -> None:
+    """A command-line path is read from the cwd, not from the project root: from
+    ``sub/deep``, ``../data.txt`` is ``sub/data.txt`` (it was once resolved against the
+    root and refused as outside the project)."""
+    from promptkit.paths import confine_argument
+
+    monkeypatch.chdir(tree / cwd)
+    if ok:
+        got = confine_argument(arg, tree, what="prompt file")
+        assert got == Path(os.path.realpath(tree / cwd / arg))
+    else:
+        with pytest.raises(PathRefused):
+            confine_argument(arg, tree, what="prompt file")
