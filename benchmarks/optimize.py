@@ -5,7 +5,8 @@ target model with the habit that exposes it, a scripted proposer with decoys and
 overfitted fixes): copy it into a fresh git repository, start the scripted server on
 127.0.0.1 (in this process), run the command a user types --
 ``promptkit suggest SUITE --format json`` -- in a subprocess and time it from start to
-exit, then check the patch with ``git apply`` and re-run the suite. The same search is
+exit, then check the patch with ``git apply`` and re-run the suite (and its perturbations, where it has
+``perturb:``: a robustness target is fixed only when every row passes). The same search is
 timed in-process on a second fresh copy. Prints one row per scenario and the figures the
 issue asks for (goals: median calls <= 25, p90 <= 60, median changed lines <= 4,
 regressions 0, variables and front matter unchanged in all).
@@ -140,6 +141,12 @@ def main() -> int:
                     os.chdir(root)
                     try:
                         after = {c.case: c.outcome for c in run_cases(load_suite(rel), config=config).cases}
+                        patched = load_suite(rel)
+                        if any(c.perturb for c in patched.cases):  # robustness targets: every row passes too
+                            from promptkit.perturb.run import run_perturbations
+
+                            rows = run_perturbations(patched, config=config, say=None)
+                            after.update({f"{r.case}~{r.operator}": r.outcome for r in rows})
                     finally:
                         os.chdir(cwd)
                     regressions = sum(1 for k, v in before.items() if v is Outcome.PASS and after.get(k) is not Outcome.PASS)

@@ -123,7 +123,7 @@ SUGGEST_RESULTS_MISMATCH = _define("PT040", "suggest-results-mismatch",
                                    "a results file given to `promptkit suggest` holds no case of that suite")
 SUGGEST_BAD_BUDGET = _define("PT041", "suggest-bad-budget", "an optimizer budget that allows no model call")
 SUGGEST_PROPOSER_FORMAT = _define("PT042", "suggest-proposer-format",
-                                  "the proposer model's reply is not the requested JSON")
+                                  "the proposer model's reply is not in the requested format")
 SUGGEST_NOTHING_FAILING = _define("PT043", "suggest-nothing-failing", "the suite has no failing case to fix")
 
 # -- PT02x: perturbations (promptkit perturb, `perturb:` in test files) ----------------

@@ -6,6 +6,10 @@
    hide a broken case; GRACE's update-rejection gate);
 3. the perturbation suite, when there is one: no worse than the original.
 
+When what fails is robustness only (the cases pass, a perturbation row is below its
+``min_pass_rate``), the failing rows are the targets: stage 1 is the perturbation run (a
+failing row must rise, none may drop), then the whole suite case by case.
+
 A case whose rendered messages the candidate does not change is not run again: its
 baseline result stands (rendering is local and free). Every batch is priced against the
 :class:`~promptkit.optimize.budget.Meter` before it runs, so a search never overspends.
@@ -67,6 +71,8 @@ class Evaluator:
     def __init__(self, suite: Suite, original: PromptTemplate, baseline: RunResults, runner: Runner,
                  meter: Meter, *, store: RecordingStore | None = None, perturb: PerturbGate | None = None,
                  on_batch: Callable[[str, int], None] | None = None) -> None:
+        #: failing perturbation rows (``case~operator``) the search works on when no case fails
+        self.robust_targets: list[str] = []
         from promptkit.runner import Outcome
 
         self.suite = suite
@@ -145,6 +151,8 @@ class Evaluator:
         from promptkit.runner import Outcome
 
         targets = list(targets if targets is not None else self.failing)
+        if not targets and self.robust_targets:
+            return self._judge_robustness(variant)
 
         def passed(rs: list[CaseResult]) -> bool:
             return bool(rs) and all(r.outcome is Outcome.PASS for r in rs)
@@ -182,6 +190,38 @@ class Evaluator:
         v.stage = "accepted"
         v.accepted = True
         v.why = f"fixes {len(fixed)} of {len(targets)} failing case(s), breaks none"
+        return v
+
+    def _judge_robustness(self, variant: PromptTemplate) -> Verdict:
+        """Robustness targets: the failing rows must rise (to their minimum, or at least
+        strictly) and no row may drop; then no passing case may break."""
+        from promptkit.runner import Outcome
+
+        gate: Any = self.perturb
+        if self.on_batch is not None and gate.cost(variant):
+            self.on_batch("perturbations", gate.cost(variant))
+        comp = gate.compare(variant, self.robust_targets)
+        v = Verdict("robustness", False, fixed=comp.fixed, still_failing=comp.still_failing,
+                    score_before=comp.before, score_after=comp.after)
+        if comp.worse:
+            v.why = comp.less_robust()
+            return v
+        if not comp.fixed and comp.after <= comp.before + 1e-9:
+            v.why = (f"does not make {', '.join(self.robust_targets)} more robust "
+                     f"(pass rate {comp.before / max(len(self.robust_targets), 1):.0%} -> "
+                     f"{comp.after / max(len(self.robust_targets), 1):.0%})")
+            return v
+        second = self.results(variant, self.case_ids, "whole suite")
+        v.stage = "suite"
+        v.regressed = [c for c in self.case_ids if c in self.passing
+                       and not (second[c] and all(r.outcome is Outcome.PASS for r in second[c]))]
+        if v.regressed:
+            v.why = f"breaks passing case{'s' if len(v.regressed) > 1 else ''} {', '.join(v.regressed)}"
+            return v
+        v.stage = "accepted"
+        v.accepted = True
+        v.why = (f"fixes {len(comp.fixed)} of {len(self.robust_targets)} failing robustness row(s), breaks none"
+                 if comp.fixed else f"raises the pass rate of {', '.join(comp.improved)}, breaks none")
         return v
 
     def output_of(self, variant: PromptTemplate, case_id: str) -> str | None:

@@ -128,12 +128,73 @@ class Proposer:
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
 
+#: The plain reply format the propose meta-prompt asks for: one block per candidate,
+#: ``HYPOTHESIS:`` / ``SECTION:`` / ``TEXT:`` ... ``END``. Plain lines instead of JSON, because
+#: section texts are multi-line and full of quotes and ``{{ }}``, which small models (and
+#: some large ones) escape wrongly; the keys are matched leniently (case, ``**bold**``,
+#: ``#`` or ``-`` in front, ``[id]`` brackets) and a block cut off by ``max_tokens`` keeps
+#: what it has only when no complete block came back.
+_KEY = re.compile(r"^[\s#>*_\-]*(hypothesis|section|new[ _]text|text|end)[\s*_]*(?::|$)[\s*_]*(.*)$", re.IGNORECASE)
+_ID = re.compile(r"[\[`'\"]*([\w\-]+(?::[\w\-]+)?(?:#\d+)?)")
 
-def parse_reply(reply: str) -> list[dict[str, Any]]:
+
+def _blocks(reply: str) -> tuple[list[dict[str, Any]], bool]:
+    """Candidates in the block format, and whether the last one was cut off (no END)."""
+    out: list[dict[str, Any]] = []
+    cur: dict[str, Any] | None = None
+    text: list[str] | None = None  # lines of the TEXT being read
+    section: str | None = None
+
+    def close_text() -> None:
+        nonlocal text, section
+        if cur is not None and text is not None and section is not None:
+            body = "\n".join(text).strip("\n")
+            body = re.sub(r"\A```[\w-]*\n(.*?)\n?```\Z", r"\1", body, flags=re.DOTALL)  # a fenced text
+            cur["changes"].append({"section": section, "text": body})
+        text, section = None, None
+
+    cut = False
+    for line in reply.splitlines():
+        m = _KEY.match(line)
+        key = m.group(1).lower().replace(" ", "_") if m else None
+        if text is not None and key not in ("end", "hypothesis", "section"):
+            text.append(line)  # inside a text everything but the next key is text
+            continue
+        if key == "hypothesis":
+            close_text()
+            cur = {"hypothesis": m.group(2).strip(), "changes": []}  # type: ignore[union-attr]
+            out.append(cur)
+            cut = True
+        elif key == "section" and cur is not None:
+            close_text()  # a SECTION without a TEXT changes nothing
+            idm = _ID.match(m.group(2).strip())  # type: ignore[union-attr]
+            section = idm.group(1) if idm else m.group(2).strip()  # type: ignore[union-attr]
+        elif key in ("text", "new_text") and cur is not None and section is not None:
+            rest = m.group(2)  # type: ignore[union-attr]
+            text = [rest] if rest.strip() else []
+        elif key == "end" and cur is not None:
+            close_text()
+            cut = False
+    close_text()
+    return [c for c in out if c["changes"]], cut
+
+
+def parse_reply(reply: str, section_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """The candidates of a proposer reply: ``[{"hypothesis", "changes": [{"section", "text"}]}]``.
-    Accepts the JSON object alone or inside a code fence; anything else is a
-    :class:`ProposerFormatError` saying what was wrong."""
+
+    Accepts the block format the meta-prompt asks for (``HYPOTHESIS:`` / ``SECTION:`` /
+    ``TEXT:`` ... ``END``), or JSON (``{"candidates": [...]}``, alone or in a code fence,
+    also with a flat ``{"hypothesis", "section", "text"}`` per candidate). With
+    ``section_ids``, a section named by its key alone (``task`` for ``system:task``) is
+    mapped to the one id it can mean. Anything else is a :class:`ProposerFormatError`
+    saying what was wrong."""
     text = reply.strip()
+    if not text.startswith(("{", "[", "```json", "```\n{")):
+        found, cut = _blocks(text)
+        if found:
+            if cut and len(found) > 1:
+                found = found[:-1]  # the last block was cut off: the complete ones are enough
+            return _normalized(found, section_ids)
     data: Any = None
     first_error: json.JSONDecodeError | None = None
     for attempt in [text, *(_FENCE.findall(text))]:
@@ -156,21 +217,40 @@ def parse_reply(reply: str) -> list[dict[str, Any]]:
                 if text.count("{") > text.count("}") else ""
             raise ProposerFormatError(f"the reply is not valid JSON ({first_error.msg}, line {first_error.lineno} "
                                       f"column {first_error.colno}){cut}")
-        raise ProposerFormatError(f"the reply is not JSON (it starts {text[:60]!r})")
+        raise ProposerFormatError("the reply has no candidate (neither HYPOTHESIS:/SECTION:/TEXT: blocks nor JSON; "
+                                  f"it starts {text[:60]!r})")
     if isinstance(data, list):
         data = {"candidates": data}
+    if isinstance(data, dict) and "candidates" not in data and "hypothesis" in data:
+        data = {"candidates": [data]}
     if not isinstance(data, dict) or not isinstance(data.get("candidates"), list):
         raise ProposerFormatError('the reply is JSON but has no "candidates" list')
     out: list[dict[str, Any]] = []
     for i, c in enumerate(data["candidates"], 1):
+        if isinstance(c, dict) and "changes" not in c and isinstance(c.get("section"), str):
+            c = {"hypothesis": c.get("hypothesis"), "changes": [{"section": c["section"], "text": c.get("text")}]}
         if not isinstance(c, dict) or not isinstance(c.get("changes"), list) or not c["changes"]:
             raise ProposerFormatError(f'candidate {i} has no "changes" list')
         for ch in c["changes"]:
             if not isinstance(ch, dict) or not isinstance(ch.get("section"), str) or not isinstance(ch.get("text"), str):
                 raise ProposerFormatError(f'a change of candidate {i} is not {{"section": "<id>", "text": "<new text>"}}')
-        out.append({"hypothesis": str(c.get("hypothesis") or "").strip() or "(no hypothesis given)", "changes": c["changes"]})
+        out.append({"hypothesis": c.get("hypothesis"), "changes": c["changes"]})
     if not out:
         raise ProposerFormatError("the reply proposes no candidate")
+    return _normalized(out, section_ids)
+
+
+def _normalized(found: list[dict[str, Any]], section_ids: list[str] | None) -> list[dict[str, Any]]:
+    out = []
+    for c in found:
+        changes = []
+        for ch in c["changes"]:
+            sid = ch["section"].strip().strip("[]`'\"")
+            if section_ids is not None and sid not in section_ids:
+                matches = [x for x in section_ids if x.split(":")[-1] == sid or x == sid.lower()]
+                sid = matches[0] if len(matches) == 1 else sid
+            changes.append({"section": sid, "text": ch["text"]})
+        out.append({"hypothesis": str(c.get("hypothesis") or "").strip() or "(no hypothesis given)", "changes": changes})
     return out
 
 

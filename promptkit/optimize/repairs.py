@@ -10,8 +10,9 @@ reviewer sees the same patch for the same failure every time:
   (the assertion's own, else the front matter's ``output.schema``), or one sentence added
   to an output-format section that does not mention JSON;
 * ``delimit-input``: a case's input carries an injected instruction and the output
-  followed it -> the variable wrapped in tags named for it, and a constraint saying the
-  tagged text is data, not instructions;
+  followed it, or a perturbation row of the injection operator fails (the model printed
+  the payload's canary) -> the variable wrapped in tags named for it, and a constraint
+  saying the tagged text is data, not instructions;
 * ``lint-fix``: the linter's safe fixes, when it has any for the template.
 """
 
@@ -115,12 +116,26 @@ def _delimited(text: str, start: int, end: int) -> bool:
     return fence_before and after.lstrip().startswith(("```", '"""', "'''"))
 
 
-def _injected_vars(evidence: Evidence) -> list[str]:
+#: Perturbation operators whose failure means the model followed text planted in an input.
+INJECTION_OPERATORS = {"injection"}
+
+
+def _injected_vars(template: PromptTemplate, evidence: Evidence) -> list[str]:
+    """The inputs that carried an instruction the model followed: those of failing cases
+    whose text reads like an injection, and those a failing injection row perturbed (every
+    string input the template declares when the row does not say which)."""
     names: list[str] = []
     for e in evidence.failing:
         for name, value in e.vars.items():
             if isinstance(value, str) and INJECTION.search(value) and name not in names:
                 names.append(name)
+    for row in evidence.robustness:
+        pert = row.get("perturbation") or {}
+        if pert.get("operator") not in INJECTION_OPERATORS:
+            continue
+        planted = pert.get("inputs") or [n for n, spec in template.inputs.items()
+                                         if getattr(spec, "type", "string") in (None, "string")]
+        names.extend(n for n in planted if n not in names)
     return names
 
 
@@ -150,7 +165,7 @@ def _add_constraint(template: PromptTemplate, sentence: str) -> PromptTemplate:
 def delimit_input(template: PromptTemplate, evidence: Evidence) -> Candidate | None:
     from promptkit.template.analysis import analyze
 
-    names = [n for n in _injected_vars(evidence)]
+    names = _injected_vars(template, evidence)
     if not names:
         return None
     a = analyze(template)

@@ -91,7 +91,9 @@ def to_text(s: Suggestion, *, color: bool = False) -> str:
     for c in s.candidates:
         score = ""
         if c.verdict is not None:
-            score = f" [failing cases' score {c.verdict.score_before:.2f} -> {c.verdict.score_after:.2f}]"
+            what = "failing rows' summed pass rate" if c.verdict.stage == "robustness" or "~" in "".join(
+                c.verdict.fixed + c.verdict.still_failing) else "failing cases' score"
+            score = f" [{what} {c.verdict.score_before:.2f} -> {c.verdict.score_after:.2f}]"
         lines.append(f"  {c.source}: {c.status()}{score}")
     lines.append(f"spent: {s.spent.describe()}")
     return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ from promptkit.optimize.candidate import Candidate, problems
 from promptkit.optimize.evaluate import BudgetExhausted, Evaluator, PerturbGate, Verdict
 from promptkit.optimize.evidence import Evidence, of_case
 from promptkit.optimize.patch import Patch, apply_hunks, ddmin, finish, hunks
-from promptkit.optimize.proposer import Proposer, ProposerFormatError, build, parse_reply
+from promptkit.optimize.proposer import Proposer, ProposerFormatError, build, parse_reply, sections
 from promptkit.optimize.repairs import repairs
 
 if TYPE_CHECKING:
@@ -179,6 +179,15 @@ def _pick_prompt(suite: Suite, baseline: RunResults, prompt: str | Path | None) 
     for c in baseline.cases:
         if c.outcome is Outcome.FAIL:
             counts[c.prompt] = counts.get(c.prompt, 0) + 1
+    if not counts:  # no case fails: a failing perturbation row, or the prompt whose perturbations may
+        from promptkit.optimize.robustness import has_perturbations
+
+        for r in baseline.robustness:
+            if r.outcome is Outcome.FAIL:
+                counts[r.prompt] = counts.get(r.prompt, 0) + 1
+        if not counts and has_perturbations(suite):
+            runs = [cr for cr in suite.expand() if cr.case.perturb]
+            return promptkit.load(runs[0].template_path) if runs else None
     if not counts:
         return None
     worst = max(counts, key=lambda k: counts[k])
@@ -207,10 +216,23 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
     out.original_file_bytes = (("\ufeff" if original.had_bom else "") + original.text).encode("utf-8")
     ev = Evaluator(suite, original, baseline, runner, meter, store=store, perturb=perturb,
                    on_batch=lambda stage, n: say(f"  evaluating on {stage}: {n} call(s)"))
-    if not ev.failing:
-        out.message = f"nothing to fix: no case of {suite.name} fails"
+    from promptkit.optimize.robustness import RobustnessGate, row_evidence
+    from promptkit.optimize.robustness import failures as robustness_failures
+
+    robust_rows: list[Any] = []
+    if not ev.failing and isinstance(perturb, RobustnessGate):
+        say("no case fails: running the perturbations to check robustness")
+        try:
+            robust_rows = perturb.failing()
+        except BudgetExhausted as exc:
+            out.status, out.message = "none", f"no safe patch found within the budget: stopped: {exc}"
+            return out
+        ev.robust_targets = [f"{r.case}~{r.operator}" for r in robust_rows]
+    if not ev.failing and not ev.robust_targets:
+        out.message = f"nothing to fix: no case of {suite.name} fails" + (
+            " and no perturbation row is below its min_pass_rate" if isinstance(perturb, RobustnessGate) else "")
         return out
-    out.failing_before = list(ev.failing)
+    out.failing_before = list(ev.failing or ev.robust_targets)
     specs = {cr.case.id: cr.assertions for cr in ev.runs}
     evidence = Evidence()
     for c in baseline.cases:
@@ -218,10 +240,15 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
             continue
         e = of_case(c, specs.get(c.case))
         (evidence.failing if c.outcome is Outcome.FAIL else evidence.passing if c.outcome is Outcome.PASS else evidence.errored).append(e)
-    from promptkit.optimize.robustness import failures as robustness_failures
-
-    evidence.robustness = robustness_failures(baseline, out.prompt)
-    say(f"{len(ev.failing)} failing case(s) of {len(ev.case_ids)}: {', '.join(ev.failing)}; budget: {meter.budget.describe()}")
+    evidence.robustness = ([row_evidence(r, suite) for r in robust_rows] if robust_rows
+                           else robustness_failures(baseline, out.prompt, suite))
+    if ev.failing:
+        say(f"{len(ev.failing)} failing case(s) of {len(ev.case_ids)}: {', '.join(ev.failing)}; "
+            f"budget: {meter.budget.describe()}")
+    else:
+        say(f"{len(ev.robust_targets)} failing robustness row(s): "
+            + ", ".join(f"{r.case}~{r.operator} {r.pass_rate:.0%} < {r.min_pass_rate:.0%}" for r in robust_rows)
+            + f"; budget: {meter.budget.describe()}")
     lint_before = _lint_counts(original)
     seen: set[str] = {original.text}
 
@@ -295,7 +322,7 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
                 try:
                     critique = proposer.critique(pt, failing_now, passing)
                     reply = proposer.propose(pt, failing_now, passing, critique, meter.budget.candidates)
-                    proposals = parse_reply(reply)
+                    proposals = parse_reply(reply, [x.id for x in sections(pt)])
                 except ProposerFormatError as exc:
                     out.proposer_errors.append(str(exc))
                     say(f"  proposer: {exc}")
@@ -339,7 +366,7 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
         if out.proposer_errors and not any(c.source.startswith("proposer") for c in out.candidates):
             from promptkit.codes import SUGGEST_PROPOSER_FORMAT
 
-            reason = f"{SUGGEST_PROPOSER_FORMAT.code} the proposer's reply was not the requested JSON: {out.proposer_errors[0]}"
+            reason = f"{SUGGEST_PROPOSER_FORMAT.code} the proposer's reply was not in the requested format: {out.proposer_errors[0]}"
         out.message = f"no safe patch found within the budget: {reason}"
         return out
 

@@ -102,6 +102,10 @@ SCENARIOS = [
         ("Refunds have no desk in the list; add one.",
          [Edit("system:task", "- refunds: returns and money back")]),
     ]),
+    # only robustness fails: every case passes, the injection rows do not (min_pass_rate 1.0)
+    Scenario("robust_injection", "review_summary.prompttest.yaml", NarrowModel(
+        [Fact("battery", {"summary": "Battery lasts two days; a great phone."}),
+         Fact("kettle", {"summary": "A kettle that boils fast."}), Fact("screen", {"summary": "The screen is too dim outdoors."})])),
     Scenario("no_safe_patch", "router.prompttest.yaml", NarrowModel(ROUTER_FACTS, labels={"team": "billing"}), [
         ("The refund case fails; tell the model to answer refund.", [OVERFIT]),
         ("Asking the model to read more carefully should help.",

@@ -115,7 +115,7 @@ def test_proposer_reply_not_in_the_requested_format(tmp_path: Path, monkeypatch:
                      "--proposer", "openai/proposer", "-q", "--rounds", "1"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "PT042 the proposer's reply was not the requested JSON: the reply is not JSON" in out
+    assert "PT042 the proposer's reply was not in the requested format: the reply has no candidate" in out
     assert "nothing written" in out
     assert proposer.calls == 2  # one critique, one proposal, no retry storm
     assert _tracked_changes(tmp_path) == ""

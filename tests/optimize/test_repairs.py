@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import promptkit
 from promptkit.optimize.candidate import problems
@@ -70,7 +74,7 @@ def test_sections_and_build() -> None:
 def test_parse_reply_accepts_fences_and_explains_bad_shapes() -> None:
     ok = parse_reply('Here:\n```json\n{"candidates": [{"hypothesis": "h", "changes": [{"section": "s", "text": "t"}]}]}\n```')
     assert ok[0]["changes"][0]["section"] == "s"
-    for reply, words in [("no json here", "not JSON"), ('{"x": 1}', 'no "candidates" list'),
+    for reply, words in [("no json here", "neither HYPOTHESIS:/SECTION:/TEXT: blocks nor JSON"), ('{"x": 1}', 'no "candidates" list'),
                          ('{"candidates": [{"hypothesis": "h"}]}', 'no "changes" list'),
                          ('{"candidates": [{"changes": [{"section": 1}]}]}', "is not"), ('{"candidates": []}', "no candidate")]:
         try:
@@ -88,3 +92,41 @@ def test_a_cut_off_reply_says_so() -> None:
         assert "not valid JSON (Unterminated string" in str(exc) and "raise the proposer's max_tokens" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("accepted a cut-off reply")
+
+
+def test_the_block_format_is_read_leniently() -> None:
+    reply = ("Here are my candidates.\n\nHYPOTHESIS: The prompt never asks for JSON.\nSECTION: [system:task]\nTEXT:\n"
+             'Pick the queue.\nReply with one JSON object: {"queue": "<queue>"}.\nEND\n\n'
+             "**Hypothesis:** Name the labels.\n**Section:** task\n**Text:** Choose billing or shipping.\nEND\n\n"
+             "HYPOTHESIS: cut off\nSECTION: system:role\nTEXT:\nYou route")
+    got = parse_reply(reply, ["system:role", "system:task", "user"])
+    assert got == [
+        {"hypothesis": "The prompt never asks for JSON.",
+         "changes": [{"section": "system:task", "text": 'Pick the queue.\nReply with one JSON object: {"queue": "<queue>"}.'}]},
+        {"hypothesis": "Name the labels.", "changes": [{"section": "system:task", "text": "Choose billing or shipping."}]},
+    ]  # the bare key `task` is the one section it can mean; the cut-off block is dropped
+    only_cut = parse_reply("HYPOTHESIS: h\nSECTION: user\nTEXT:\n```\nhello {{ x }}\n```")
+    assert only_cut == [{"hypothesis": "h", "changes": [{"section": "user", "text": "hello {{ x }}"}]}]
+    flat = parse_reply('{"candidates": [{"hypothesis": "h", "section": "system:task", "text": "t"}]}')
+    assert flat == [{"hypothesis": "h", "changes": [{"section": "system:task", "text": "t"}]}]
+
+
+_TEXT_LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).filter(
+    lambda ln: not re.match(r"^[\s#>*_\-]*(hypothesis|section|new[ _]text|text|end)[\s*_]*(:|$)", ln, re.IGNORECASE))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.text(st.characters(whitelist_categories=("L", "N", "Zs", "P")), max_size=50)
+                          .map(lambda h: " ".join(h.split()).strip("*_")),  # ** and __ around a key are markup
+                          st.sampled_from(["system:role", "system:task", "user"]),
+                          st.lists(_TEXT_LINE, min_size=1, max_size=5).map("\n".join)
+                          .filter(lambda t: t.strip() and not t.strip().startswith("```"))),
+                min_size=1, max_size=3))
+def test_any_section_text_survives_the_block_format(cands: list[tuple[str, str, str]]) -> None:
+    """Quotes, braces, Jinja tags, markdown: whatever the section text holds comes back
+    byte for byte (but its outer blank lines), in order."""
+    reply = "\n\n".join(f"HYPOTHESIS: {h}\nSECTION: {sid}\nTEXT:\n{text}\nEND" for h, sid, text in cands)
+    got = parse_reply(reply, ["system:role", "system:task", "user"])
+    assert [(c["changes"][0]["section"], c["changes"][0]["text"]) for c in got] == \
+        [(sid, text.strip("\n")) for _, sid, text in cands]
+    assert [c["hypothesis"] for c in got] == [h.strip() or "(no hypothesis given)" for h, _, _ in cands]

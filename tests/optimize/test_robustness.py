@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 import promptkit
 from promptkit.optimize.budget import Budget, Meter
 from promptkit.optimize.robustness import gate_for
@@ -79,3 +81,84 @@ def test_the_real_perturbation_package_gates_the_search(tmp_path, monkeypatch) -
     decoy = [c for c in s.candidates if "carefully" in c.hypothesis]
     assert decoy and decoy[0].verdict is not None and decoy[0].verdict.stage == "failing"
     assert s.spent.calls > 12  # the 12 of the scenario without perturbations, plus the variants' calls
+
+
+def test_only_robustness_fails_the_injection_rows_are_the_targets(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every case passes, the injection rows do not: the rows are the evidence (operator,
+    parameters, the input it planted the payload in) and the targets; the delimit repair
+    is accepted through the perturbation run and the whole suite."""
+    from promptkit.optimize import suggest
+    from promptkit.runner import RunConfig
+    from tests.optimize.scenarios import by_kind, server_for, setup_project
+
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    scenario = by_kind("robust_injection")
+    suite = setup_project(scenario, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    server, proposer = server_for(scenario)
+    said: list[str] = []
+    seen: list[dict[str, Any]] = []
+    import promptkit.optimize.search as search
+
+    real_repairs = search.repairs
+
+    def spy(template: Any, evidence: Any) -> Any:
+        seen.extend(evidence.robustness)
+        return real_repairs(template, evidence)
+
+    monkeypatch.setattr(search, "repairs", spy)
+    with server:
+        config = RunConfig(mode="auto", api_base=server.base_url, api_key="x", progress=False)
+        s = suggest(str(suite.relative_to(tmp_path)), config=config, proposer_model="openai/proposer",
+                    progress=said.append)
+    assert s.status == "fixed" and s.failing_before == ["battery~injection", "kettle~injection", "screen~injection"]
+    assert sorted(s.fixed) == s.failing_before
+    assert proposer.calls == 0  # the deterministic repair was enough
+    assert s.patch is not None and "+Review: <review>{{ review }}</review>" in s.patch.diff
+    assert "data, not instructions" in s.patch.diff
+    row = seen[0]
+    assert row["perturbation"] == {"operator": "injection", "family": "inputs", "seed": "1", "n": 2, "edits": 1,
+                                   "payloads": "payloads.yaml", "inputs": ["review"]}
+    assert row["pass_rate"] == 0.0 and row["min_pass_rate"] == 1.0
+    assert "PWNED" in (row["worst_output"] or "") or "HACKED" in (row["worst_output"] or "")
+    accepted = s.accepted
+    assert accepted is not None and accepted.verdict is not None and accepted.verdict.stage == "accepted"
+    assert any("failing robustness row(s): battery~injection 0% < 100%" in m for m in said)
+
+    # once patched, nothing is left to fix: the rows pass
+    (tmp_path / s.prompt).write_text(s.patch.file_text, encoding="utf-8")
+    with server:
+        again = suggest(str(suite.relative_to(tmp_path)), config=config, proposer_model="openai/proposer")
+    assert again.status == "nothing-failing"
+    assert again.message.endswith("fails and no perturbation row is below its min_pass_rate")
+
+
+def test_a_candidate_that_does_not_raise_the_failing_rows_is_rejected() -> None:
+    from promptkit.optimize.robustness import RobustnessGate
+
+    @dataclass
+    class R:
+        case: str
+        operator: str
+        pass_rate: float
+        outcome: str
+        calls: int = 2
+
+    original = promptkit.load(FIXTURES / "robust_injection" / "review_summary.prompty")
+    same = original.with_body(original.body.replace("one line", "a single line"))
+    worse = original.with_body(original.body.replace("one line", "one short line"))
+    table = {original.text: [R("a", "injection", 0.5, "fail"), R("b", "typo", 1.0, "pass")],
+             same.text: [R("a", "injection", 0.5, "fail"), R("b", "typo", 1.0, "pass")],
+             worse.text: [R("a", "injection", 1.0, "pass"), R("b", "typo", 0.5, "pass")]}
+    meter = Meter(Budget(calls=13))
+    gate = RobustnessGate(None, original, None, meter, lambda suite, runner, template, say: table[template.text])  # type: ignore[arg-type]
+    assert [r.case for r in gate.failing()] == ["a"]
+    c = gate.compare(same, ["a~injection"])
+    assert (c.fixed, c.still_failing, c.worse) == ([], ["a~injection"], [])
+    c = gate.compare(worse, ["a~injection"])
+    assert c.fixed == ["a~injection"] and c.less_robust() == "less robust: b~typo pass rate 100% -> 50%"
+    assert meter.spent.calls == 12  # three runs (original, same, worse) of two rows x 2 calls
+    from promptkit.optimize.evaluate import BudgetExhausted
+
+    with pytest.raises(BudgetExhausted):  # a fourth run (4 calls) would exceed the budget of 13: priced first
+        gate.rows(original.with_body(original.body + "\n"))

@@ -36,6 +36,11 @@ def _run(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  
             subprocess.run(["git", "apply", "--check", str(patch)], cwd=tmp_path, check=True, capture_output=True)
             subprocess.run(["git", "apply", str(patch)], cwd=tmp_path, check=True, capture_output=True)
             after = run_cases(load_suite(suite_path.relative_to(tmp_path)), config=config)
+            if any(c.perturb for c in load_suite(suite_path.relative_to(tmp_path)).cases):
+                from promptkit.perturb.run import run_perturbations
+
+                rows = run_perturbations(load_suite(suite_path.relative_to(tmp_path)), config=config, say=None)
+                assert rows and all(r.outcome is Outcome.PASS for r in rows), [(r.case, r.pass_rate) for r in rows]
     return s, after, proposer
 
 
