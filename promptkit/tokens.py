@@ -363,6 +363,18 @@ def model_family(model: str) -> str:
         family = shorter
 
 
+@lru_cache(maxsize=1)
+def _families() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """litellm's table entries grouped by family (the id's tail without snapshot suffixes),
+    built once: a lint run asks for the families of many unknown ids, and a scan of the
+    whole table per id cost ~20 ms each."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for k, v in _model_table().items():
+        if isinstance(v, dict) and k != "sample_spec":
+            out.setdefault(model_family(k.rsplit("/", 1)[-1]), []).append((k, v))
+    return out
+
+
 @lru_cache(maxsize=256)
 def family_model_info(model: str) -> tuple[str, dict[str, Any]] | None:
     """For an id missing from litellm's table (a new dated snapshot of a known model,
@@ -381,9 +393,7 @@ def family_model_info(model: str) -> tuple[str, dict[str, Any]] | None:
     tail = normalize_model(family)
     if len(tail) < 3:
         return None
-    table = _model_table()
-    members = [(k, v) for k, v in table.items() if isinstance(v, dict) and k != "sample_spec"
-               and model_family(k.rsplit("/", 1)[-1]) == tail]
+    members = _families().get(tail, [])
     windows = [v.get("max_input_tokens") or v.get("max_tokens") for _, v in members]
     windows = [w for w in windows if isinstance(w, int) and w > 0]
     if not windows:

@@ -97,6 +97,12 @@ def _split_lines(ctx: LintContext) -> Lines:
     return Lines(texts, starts, fenced, first_body, fence_at if fence is not None else None)
 
 
+def lower(ctx: LintContext) -> str:
+    """The file's text in lower case, made once per file for the rules that look for
+    keywords with ``str.find``."""
+    return ctx.cached("_util.lower", lambda: ctx.text.lower())
+
+
 def prose_matches(ctx: LintContext, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
     """``(line_index, match)`` for matches of ``pattern`` in the body outside code fences.
 
