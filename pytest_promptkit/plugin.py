@@ -70,6 +70,7 @@ pytest_plugins = [
     "pytest_promptkit.robustness",  # perturb: in test files (#10)
     "pytest_promptkit.progress",
     "pytest_promptkit.lastfailed",
+    "pytest_promptkit.protocol",  # a lighter per-item protocol for sessions of prompt cases only
 ]
 
 __all__ = ["CaseItem", "PromptRunner", "PromptkitCaseError", "PromptkitCaseFailure", "PromptkitPlugin",
@@ -148,9 +149,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setup errors without asking the item, so the report is rewritten here)."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    if isinstance(item, CaseItem) and call.when == "setup" and item.result is not None:
-        # The finished case travels with its report: an xdist controller that is
-        # interrupted before the workers hand in their parts still has it.
+    if isinstance(item, CaseItem) and call.when == "setup" and item.result is not None and hasattr(item.config, "workerinput"):
+        # On an xdist worker the finished case travels with its report: a controller
+        # that is interrupted before the workers hand in their parts still has it.
         report.promptkit_result = item.result.model_dump(mode="json")
     excinfo = call.excinfo
     if isinstance(item, CaseItem) and excinfo is not None and isinstance(excinfo.value, (PromptkitCaseError, PromptkitCaseFailure)):

@@ -38,8 +38,16 @@ def find_suites(root: Path) -> Iterator[Path]:
 
 #: pytest plugins that act only on Python test functions: a run of prompt suites has none,
 #: and loading them costs start-up time (Hypothesis' plugin imports all of Hypothesis for
-#: its summary; unraisable/thread-exception hooks run full garbage collections).
-_PYTHON_ONLY_PLUGINS = ("hypothesispytest", "unraisableexception", "threadexception")
+#: its summary; anyio's imports anyio's sockets and streams for async test functions;
+#: unraisable/thread-exception hooks run full garbage collections; platformdirs' and
+#: unittest's only serve Python tests).
+_PYTHON_ONLY_PLUGINS = ("hypothesispytest", "anyio", "platformdirs", "unittest", "unraisableexception",
+                        "threadexception")
+#: pytest-xdist's plugins, turned off too when the run asks for no workers (no ``-n``,
+#: ``--dist`` or ``--tx``): importing them (and execnet) is start-up time for nothing.
+_XDIST_PLUGINS = ("xdist", "xdist.looponfail")
+_XDIST_FLAGS = ("-n", "--numprocesses", "--dist", "-d", "--tx", "--looponfail", "-f", "--maxprocesses",
+                "--max-worker-restart")
 
 #: What ``promptkit test`` exits with (docs/testing.md, README): pytest's codes, except that
 #: bad input and usage errors are all 2 and a stop by signal is 128 + the signal.
@@ -126,8 +134,11 @@ class TestCommand:
         extra = shlex.split(args.pytest_args or "") + list(getattr(args, "passthrough", None) or ())
         out = [*files, "-p", "no:cacheprovider"]
         if not _runs_python_tests(files, extra):
-            for name in _PYTHON_ONLY_PLUGINS:
-                if f"no:{name}" not in extra:
+            names = list(_PYTHON_ONLY_PLUGINS)
+            if args.workers is None and not any(a.split("=", 1)[0] in _XDIST_FLAGS or a.startswith("-n") for a in extra):
+                names += _XDIST_PLUGINS
+            for name in names:
+                if f"no:{name}" not in extra and name not in extra:
                     out += ["-p", f"no:{name}"]
             if not any(a.startswith("--assert") for a in extra):
                 # Rewriting asserts matters for Python tests only; without it pytest does not

@@ -7,14 +7,24 @@ test file or the template, so they are reported as such, all at once, at collect
 each with its ``file:line``, what is wrong and how to fix it.
 
 Checked per case run: the prompt loaded without errors, every required input (no
-default) has a value, and no variable is given that the prompt does not declare (only
-when the prompt declares its inputs; the close match is suggested).
+default) has a value, no variable is given that the prompt does not declare (only
+when the prompt declares its inputs; the close match is suggested), and the template
+uses no variable that is neither an input nor given by the case (``{{ custmer }}`` when
+the inputs declare ``customer``: ``PK022`` at the use's ``line:col``, once per prompt).
+
+That last check has no false errors: a name the static analysis finds free (not an
+input, not set in the template, not a loop variable or macro argument) is only a suspect
+-- ``{% if x is defined %}``, ``x | default(...)`` and the like make it harmless -- so the
+case is rendered (no model involved) and only an undefined-variable error of that very
+name is reported. Suspects are confirmed on at most :data:`MAX_RENDER_CHECKS` cases of a
+prompt; a use that only some values reach still shows as that case's ERROR at run time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from promptkit.codes import MISSING_INPUT, UNDEFINED_VARIABLE
 from promptkit.diagnostics import Diagnostic, Severity
@@ -25,12 +35,16 @@ if TYPE_CHECKING:
 
 __all__ = ["check_jobs"]
 
+#: Cases of one prompt rendered, at most, to confirm that a suspect variable is undefined.
+MAX_RENDER_CHECKS = 50
+
 
 def check_jobs(jobs: Sequence[CaseJob], suite_shown: str) -> list[Diagnostic]:
     """Every problem of ``jobs`` that rendering would hit, one diagnostic each (deduplicated:
     a broken prompt is reported once, not once per case)."""
     out: list[Diagnostic] = []
     seen: set[tuple[str, str, int]] = set()
+    undefined = _UndefinedUses()
     for job in jobs:
         template = job.template or job.case_run.template
         if template is None:
@@ -43,6 +57,9 @@ def check_jobs(jobs: Sequence[CaseJob], suite_shown: str) -> list[Diagnostic]:
                 out.append(d)
         if errors:
             continue
+        found = undefined.check(template, job.case_run.vars)
+        if found is not None:
+            out.append(found)
         declared = template.inputs
         if not declared:
             continue
@@ -87,3 +104,82 @@ def _closest(name: str, choices: Sequence[str]) -> str | None:
 
     found = process.extractOne(name, list(choices), score_cutoff=70)
     return str(found[0]) if found else None
+
+
+class _UndefinedUses:
+    """Variables a template reads that nothing defines, confirmed by rendering (see the
+    module docstring); each prompt is reported once."""
+
+    def __init__(self) -> None:
+        self._suspects: dict[int, frozenset[str]] = {}  # id(template) -> free names that are no input
+        self._tries: dict[int, int] = {}
+        self._done: set[int] = set()  # templates reported (or found clean for every name)
+
+    def check(self, template: Any, given: Mapping[str, Any]) -> Diagnostic | None:
+        key = id(template)
+        if key in self._done or self._tries.get(key, 0) >= MAX_RENDER_CHECKS:
+            return None
+        suspects = self._suspects.get(key)
+        if suspects is None:
+            suspects = self._suspects[key] = _free_non_inputs(template)
+        open_ = [n for n in suspects if n not in given]
+        if not open_:
+            return None
+        self._tries[key] = self._tries.get(key, 0) + 1
+        from promptkit.diagnostics import PromptkitError
+        from promptkit.template import render
+
+        try:
+            render(template, dict(given))
+        except PromptkitError as exc:
+            name = _named(exc.diagnostic.message, open_) if exc.diagnostic.code == UNDEFINED_VARIABLE.code else None
+            if name is not None:
+                self._done.add(key)
+                return _diagnostic(template, name)
+        return None
+
+
+def _free_non_inputs(template: Any) -> frozenset[str]:
+    from promptkit.template.analysis import analyze
+
+    try:
+        analysis = analyze(template)
+    except Exception:  # noqa: BLE001 - the analysis is a hint; rendering at run time still reports
+        return frozenset()
+    if not analysis.parsed:
+        return frozenset()
+    return frozenset(analysis.free_names - set(template.inputs))
+
+
+def _named(message: str, names: Sequence[str]) -> str | None:
+    """Which of ``names`` Jinja's "'x' is undefined" message is about."""
+    for name in names:
+        if f"'{name}' is undefined" in message:
+            return name
+    return None
+
+
+def _diagnostic(template: Any, name: str) -> Diagnostic:
+    from promptkit.template.analysis import analyze
+
+    uses = [u for u in analyze(template).uses if u.name == name and u.kind == "load"]
+    span = uses[0].span if uses else None
+    inputs = list(template.inputs)
+    prompt = _shown(template.path)
+    guess = _closest(name, inputs)
+    declared = f" (its inputs: {', '.join(inputs)})" if inputs else ""
+    hint = (f"did you mean '{guess}'? fix the name in the template" if guess else
+            f"declare it under inputs ({name}: {{type: string}}) and give it in the cases' vars, "
+            f"or guard it with {{% if {name} is defined %}}")
+    return Diagnostic(prompt, f"the template uses variable '{name}', which is not an input of {Path(prompt).name}"
+                              f"{declared}: rendering fails wherever it is reached", Severity.ERROR,
+                      UNDEFINED_VARIABLE.code, UNDEFINED_VARIABLE.name, span, hint)
+
+
+def _shown(path: Any) -> str:
+    """``path`` relative to the working directory when inside it (as the user types it)."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)

@@ -375,6 +375,21 @@ class Suite(BaseModel):
 
         runs: list[CaseRun] = []
         multi = len(self.prompts) > 1
+        suite_name = self.name  # resolves paths: once, not per case
+        base_dir = self.path.parent if self.path else None
+        prompt_params: dict[Path, dict[str, Any]] = {}  # per prompt: its model's params and tools
+
+        def params_of(p: Path, tpl: PromptTemplate) -> dict[str, Any]:
+            params = prompt_params.get(key(p))
+            if params is None:
+                fm_model = tpl.front_matter.model
+                params = dict(fm_model.params) if fm_model else {}
+                tools = _tools(tpl, p)  # the prompt's declared tools go to the model (OpenAI's shape)
+                if tools:
+                    params["tools"] = tools
+                prompt_params[key(p)] = params
+            return params
+
         for case in self.cases:
             prompts = [case.prompt] if case.prompt else self.prompts
             if not prompts:
@@ -388,10 +403,7 @@ class Suite(BaseModel):
                     continue
                 tpl = template(p)
                 fm_model = tpl.front_matter.model
-                base_params = dict(fm_model.params) if fm_model else {}
-                tools = _tools(tpl, p)  # the prompt's declared tools go to the model (OpenAI's shape)
-                if tools:
-                    base_params["tools"] = tools
+                base_params = params_of(p, tpl)
                 targets = case.models or self.models
                 if not targets:
                     mid = fm_model.litellm_id if fm_model else None
@@ -409,7 +421,7 @@ class Suite(BaseModel):
                 for m in targets:
                     runs.append(
                         CaseRun(
-                            suite=self.name,
+                            suite=suite_name,
                             case=case,
                             model=m,
                             template_path=p,
@@ -420,7 +432,7 @@ class Suite(BaseModel):
                             threshold=case.threshold if case.threshold is not None else self.defaults.threshold,
                             judge=self.defaults.judge,
                             multi_prompt=multi and case.prompt is None,
-                            base_dir=self.path.parent if self.path else None,
+                            base_dir=base_dir,
                         )
                     )
         return runs

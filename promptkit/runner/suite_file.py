@@ -52,6 +52,7 @@ from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severit
 from promptkit.runner.assertions.registry import SpecError, build_spec
 from promptkit.runner.assertions.spec import AssertionSpec
 from promptkit.runner.suite import Case, Defaults, ModelTarget, Suite, line_span
+from promptkit.runner.suite_cache import OffsetSpans, SuiteCache
 
 __all__ = ["load_suite", "loads_suite"]
 
@@ -140,7 +141,7 @@ class _Loader:
         self.shown = str(path)
         self.text = text
         self.index = LineIndex(text)
-        self.spans: dict[tuple[Any, ...], Span] = {}
+        self.spans: dict[tuple[Any, ...], Span] | OffsetSpans = {}
         #: Problems found so far; the file is read to its end and they are raised together.
         self.problems: list[PromptkitError] = []
         self.base = path.parent
@@ -179,7 +180,17 @@ class _Loader:
 
     # -- parsing ------------------------------------------------------------------
 
-    def parse(self) -> Suite:
+    def parse(self, cache: SuiteCache | None = None) -> Suite:
+        """The suite, validated. With a ``cache`` (:mod:`promptkit.runner.suite_cache`)
+        the YAML of an unchanged file is not parsed again; validation runs either way."""
+        hit = cache.get(self.path, self.text, self.index) if cache is not None else None
+        if hit is not None:
+            data, self.spans = hit
+        else:
+            data = self._parse_yaml(cache)
+        return self._validate(data)
+
+    def _parse_yaml(self, cache: SuiteCache | None) -> Any:
         from promptkit.template.frontmatter import parse_yaml
 
         parsed = parse_yaml(self.text, self.shown, self.index, 0)
@@ -197,7 +208,11 @@ class _Loader:
                            "fix the indentation or quote the value (values starting with *, &, !, %, @ or containing ': ' need quotes)")
             )
         self.spans = parsed.spans
-        data = parsed.data
+        if cache is not None:
+            cache.put(self.path, self.text, parsed.data, parsed.spans)
+        return parsed.data
+
+    def _validate(self, data: Any) -> Suite:
         if not isinstance(data, dict):
             raise self.fail((), "a test file must be a YAML mapping with 'prompts', 'models' and 'cases'",
                             "start with 'prompts:' and 'cases:' keys (see docs/testing.md)")
@@ -490,7 +505,8 @@ def load_suite(path: str | Path) -> Suite:
         d = src.diagnostics[0]
         raise PromptkitError(Diagnostic(str(p), d.message, Severity.ERROR, MISSING_FILE.code, MISSING_FILE.name, d.span,
                                         d.hint or "check the path of the test file"))
-    return _Loader(p, src.text).parse()
+    loader = _Loader(p, src.text)
+    return loader.parse(SuiteCache.for_root(loader.root))
 
 
 def loads_suite(text: str, path: str | Path = "inline.prompttest.yaml") -> Suite:

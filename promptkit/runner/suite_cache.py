@@ -1,0 +1,231 @@
+"""A cache of parsed suite YAML: content hash -> (data, positions), as JSON.
+
+Why: reading a 1,000-case ``*.prompttest.yaml`` with positions (libyaml's composer, then
+PyYAML's Python constructor, then a walk for every node's span) costs about half a second
+on every ``promptkit test`` run, most of them over a suite that did not change. JSON of the
+same data loads in a few milliseconds; positions are kept as character offsets and become
+:class:`~promptkit.diagnostics.Span` objects only where a message needs one.
+
+What is cached is only what YAML said: the plain data and the offsets of its nodes. All
+validation (schema, assertions, paths, confinement) runs on it exactly as on a fresh
+parse, so a cache entry can make a run neither more permissive nor different.
+
+Trust, the same rules as the lint cache (:mod:`promptkit.lint.cache`):
+
+* JSON, never pickle: a cache file from a stranger's checkout can hold data, not code.
+* A hit needs the SHA-256 of the suite's text, the promptkit and PyYAML versions and the
+  format version to match; anything else is a miss and the file is rewritten.
+* The folder is ``<project root>/.promptkit/cache/`` (confined: never a symlink out of
+  the project, never a folder promptkit did not make; it gets a ``CACHEDIR.TAG`` and a
+  ``.gitignore`` of ``*``). A cache file that git tracks is never read (committed, it
+  could stand in for the suite a reviewer sees).
+* One file per suite path (``suite-<hash of the path>.json``), so the cache does not grow
+  with edits; written atomically (:func:`promptkit.atomic.write_atomic`), so parallel
+  workers (``pytest -n auto``) and a killed process leave the old file or the new one,
+  never half of either. Any read problem is a plain miss, never an error.
+* Only documents made of JSON's own types are cached (string keys; strings, numbers,
+  booleans, null, lists, mappings): a YAML date or an integer key is parsed every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from promptkit.diagnostics import LineIndex, Span
+
+FORMAT_VERSION = 1
+DIRNAME = ".promptkit/cache"
+#: A cache file larger than this is not read (a 1,000-case suite makes ~0.7 MB).
+MAX_BYTES = 64 * 1024 * 1024
+_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by promptkit (parsed test files).\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+_OWN_FILE = re.compile(r"suite-[0-9a-f]{32}\.json")
+#: Below this many characters parsing is cheaper than a cache round trip.
+MIN_CHARS = 4096
+
+
+class OffsetSpans:
+    """Node positions as character offsets, turned into spans on demand (``get`` like a
+    ``dict[tuple, Span]``): a cached suite of 12,000 nodes needs a few dozen spans."""
+
+    __slots__ = ("_offsets", "_index", "_made")
+
+    def __init__(self, offsets: dict[tuple[Any, ...], tuple[int, int]], index: LineIndex) -> None:
+        self._offsets = offsets
+        self._index = index
+        self._made: dict[tuple[Any, ...], Span] = {}
+
+    def get(self, key: tuple[Any, ...], default: Span | None = None) -> Span | None:
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        at = self._offsets.get(key)
+        if at is None:
+            return default
+        span = self._made[key] = self._index.span(*at)
+        return span
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._offsets)
+
+
+class SuiteCache:
+    """Parsed suite documents of one project."""
+
+    def __init__(self, directory: Path | None) -> None:
+        #: None: no usable folder; nothing is read or written.
+        self.directory = directory
+        self._tracked: set[str] | None = None
+
+    @classmethod
+    def for_root(cls, root: Path) -> SuiteCache:
+        from promptkit.paths import PathRefused, confine_output
+
+        try:
+            return cls(confine_output(DIRNAME, root, what="suite cache", base=root, directory=True, ours=_is_ours))
+        except (PathRefused, OSError):
+            return cls(None)
+
+    def _file(self, suite: Path) -> Path | None:
+        if self.directory is None:
+            return None
+        key = hashlib.sha256(os.fsencode(os.path.abspath(suite))).hexdigest()[:32]
+        return self.directory / f"suite-{key}.json"
+
+    @staticmethod
+    def _stamp(text: str) -> dict[str, Any]:
+        import yaml
+
+        from promptkit._version import __version__
+
+        return {"format": FORMAT_VERSION, "promptkit": __version__, "yaml": yaml.__version__,
+                "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+    def get(self, suite: Path, text: str, index: LineIndex) -> tuple[Any, OffsetSpans] | None:
+        """The cached (data, spans) of ``suite`` if its text is still ``text``."""
+        file = self._file(suite)
+        if file is None or len(text) < MIN_CHARS:
+            return None
+        from promptkit.template.source import read_bytes
+
+        try:
+            if not stat.S_ISREG(os.lstat(file).st_mode):  # never through a symlink
+                return None
+            blob = json.loads(read_bytes(file, max_bytes=MAX_BYTES).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):  # missing, unreadable, torn: a miss
+            return None
+        if not isinstance(blob, dict) or any(blob.get(k) != v for k, v in self._stamp(text).items()):
+            return None
+        data, rows = blob.get("data"), blob.get("spans")
+        if not isinstance(rows, list) or self._is_tracked(file):
+            return None
+        offsets: dict[tuple[Any, ...], tuple[int, int]] = {}
+        try:
+            for path, start, end in rows:
+                if not (isinstance(path, list) and type(start) is int and type(end) is int):
+                    return None
+                offsets[tuple(path)] = (start, end)
+        except (TypeError, ValueError):
+            return None
+        return data, OffsetSpans(offsets, index)
+
+    def put(self, suite: Path, text: str, data: Any, spans: dict[tuple[Any, ...], Span]) -> None:
+        """Store a fresh parse (only of plain JSON data). Errors are ignored: a cache that
+        cannot be written only makes the next run slower."""
+        file = self._file(suite)
+        if file is None or len(text) < MIN_CHARS or not _plain(data, 0):
+            return
+        from promptkit.atomic import remove_stale_temp_files, write_atomic
+
+        blob = {**self._stamp(text), "data": data,
+                "spans": [[list(k), s.start.offset, s.end.offset] for k, s in spans.items()]}
+        try:
+            payload = json.dumps(blob, separators=(",", ":"), allow_nan=False)
+        except (ValueError, RecursionError):
+            return
+        try:
+            assert self.directory is not None
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _tag(self.directory)
+            write_atomic(file, payload)
+            remove_stale_temp_files(self.directory, lambda name: _OWN_FILE.fullmatch(name) is not None)
+        except OSError:
+            pass
+
+    def _is_tracked(self, file: Path) -> bool:
+        """Whether git tracks ``file`` (asked once per folder and process)."""
+        if self._tracked is None:
+            self._tracked = _git_tracked(file.parent)
+        return file.name in self._tracked
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` survives a JSON round trip unchanged (and is not absurdly deep)."""
+    if depth > 200:
+        return False
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if t is list:
+        return all(_plain(v, depth + 1) for v in value)
+    if t is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _is_ours(directory: Path) -> bool:
+    tag = Path(directory) / "CACHEDIR.TAG"
+    try:
+        if not stat.S_ISREG(os.lstat(tag).st_mode):
+            return False
+        with open(tag, encoding="utf-8", errors="replace") as fh:
+            return fh.read(len(_TAG) + 1) == _TAG
+    except OSError:
+        return False
+
+
+def _tag(directory: Path) -> None:
+    """Mark the folder as promptkit's (the tag first: a folder holding anything else is
+    refused by :meth:`SuiteCache.for_root`) and keep git out of it."""
+    tag = directory / "CACHEDIR.TAG"
+    if not os.path.lexists(tag):
+        tag.write_text(_TAG, encoding="utf-8")
+    ignore = directory / ".gitignore"
+    if not os.path.lexists(ignore):
+        ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")
+
+
+def _git_tracked(directory: Path) -> set[str]:
+    """Names of the files git tracks in ``directory`` (empty outside a repository)."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return set()
+    try:
+        res = subprocess.run([git, "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if res.returncode != 0:
+        return set()
+    return {Path(os.fsdecode(n)).name for n in res.stdout.split(b"\0") if n}
