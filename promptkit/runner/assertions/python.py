@@ -15,6 +15,7 @@ failure with that message; any other exception is a bug in the check: ERROR.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from typing import Any
 
@@ -52,26 +53,93 @@ def _arity(fn: Any) -> int:
 
 @assertion("python", PythonOptions, aliases=("callable",))
 async def python_check(output: str, o: PythonOptions, response: ModelResponse, ctx: AssertionContext) -> Check:
-    """A Python function (``module:function``) decides: bool, score, or {pass, score, reason}."""
+    """A Python function (``module:function``) decides: bool, score, or {pass, score, reason}.
+
+    Every failure names the user's own ``file:line`` (and function): where an exception
+    was raised (the innermost frame in the project's code, never one of promptkit's), or
+    the function's ``def`` line when it returned a failing verdict."""
     try:
         fn = import_object(o.value, ctx.base_dir)
     except CodeRefused as exc:
         return Check.failed_to_run(f"refused: {exc}")
-    except (ImportError, AttributeError, OSError, SyntaxError) as exc:
-        return Check.failed_to_run(f"cannot import {o.value}: {type(exc).__name__}: {exc}")
+    except SyntaxError as exc:
+        where = f"{_shown(exc.filename)}:{exc.lineno}: " if exc.filename and exc.lineno else ""
+        return Check.failed_to_run(f"cannot import {o.value}: {where}SyntaxError: {exc.msg}")
+    except Exception as exc:  # noqa: BLE001 - the user's module failed while it loaded
+        where = _raised_at(exc, ctx)
+        at = f"{where}: " if where else ""
+        return Check.failed_to_run(f"cannot import {o.value}: {at}{type(exc).__name__}: {_clean(str(exc))}")
     if not callable(fn):
         return Check.failed_to_run(f"{o.value} is not callable")
+    name = o.value.partition(":")[2]
     try:
         out = fn(output, ctx) if _arity(fn) >= 2 else fn(output)
         if inspect.isawaitable(out):
             out = await out
     except AssertionError as exc:
-        return Check.of(False, f"{o.value}: {exc or 'assertion failed'}")
-    return _interpret(out, o)
+        where = _raised_at(exc, ctx) or _defined_at(fn)
+        return Check.of(False, f"{where} ({name}): {_clean(str(exc)) or 'assertion failed'}")
+    except Exception as exc:  # noqa: BLE001 - a bug in the check: ERROR, located in the user's code
+        where = _raised_at(exc, ctx) or _defined_at(fn)
+        return Check.failed_to_run(f"{where} ({name}) raised {type(exc).__name__}: {_clean(str(exc))}")
+    check = _interpret(out, o)
+    if not check.passed:
+        check.reason = f"{_defined_at(fn)} ({name}): {check.reason}"
+    return check
+
+
+#: The module names :mod:`~promptkit.runner.assertions.project_code` gives user files.
+_GENERATED = re.compile(r"_promptkit_user_(\w+?)_[0-9a-f]{10}")
+_PROMPTKIT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
+
+
+def _clean(text: str) -> str:
+    """No generated module names in a message (``module 'checks' has no attribute ...``)."""
+    return _GENERATED.sub(r"\1", text)
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when inside it (as the user types it)."""
+    from pathlib import Path
+
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def _raised_at(exc: BaseException, ctx: AssertionContext) -> str | None:
+    """``file:line`` of the innermost traceback frame in the project's own code (not
+    promptkit's, not an installed package's), or None."""
+    import traceback
+    from pathlib import Path
+
+    from promptkit.paths import is_inside, project_root
+    from promptkit.runner.assertions.project_code import INSTALLED_DIRS
+
+    root = os.path.realpath(project_root(Path(ctx.base_dir) if ctx.base_dir is not None else None))
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        file = os.path.realpath(frame.filename)
+        if frame.filename.startswith("<") or file.startswith(_PROMPTKIT_DIR) or not is_inside(file, root):
+            continue
+        if INSTALLED_DIRS.intersection(Path(file).parts):
+            continue
+        found = f"{_shown(file)}:{frame.lineno}"
+    return found
+
+
+def _defined_at(fn: Any) -> str:
+    """``file:line`` of the function's ``def`` (a callable object: its ``__call__``)."""
+    target = inspect.unwrap(fn)
+    code = getattr(target, "__code__", None) or getattr(getattr(target, "__call__", None), "__code__", None)
+    if code is None:
+        return "?"
+    return f"{_shown(code.co_filename)}:{code.co_firstlineno}"
 
 
 def _interpret(out: Any, o: PythonOptions) -> Check:
-    name = o.value
+    name = o.value.partition(":")[2]
     if isinstance(out, AssertionResult):
         return Check(out.passed, out.score, out.reason, error=out.error, usage=out.usage)
     if isinstance(out, bool):
