@@ -125,23 +125,25 @@ def _rate(row: SummaryRow) -> str:
     return "-" if rate is None else f"{rate:.0%}"
 
 
-def format_summary(results: RunResults, *, width: int = 100, color: bool = False) -> str:
-    """The summary table (rich), as text for pytest's terminal writer or the CLI."""
-    from rich.console import Console
-    from rich.table import Table
+_COLUMNS = (("prompt", "left"), ("model", "left"), ("pass", "right"), ("fail", "right"), ("error", "right"),
+            ("pass rate", "right"), ("tokens", "right"), ("cost $", "right"), ("rec hit/miss", "right"))
 
+
+def format_summary(results: RunResults, *, width: int = 100, color: bool = False) -> str:
+    """The summary table, as text for pytest's terminal writer or the CLI.
+
+    In colour it is drawn by rich; plain (what pytest's summary prints) it is laid out
+    here in rich's same style without importing rich, a tenth of a second of every
+    ``promptkit test`` run (and cell text is never read as rich markup). A table wider
+    than ``width`` is left to rich, which wraps cells."""
     rows = summarize(results.cases)
-    table = Table(title=f"promptkit: {len(results.cases)} case(s), mode {results.mode}", title_justify="left",
-                  show_edge=False, pad_edge=False)
-    for col, justify in (("prompt", "left"), ("model", "left"), ("pass", "right"), ("fail", "right"),
-                         ("error", "right"), ("pass rate", "right"), ("tokens", "right"), ("cost $", "right"),
-                         ("rec hit/miss", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    title = f"promptkit: {len(results.cases)} case(s), mode {results.mode}"
+    cells: list[list[str]] = []
     total = SummaryRow(prompt="total", model="")
     for r in rows:
         flaky = f" ({r.flaky} flaky)" if r.flaky else ""
-        table.add_row(r.prompt, r.model, str(r.passed), f"{r.failed}{flaky}", str(r.errors), _rate(r),
-                      str(r.usage.total_tokens), money(r.usage.cost_usd), f"{r.hit}/{r.missed}")
+        cells.append([r.prompt, r.model, str(r.passed), f"{r.failed}{flaky}", str(r.errors), _rate(r),
+                      str(r.usage.total_tokens), money(r.usage.cost_usd), f"{r.hit}/{r.missed}"])
         total.passed += r.passed
         total.failed += r.failed
         total.errors += r.errors
@@ -149,11 +151,36 @@ def format_summary(results: RunResults, *, width: int = 100, color: bool = False
         total.hit += r.hit
         total.missed += r.missed
     if len(rows) > 1:
-        table.add_row("total", "", str(total.passed), str(total.failed), str(total.errors), _rate(total),
-                      str(total.usage.total_tokens), money(total.usage.cost_usd), f"{total.hit}/{total.missed}")
+        cells.append(["total", "", str(total.passed), str(total.failed), str(total.errors), _rate(total),
+                      str(total.usage.total_tokens), money(total.usage.cost_usd), f"{total.hit}/{total.missed}"])
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, (name, _) in enumerate(_COLUMNS)]
+    plain = not color and sum(widths) + 3 * (len(widths) - 1) <= width and all(
+        c.isascii() and c.isprintable() for row in cells for c in row)
+    if plain:
+        return _plain_table(title, [name for name, _ in _COLUMNS], cells, widths)
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for col, justify in _COLUMNS:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in cells:
+        table.add_row(*(escape(c) for c in row))
     buf = io.StringIO()
     Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False).print(table)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
+
+
+def _plain_table(title: str, header: list[str], rows: list[list[str]], widths: list[int]) -> str:
+    """rich's look (``show_edge=False, pad_edge=False``): ``┃`` between header cells, a
+    ``━``/``╇`` rule, ``│`` between cells; text left, numbers right."""
+    def line(cells: list[str], sep: str) -> str:
+        out = [c.ljust(w) if justify == "left" else c.rjust(w) for c, w, (_, justify) in zip(cells, widths, _COLUMNS)]
+        return f" {sep} ".join(out).rstrip()
+
+    rule = "╇".join("━" * (w + (1 if i in (0, len(widths) - 1) else 2)) for i, w in enumerate(widths))
+    return "\n".join([title, line(header, "┃"), rule, *(line(r, "│") for r in rows)])
 
 
 def money(usd: float) -> str:
