@@ -44,6 +44,9 @@ _TAG = (
     "# This file is a cache directory tag created by promptkit.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
+#: The tag every promptkit cache folder carries (the lint cache, the parsed-suite cache of
+#: promptkit.runner.suite_cache): what :func:`is_cache_dir` recognizes.
+CACHEDIR_TAG = _TAG
 #: Cache files of other settings kept around (switching branches or configs back and forth).
 KEEP_OTHER = 8
 #: A cache file larger than this is ignored (and rebuilt): a cache of the 6,000-prompt

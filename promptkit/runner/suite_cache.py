@@ -39,16 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from promptkit.diagnostics import LineIndex, Span
+from promptkit.lint.cache import CACHEDIR_TAG, is_cache_dir  # one tag for all of promptkit's cache folders
 
 FORMAT_VERSION = 1
 DIRNAME = ".promptkit/cache"
 #: A cache file larger than this is not read (a 1,000-case suite makes ~0.7 MB).
 MAX_BYTES = 64 * 1024 * 1024
-_TAG = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by promptkit (parsed test files).\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
-)
 _OWN_FILE = re.compile(r"suite-[0-9a-f]{32}\.json")
 #: Below this many characters parsing is cheaper than a cache round trip.
 MIN_CHARS = 4096
@@ -98,7 +94,7 @@ class SuiteCache:
         from promptkit.paths import PathRefused, confine_output
 
         try:
-            return cls(confine_output(DIRNAME, root, what="suite cache", base=root, directory=True, ours=_is_ours))
+            return cls(confine_output(DIRNAME, root, what="suite cache", base=root, directory=True, ours=is_cache_dir))
         except (PathRefused, OSError):
             return cls(None)
 
@@ -191,23 +187,12 @@ def _plain(value: Any, depth: int) -> bool:
     return False
 
 
-def _is_ours(directory: Path) -> bool:
-    tag = Path(directory) / "CACHEDIR.TAG"
-    try:
-        if not stat.S_ISREG(os.lstat(tag).st_mode):
-            return False
-        with open(tag, encoding="utf-8", errors="replace") as fh:
-            return fh.read(len(_TAG) + 1) == _TAG
-    except OSError:
-        return False
-
-
 def _tag(directory: Path) -> None:
     """Mark the folder as promptkit's (the tag first: a folder holding anything else is
     refused by :meth:`SuiteCache.for_root`) and keep git out of it."""
     tag = directory / "CACHEDIR.TAG"
     if not os.path.lexists(tag):
-        tag.write_text(_TAG, encoding="utf-8")
+        tag.write_text(CACHEDIR_TAG, encoding="utf-8")
     ignore = directory / ".gitignore"
     if not os.path.lexists(ignore):
         ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")
