@@ -145,8 +145,8 @@ def main() -> int:
                         if any(c.perturb for c in patched.cases):  # robustness targets: every row passes too
                             from promptkit.perturb.run import run_perturbations
 
-                            rows = run_perturbations(patched, config=config, say=None)
-                            after.update({f"{r.case}~{r.operator}": r.outcome for r in rows})
+                            robust = run_perturbations(patched, config=config, say=None)
+                            after.update({f"{r.case}~{r.operator}": r.outcome for r in robust})
                     finally:
                         os.chdir(cwd)
                     regressions = sum(1 for k, v in before.items() if v is Outcome.PASS and after.get(k) is not Outcome.PASS)

@@ -156,9 +156,10 @@ _SECTION = re.compile(r"^\[([\w:#\-]+)\] ?(.*)$")
 
 
 def _sections(user: str) -> dict[str, str]:
-    """Section id -> text, from the ``<prompt>`` block of a proposer request."""
-    m = re.search(r"<prompt>\n(.*?)\n</prompt>", user, re.DOTALL)
-    block = m.group(1) if m else ""
+    """Section id -> text, from the last ``<prompt>`` block of a proposer request (an
+    earlier one is the meta-prompt's worked example)."""
+    found = re.findall(r"<prompt>\n(.*?)\n</prompt>", user, re.DOTALL)
+    block = found[-1] if found else ""
     out: dict[str, list[str]] = {}
     current: str | None = None
     for line in block.split("\n"):

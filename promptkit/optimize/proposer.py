@@ -132,9 +132,13 @@ _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
 #: ``HYPOTHESIS:`` / ``SECTION:`` / ``TEXT:`` ... ``END``. Plain lines instead of JSON, because
 #: section texts are multi-line and full of quotes and ``{{ }}``, which small models (and
 #: some large ones) escape wrongly; the keys are matched leniently (case, ``**bold**``,
-#: ``#`` or ``-`` in front, ``[id]`` brackets) and a block cut off by ``max_tokens`` keeps
+#: ``#`` or ``-`` in front, ``[id]`` brackets), a text ends at END or where the model starts
+#: echoing its request (a ``<failures>`` line), and a block cut off by ``max_tokens`` keeps
 #: what it has only when no complete block came back.
 _KEY = re.compile(r"^[\s#>*_\-]*(hypothesis|section|new[ _]text|text|end)[\s*_]*(?::|$)[\s*_]*(.*)$", re.IGNORECASE)
+#: A line that opens one of the propose request's own data blocks: a model that starts
+#: echoing its request has ended its text (small models do this instead of writing END).
+_ECHO = re.compile(r"^\s*<(prompt|sections|failures|passing|critique)>\s*$")
 _ID = re.compile(r"[\[`'\"]*([\w\-]+(?::[\w\-]+)?(?:#\d+)?)")
 
 
@@ -158,8 +162,11 @@ def _blocks(reply: str) -> tuple[list[dict[str, Any]], bool]:
         m = _KEY.match(line)
         key = m.group(1).lower().replace(" ", "_") if m else None
         if text is not None and key not in ("end", "hypothesis", "section"):
-            text.append(line)  # inside a text everything but the next key is text
-            continue
+            if _ECHO.match(line):
+                key = "end"
+            else:
+                text.append(line)  # inside a text everything but the next key is text
+                continue
         if key == "hypothesis":
             close_text()
             cur = {"hypothesis": m.group(2).strip(), "changes": []}  # type: ignore[union-attr]

@@ -95,8 +95,23 @@ def to_text(s: Suggestion, *, color: bool = False) -> str:
                 c.verdict.fixed + c.verdict.still_failing) else "failing cases' score"
             score = f" [{what} {c.verdict.score_before:.2f} -> {c.verdict.score_after:.2f}]"
         lines.append(f"  {c.source}: {c.status()}{score}")
+        lines.append(f"    hypothesis: {c.hypothesis}")
+        if c.source.startswith("proposer") and s.original_file_bytes:  # what the model wrote, as changed lines
+            changed = _changed_lines(s, c)
+            lines.extend("    " + ln for ln in changed[:8])
+            if len(changed) > 8:
+                lines.append(f"    ... {len(changed) - 8} more changed line(s)")
     lines.append(f"spent: {s.spent.describe()}")
     return "\n".join(lines) + "\n"
+
+
+def _changed_lines(s: Suggestion, c: Candidate) -> list[str]:
+    """The ``-``/``+`` lines of a candidate's diff from the original (no headers, no context)."""
+    from promptkit.template.edit import unified_diff
+
+    old = s.original_file_bytes.decode("utf-8").lstrip("\ufeff")
+    return [ln for ln in unified_diff(old, c.text, s.prompt).splitlines()
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
 def to_github(s: Suggestion) -> str:

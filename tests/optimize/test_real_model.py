@@ -1,7 +1,9 @@
 """The optimizer against a real model, replayed: SmolLM2-135M (llama-cpp-python) was the
 target and the proposer when `python benchmarks/optimize.py --real --update` recorded it.
 The replay makes no call and must reproduce the recorded search: the same candidates with
-the same verdicts (rejected proposals included), the same patch, the same calls spent."""
+the same verdicts (rejected proposals included), the same patch, the same calls spent; and
+at least one candidate the model itself wrote was parsed, re-loaded and linted as a
+template, and evaluated against the suite."""
 
 from __future__ import annotations
 
@@ -33,6 +35,13 @@ def test_the_recorded_real_model_search_replays(tmp_path: Path, monkeypatch: pyt
     assert summary(s) == expected
     assert s.spent.live == 0
     assert s.failing_before, "the real model must fail some case of the original prompt"
-    proposals = [c for c in s.candidates if c.source.startswith("proposer")]
-    assert proposals or s.proposer_errors, "the loop must reach the proposer"
-    assert any(c.verdict is None or not c.verdict.accepted for c in proposals) or s.proposer_errors
+    # the tiny model's own proposal was parsed, checked as a template and evaluated on the suite
+    evaluated = [c for c in s.candidates if c.source.startswith("proposer") and c.verdict is not None]
+    assert evaluated, [(c.source, c.status()) for c in s.candidates]
+    assert all(c.hypothesis and c.hypothesis != "(no hypothesis given)" for c in evaluated)
+    assert any(not c.verdict.accepted for c in s.candidates if c.verdict is not None), "a rejected proposal is shown"
+    from promptkit.optimize.report import to_text
+
+    text = to_text(s)
+    for c in evaluated:
+        assert f"{c.source}: {c.status()}" in text

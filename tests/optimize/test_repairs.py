@@ -107,6 +107,8 @@ def test_the_block_format_is_read_leniently() -> None:
     ]  # the bare key `task` is the one section it can mean; the cut-off block is dropped
     only_cut = parse_reply("HYPOTHESIS: h\nSECTION: user\nTEXT:\n```\nhello {{ x }}\n```")
     assert only_cut == [{"hypothesis": "h", "changes": [{"section": "user", "text": "hello {{ x }}"}]}]
+    echo = parse_reply("HYPOTHESIS: h\nSECTION: system:task\nTEXT:\nPick the queue.\n\n<failures>\n[{\"case\": \"x\"}]\n")
+    assert echo == [{"hypothesis": "h", "changes": [{"section": "system:task", "text": "Pick the queue."}]}]
     flat = parse_reply('{"candidates": [{"hypothesis": "h", "section": "system:task", "text": "t"}]}')
     assert flat == [{"hypothesis": "h", "changes": [{"section": "system:task", "text": "t"}]}]
 
