@@ -13,6 +13,8 @@ from promptkit.diagnostics import LineIndex
 from promptkit.paths import (
     PathRefused,
     confine,
+    confine_argument,
+    confine_arguments,
     confine_output,
     find_project_root,
     is_inside,
@@ -197,3 +199,29 @@ def test_argument_is_relative_to_where_the_user_stands(tree: Path, monkeypatch: 
     else:
         with pytest.raises(PathRefused):
             confine_argument(arg, tree, what="prompt file")
+
+
+def test_batch_confinement_agrees_with_the_single_check(tree: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """confine_arguments (discovery's fast path: one resolve per folder) keeps and refuses
+    exactly what confine_argument does, path by path, in order."""
+    (tree / "sub" / "deep" / "p.md").write_text("x\n")
+    (tree / "sub" / "~draft.md").write_text("x\n")
+    (tree / "linked_dir").symlink_to(tree / "sub")
+    (tree / "sub" / "vcs_file").symlink_to(tree / ".git" / "config")
+    (tmp_path / "outside.md").write_text("x\n")
+    monkeypatch.chdir(tree)
+    names = ["sub/data.txt", "sub/deep/p.md", "sub/~draft.md", "out_file", "in_link", "loop", "git_link/config",
+             "out_dir/secret.txt", "linked_dir/data.txt", "sub/vcs_file", ".git/config", str(tmp_path / "outside.md"),
+             str(tree / "sub" / "data.txt"), "./sub/../sub/data.txt"]
+    expected_kept, expected_refused = [], []
+    for n in names:
+        try:
+            confine_argument(n, tree, what="prompt file")
+            expected_kept.append(Path(n))
+        except PathRefused as exc:
+            expected_refused.append(exc.diagnostic.message)
+    kept, refused = confine_arguments(names, tree, what="prompt file")
+    assert kept == expected_kept
+    assert [d.message for d in refused] == expected_refused
+    assert len(refused) >= 5  # out_file, loop, git_link, out_dir, vcs_file, .git

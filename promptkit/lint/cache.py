@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,20 @@ _CACHE_FILE = re.compile(r"lint-[0-9a-zA-Z_-]+\.json")
 
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+#: A file modified less than this many seconds before its stat was recorded may be written
+#: again within the same timestamp tick (2 s on FAT) with the same size: its stat is not
+#: trusted, its bytes are hashed (git's "racily clean" entries).
+RACY_S = 2.0
+
+
+def stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def racy(st: os.stat_result) -> bool:
+    return time.time_ns() - st.st_mtime_ns < RACY_S * 1e9
 
 
 # --------------------------------------------------------------------------- (de)serializing
@@ -162,7 +177,7 @@ class LintCache:
         # A hand-edited or truncated-then-repaired file may hold anything: keep only
         # entries of the shape written above, [digest, [rows]]; the rest are misses.
         return {k: v for k, v in entries.items()
-                if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], list)}
+                if isinstance(v, list) and len(v) in (2, 3) and isinstance(v[0], str) and isinstance(v[1], list)}
 
     _warned: set[str] = set()
 
@@ -182,26 +197,48 @@ class LintCache:
         entry = self._mine.get(key) or self._entries.get(key)
         if not entry or entry[0] != digest:
             return None
+        return self._decoded(key, entry)
+
+    def get_file(self, path: str, st: os.stat_result | None = None) -> list[Diagnostic] | None:
+        """Cached diagnostics for a file on disk whose bytes have not changed.
+
+        The content hash decides. When the file's stat (size, mtime, ctime, inode) is the
+        one recorded with the entry, and that file was already older than
+        :data:`RACY_S` when it was recorded, the bytes are not read again: a write since
+        then would have changed the stat. ``st``: the file's ``os.stat``, if in hand."""
+        entry = self._mine.get(path) or self._entries.get(path)
+        if not entry:
+            return None
+        try:
+            st = os.stat(path) if st is None else st
+            if not stat.S_ISREG(st.st_mode):
+                return None  # opening a FIFO would block
+            if len(entry) == 3 and entry[2] == stat_key(st):
+                return self._decoded(path, entry)
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+        hit = self.get(path, file_digest(data))
+        if hit is not None and not racy(st):  # unchanged, only touched: remember the new stat
+            self._mine[path] = [entry[0], entry[1], stat_key(st)]
+            self._dirty = True
+        return hit
+
+    def _decoded(self, key: str, entry: list[Any]) -> list[Diagnostic] | None:
         try:
             return [decode(key, row) for row in entry[1]]
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None  # a damaged entry is a miss, never an error
 
-    def get_file(self, path: str) -> list[Diagnostic] | None:
-        """Cached diagnostics for a file on disk whose bytes have not changed."""
-        if path not in self._entries and path not in self._mine:
-            return None
-        try:
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                return None  # opening a FIFO would block
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError:
-            return None
-        return self.get(path, file_digest(data))
-
-    def put(self, key: str, digest: str, diagnostics: list[Diagnostic]) -> None:
-        self._mine[key] = [digest, [encode(d) for d in diagnostics]]
+    def put(self, key: str, digest: str, diagnostics: list[Diagnostic], st: os.stat_result | None = None) -> None:
+        """Record ``key``'s diagnostics under its content hash; with ``st`` (the stat taken
+        *before* its bytes were read, so a write after the read changes it) also the stat
+        that lets the next run skip reading it -- unless the file is too new to trust it."""
+        row: list[Any] = [digest, [encode(d) for d in diagnostics]]
+        if st is not None and not racy(st):
+            row.append(stat_key(st))
+        self._mine[key] = row
         self._dirty = True
 
     def save(self) -> None:

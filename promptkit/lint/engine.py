@@ -317,18 +317,11 @@ def _confine_files(out: Discovery, config: LintConfig) -> None:
     """Drop (and report, ``PK011``) files inside the project that resolve outside it or
     into ``.git``: a symlinked prompt came with the repository, and linting it would
     print the target's lines. Paths written outside the project are the user's choice."""
-    from promptkit.paths import PathRefused, confine_argument, project_root
+    from promptkit.paths import confine_arguments, project_root
 
     root = project_root(config_source=config.source) if config.source else project_root()
-    kept: list[Path] = []
-    for f in out.files:
-        try:
-            confine_argument(f, root, what="prompt file")
-        except PathRefused as exc:
-            out.missing.append(exc.diagnostic)
-            continue
-        kept.append(f)
-    out.files = kept
+    out.files, refused = confine_arguments(out.files, root, what="prompt file")
+    out.missing.extend(refused)
 
 
 def _not_lintable(p: Path) -> Diagnostic:
@@ -551,10 +544,18 @@ def lint_items(items: Sequence[Item], config: LintConfig | None = None, *, use_c
 
         cache = LintCache.for_config(config)
     todo: list[Item] = []
+    stats: dict[str, os.stat_result] = {}  # taken before the bytes are read (see LintCache.put)
     for item in items:
         if cache is not None:
             path, text, kind = item
-            hit = cache.get_file(path) if text is None else cache.get(path, record_digest(text, kind))
+            if text is None:
+                try:
+                    st = stats[path] = os.stat(path)
+                except OSError:
+                    st = None
+                hit = cache.get_file(path, st) if st is not None else None
+            else:
+                hit = cache.get(path, record_digest(text, kind))
             if hit is not None:
                 report.cached += 1
                 report.diagnostics.extend(hit)
@@ -564,7 +565,7 @@ def lint_items(items: Sequence[Item], config: LintConfig | None = None, *, use_c
         report.linted += 1
         report.diagnostics.extend(diags)
         if cache is not None and digest is not None:
-            cache.put(path, digest, diags)
+            cache.put(path, digest, diags, stats.get(path))
     if cache is not None:
         cache.save()
     report.diagnostics.sort(key=sort_key)

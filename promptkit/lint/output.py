@@ -176,6 +176,7 @@ class Printer:
             color = bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
         self.color = color
         self._console: Any = None
+        self._buf: list[str] = []  # plain rows, written at once by flush(): thousands of rows, one write
         if color:
             from rich.console import Console
 
@@ -183,7 +184,7 @@ class Printer:
 
     def row(self, segments: Segments) -> None:
         if self._console is None:
-            self.stream.write("".join(t for t, _ in segments) + "\n")
+            self._buf.append("".join(t for t, _ in segments))
             return
         from rich.text import Text
 
@@ -194,6 +195,12 @@ class Printer:
 
     def line(self, s: str, style: str = "") -> None:
         self.row([(s, style)])
+
+    def flush(self) -> None:
+        if self._buf:
+            self._buf.append("")
+            self.stream.write("\n".join(self._buf))
+            self._buf = []
 
 
 def emit_text(diags: Sequence[Diagnostic], stream: IO[str], *, files: int, concise: bool = False,
@@ -209,6 +216,7 @@ def emit_text(diags: Sequence[Diagnostic], stream: IO[str], *, files: int, conci
     if show_summary:
         for s in summary(diags, files, fixed=fixed):
             p.line(s, "bold")
+    p.flush()
 
 
 def emit_statistics(diags: Sequence[Diagnostic], stream: IO[str], color: bool | None = None) -> None:
@@ -218,6 +226,7 @@ def emit_statistics(diags: Sequence[Diagnostic], stream: IO[str], color: bool | 
     for n, code, name, fixable in rows:
         p.row([(f"{n:>{width}}", "bold"), ("\t", ""), (code, "red"), ("\t", ""),
                ("[*] " if fixable else "    ", "cyan"), (name, "")])
+    p.flush()
 
 
 def to_json(diags: Sequence[Diagnostic]) -> list[dict[str, Any]]:

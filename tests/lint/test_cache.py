@@ -116,3 +116,62 @@ def test_concurrent_writers_never_corrupt_the_cache(tmp_path: Path) -> None:
     assert all(fresh.get(k, "digest") is not None for k in data["entries"])
     assert len(data["entries"]) >= 40
     assert not list(cache_dir.glob(".tmp-*"))
+
+
+def _age(paths: list[Path], seconds: float = 60.0) -> None:
+    """Make files look written a while ago (older than the cache's racy window)."""
+    import os
+    import time
+
+    for p in paths:
+        t = time.time() - seconds
+        os.utime(p, (t, t))
+
+
+def _entry(tmp_path: Path, cfg: LintConfig, path: Path) -> list[object]:
+    data = json.loads((tmp_path / "cache" / f"lint-{cfg.settings_hash()}.json").read_text())
+    return data["entries"][str(path)]  # type: ignore[no-any-return]
+
+
+def test_stat_fast_path_trusts_only_old_files_and_the_content_hash_decides(tmp_path: Path, monkeypatch: object) -> None:
+    """A file older than the racy window is recorded with its stat and not read again on
+    a hit; a new file is hashed every run; a same-size rewrite with its mtime put back is
+    caught (ctime changes), and a touched but unchanged file is still a hit."""
+    import os
+
+    from promptkit.lint import cache as cache_mod
+
+    files = _files(tmp_path, 3)
+    cfg = _config(tmp_path)
+    _age(files[:2])
+    lint_files(files, cfg)
+    assert len(_entry(tmp_path, cfg, files[0])) == 3  # old: stat recorded
+    assert len(_entry(tmp_path, cfg, files[2])) == 2  # just written: hashed next time
+    reads: list[str] = []
+    real_digest = cache_mod.file_digest
+    monkeypatch.setattr(cache_mod, "file_digest", lambda data: reads.append("x") or real_digest(data))  # type: ignore[attr-defined]
+    r = lint_files(files, cfg)
+    assert r.cached == 3 and len(reads) == 1  # only the new file was read and hashed
+    # same size, other content, mtime put back: the stat still differs (ctime), so it is re-hashed
+    st = os.stat(files[0])
+    files[0].write_text(BAD.replace("YOUR NAME", "THEIR NAME")[: len(BAD)].ljust(len(BAD)))
+    os.utime(files[0], ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = lint_files(files, cfg)
+    assert r.linted == 1 and r.cached == 2
+    # touched, not changed: a hit, and the new stat is remembered
+    _age([files[1]], 30.0)
+    reads.clear()
+    assert lint_files(files, cfg).cached == 3
+    assert lint_files(files, cfg).cached == 3
+
+
+def test_old_cache_rows_without_a_stat_are_still_hits(tmp_path: Path) -> None:
+    files = _files(tmp_path, 2)
+    _age(files)
+    cfg = _config(tmp_path)
+    lint_files(files, cfg)
+    f = tmp_path / "cache" / f"lint-{cfg.settings_hash()}.json"
+    data = json.loads(f.read_text())
+    data["entries"] = {k: v[:2] for k, v in data["entries"].items()}
+    f.write_text(json.dumps(data))
+    assert lint_files(files, cfg).cached == 2
