@@ -176,6 +176,9 @@ class TestTable(Table):
     #: Stricter than Prompty: every input without a default (not marked `required: false`)
     #: must be given, instead of rendering empty (docs/prompty-compat.md).
     strict_inputs: bool = False
+    #: "litellm" sends every call through litellm; "auto" (default) lets calls to an
+    #: OpenAI-compatible api_base take the fast path (promptkit.runner.transports).
+    transport: Literal["auto", "litellm"] | None = None
 
     hints: ClassVar[dict[str, str]] = {
         "paths": 'a list of suite files or folders, e.g. paths = ["templates"]',
@@ -188,6 +191,7 @@ class TestTable(Table):
         "tolerance": "a score drop between 0 and 1, e.g. tolerance = 0.05",
         "allow_endpoints": 'a list of hosts, e.g. allow-endpoints = ["127.0.0.1:8080", "https://llm.internal/v1"]',
         "strict_inputs": "true or false, e.g. strict-inputs = true",
+        "transport": 'one of "auto", "litellm", e.g. transport = "litellm"',
     }
 
 

@@ -69,6 +69,10 @@ class Rule:
     #: {...} or a JSON string}]``, or a callable taking the request body. With no
     #: ``reply`` the message content is null, as real providers send it.
     tool_calls: list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    #: A raw reply body sent verbatim with ``status`` (default 200) instead of a chat
+    #: completion: a proxy's HTML error page, an error without a message, a reply that is
+    #: JSON but not a chat completion (no ``content``)...
+    body: str | None = None
     used: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +152,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fault = rule.fault if rule else None
         status = rule.status if rule else None
+        if rule is not None and rule.body is not None and fault is None:
+            self._send_json(status or 200, rule.body.encode())
+            return
         if fault == "hang":
             owner._stopping.wait(owner.hang_s)  # returns early when the server stops
             self.close_connection = True

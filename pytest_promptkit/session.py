@@ -214,6 +214,7 @@ class PromptkitPlugin:
         retries = opt("--promptkit-retries") if opt("--promptkit-retries") is not None else st.retries
         if retries is not None:
             cfg.retry.max_retries = max(0, int(retries))
+        cfg.transport = st.transport  # PROMPTKIT_TRANSPORT, read by the client, wins over it
         cfg.progress = False  # pytest owns the terminal; its own progress is per item
         cfg.baseline_outputs = self._baseline_outputs()
         return cfg

@@ -1,4 +1,5 @@
-"""The model client: litellm's async API with bounded concurrency, timeouts and retries.
+"""The model client: the call policy (bounded concurrency, timeouts, retries, failure
+classification, the response) around a transport that sends one attempt.
 
 Why our own retry loop instead of litellm's/openai's: retries at several layers multiply
 each other (promptfoo's maintainers warn about exactly this), and we need to classify
@@ -8,20 +9,23 @@ reports ERROR (never FAIL) with a reason. So the SDK's retries are switched off
 with exponential backoff and *full jitter* (sleep uniform(0, min(cap, base * 2**n))),
 honouring a server's ``Retry-After`` (capped, so a hostile header cannot stall a run).
 
-litellm is imported on the first live call only (importing it costs seconds and tries
-the network unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which we do first).
+The transport (:mod:`promptkit.runner.transports`) is litellm for every provider, or for
+an ``openai/<name>`` model at an explicit ``api_base`` with plain parameters the
+OpenAI-compatible fast path, which gives the same replies, costs and failures without
+importing litellm. litellm is imported on its first call only (importing it costs
+seconds and tries the network unless ``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which we
+do first).
 
 Secrets: the client receives ``api_key``/``api_base`` in ``params`` and passes them to
-litellm, but nothing it returns (``ModelResponse.raw``, error messages) contains them:
+the transport (the fast path puts the key in the ``Authorization`` header only), but
+nothing it returns (``ModelResponse.raw``, error messages) contains them:
 ``raw`` keeps only the reply's id, model and choice-level extras (tool calls).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import random
 import re
 import time
@@ -30,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptkit.runner.results import ModelResponse, ProviderError, Usage
+from promptkit.runner.transports import Reply, Transport, fast_path_applies, transport_setting
+from promptkit.runner.transports.litellm_sdk import PRICE_CHECKED, UNPRICED, LitellmTransport, ensure_litellm
 
 #: Parameters that never go into a recording, a key or a report.
 SECRET_PARAMS = frozenset({
@@ -60,46 +66,11 @@ class RetryPolicy:
         return (rng or random).uniform(0.0, ceiling)
 
 
-#: Model ids whose price litellm has been asked about in this process.
-_PRICE_CHECKED: set[str] = set()
-#: Model ids litellm had no price for (registered at $0 here): their cost is unknown.
-_UNPRICED: set[str] = set()
-
-
-def _price_unknown_model(litellm: Any, model: str) -> None:
-    """Give a model litellm has no price for (a local server's ``openai/my-model``) an
-    explicit price of zero, once per process.
-
-    Why: litellm prices every reply; for a model missing from its price map it searches
-    ~10 name variants and generalisations per call before giving up, and then runs a
-    "zero cost" diagnosis -- about 1 ms of CPU per call, a fifth of litellm's own overhead,
-    to arrive at "unknown". The reported cost is 0 either way (an unpriced call costs 0 in
-    our results); models litellm does know keep their real prices.
-    """
-    if model in _PRICE_CHECKED:
-        return
-    _PRICE_CHECKED.add(model)
-    provider, sep, _name = model.partition("/")
-    if not sep:
-        return  # litellm cannot route it either: the call fails with a clear error
-    with contextlib.suppress(Exception):  # "not mapped" raises: exactly the case handled below
-        info = litellm.get_model_info(model)
-        if info.get("input_cost_per_token") is not None or info.get("output_cost_per_token") is not None:
-            return
-    _UNPRICED.add(model)
-    with contextlib.suppress(Exception):  # an optimisation only: never fail a call over it
-        litellm.register_model({model: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
-                                        "cache_creation_input_token_cost": 0.0, "cache_read_input_token_cost": 0.0,
-                                        "litellm_provider": provider, "mode": "chat"}})
-
-
-def _ensure_litellm() -> Any:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    litellm.suppress_debug_info = True  # no "Give Feedback" banners in test output
-    litellm.telemetry = False
-    return litellm
+# litellm's transport lives in promptkit.runner.transports.litellm_sdk; these names stay
+# importable from here (benchmarks and tests reach for them).
+_ensure_litellm = ensure_litellm
+_PRICE_CHECKED = PRICE_CHECKED
+_UNPRICED = UNPRICED
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -145,9 +116,11 @@ _NOISE = re.compile(r"^(litellm\.)?\w+(Error|Exception)(: | - )|^\w+Exception - 
 
 
 def classify(exc: BaseException) -> tuple[str, int | None]:
-    """Map an exception from litellm/openai/httpx to ``(kind, http status)``."""
+    """Map an exception from litellm/openai/httpx (or the fast path's litellm-shaped
+    :class:`~promptkit.runner.transports.openai_http.CompatError`) to ``(kind, http status)``."""
     chain = _chain(exc)
-    names = {type(e).__name__ for e in chain}
+    # the fast path's CompatError names the classes litellm's exception chain would hold
+    names = {type(e).__name__ for e in chain} | set(getattr(exc, "litellm_names", ()))
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     if any(_MISSING_KEY.search(str(e)) for e in chain):
@@ -184,24 +157,29 @@ def _redact(text: str, params: Mapping[str, Any]) -> str:
 def _first_line(exc: BaseException) -> str:
     """The message's first line without the class names SDKs stack in front of it
     (``litellm.InternalServerError: InternalServerError: OpenAIException - ...``)."""
+    name = getattr(exc, "litellm_class", None) or type(exc).__name__  # the fast path's CompatError says litellm's
     text = str(exc).strip().splitlines()
     if not text:
-        return type(exc).__name__
+        return name
     line = text[0]
     for _ in range(4):
         cleaned = _NOISE.sub("", line, count=1)
         if cleaned == line:
             break
         line = cleaned
-    return line.strip()[:300] or type(exc).__name__
+    return line.strip()[:300] or name
 
 
 class ModelClient:
-    """Calls models through ``litellm.acompletion``.
+    """Calls models: the retry/concurrency/classification policy around a transport
+    (:mod:`promptkit.runner.transports`): litellm, or for an OpenAI-compatible server at
+    an explicit ``api_base`` the fast path that answers identically.
 
     ``concurrency`` bounds calls in flight across everything sharing this client (one
     client per run). ``timeout_s`` is per attempt. ``api_base``/``api_key`` override what
-    the case's params say (the test server fixture uses this).
+    the case's params say (the test server fixture uses this). ``transport``: "auto"
+    (default: the fast path where it applies) or "litellm" (always litellm);
+    ``PROMPTKIT_TRANSPORT`` wins over it.
     """
 
     def __init__(
@@ -213,8 +191,14 @@ class ModelClient:
         api_base: str | None = None,
         api_key: str | None = None,
         seed: int | None = None,
+        transport: str | None = None,
     ) -> None:
+        from promptkit.runner.transports.openai_http import OpenAIHTTPTransport
+
         self.concurrency = max(1, int(concurrency))
+        self.transport = transport_setting(transport)
+        self._litellm: Transport = LitellmTransport()
+        self._fast: Transport = OpenAIHTTPTransport(self.concurrency)
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.api_base = api_base
@@ -229,6 +213,14 @@ class ModelClient:
         #: Calls sent (attempts, retries included) and retries made, for reports/benchmarks.
         self.attempts = 0
         self.retries = 0
+        #: Attempts per transport name ("litellm", "openai-http"), for benchmarks and tests.
+        self.sent: dict[str, int] = {}
+
+    def transport_for(self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> Transport:
+        """The transport a call goes through (``params`` with credentials merged)."""
+        if self.transport == "auto" and fast_path_applies(model, messages, params):
+            return self._fast
+        return self._litellm
 
     def _sem(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -256,16 +248,16 @@ class ModelClient:
         timeout = float(timeout_s or params.pop("timeout", None) or self.timeout_s)
         for k in ("max_retries", "num_retries", "stream"):
             params.pop(k, None)
-        litellm = _ensure_litellm()
-        _price_unknown_model(litellm, model)
+        transport = self.transport_for(model, messages, params)
         last: ProviderError | None = None
         for attempt in range(self.retry.max_retries + 1):
             async with self._sem():
                 self.attempts += 1
+                self.sent[transport.name] = self.sent.get(transport.name, 0) + 1
                 started = time.perf_counter()
                 try:
-                    raw = await asyncio.wait_for(
-                        litellm.acompletion(model=model, messages=list(messages), timeout=timeout, max_retries=0, **params),
+                    reply = await asyncio.wait_for(
+                        transport.send(model, messages, params, timeout),
                         timeout=timeout + 1.0,  # backstop if the SDK ignores its timeout
                     )
                     latency = time.perf_counter() - started
@@ -290,44 +282,28 @@ class ModelClient:
                                     hint=last.hint)
             if last is not None:
                 raise last
-            return self._response(litellm, raw, model, latency)
+            return self._response(reply, model, latency)
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _response(litellm: Any, raw: Any, model: str, latency: float) -> ModelResponse:
-        choices = getattr(raw, "choices", None)
-        if not choices:
+    def _response(reply: Reply, model: str, latency: float) -> ModelResponse:
+        if not reply.has_choices:
             raise ProviderError(f"{model}: malformed: the reply has no choices", kind="malformed", hint=_hint("malformed"))
-        choice = choices[0]
-        message = getattr(choice, "message", None)
-        text = getattr(message, "content", None)
-        tool_calls = getattr(message, "tool_calls", None)
-        if text is None and not tool_calls:
+        if reply.text is None and not reply.tool_calls:
             raise ProviderError(f"{model}: malformed: the reply has no content", kind="malformed", hint=_hint("malformed"))
-        usage = getattr(raw, "usage", None)
-        hidden = getattr(raw, "_hidden_params", None) or {}
-        priced = model not in _UNPRICED  # the cost assertion needs to know "$0" from "no price"
-        if "response_cost" in hidden:  # litellm already priced the call (None: unknown model)
-            cost = float(hidden.get("response_cost") or 0.0)
-            priced = priced and hidden.get("response_cost") is not None
-        else:
-            try:
-                cost = float(litellm.completion_cost(completion_response=raw) or 0.0)
-            except Exception:  # noqa: BLE001 - unknown models (local servers) have no price
-                cost, priced = 0.0, False
-        extra: dict[str, Any] = {"id": getattr(raw, "id", None), "priced": priced}
-        if tool_calls:
-            extra["tool_calls"] = [tc.model_dump() if hasattr(tc, "model_dump") else dict(tc) for tc in tool_calls]
+        extra: dict[str, Any] = {"id": reply.id, "priced": reply.priced}
+        if reply.tool_calls:
+            extra["tool_calls"] = reply.tool_calls
         return ModelResponse(
-            text=text or "",
+            text=reply.text or "",
             model=model,
             usage=Usage(
-                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                cost_usd=cost,
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                cost_usd=reply.cost_usd,
                 latency_s=latency,
             ),
-            finish_reason=getattr(choice, "finish_reason", None),
+            finish_reason=reply.finish_reason,
             raw={k: v for k, v in extra.items() if v is not None},
         )
 

@@ -76,6 +76,8 @@ class RunConfig:
     progress: bool | None = None  # None: a progress bar on a TTY for runs of 20+ cases
     #: case id -> the baseline run's output, for the ``pairwise`` assertion
     baseline_outputs: dict[str, str] = field(default_factory=dict)
+    #: "auto" or "litellm" (``[tool.promptkit.test] transport``); see ModelClient.
+    transport: str | None = None
 
     def __post_init__(self) -> None:
         # Accept the mode as written in config files and on the command line ("replay").
@@ -144,6 +146,7 @@ class Runner:
             retry=self.config.retry,
             api_base=self.config.api_base,
             api_key=self.config.api_key,
+            transport=self.config.transport,
         )
         self.recorder = Recorder(self.config.mode, self._call)
         self._templates: dict[str, PromptTemplate] = {}

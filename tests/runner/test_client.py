@@ -162,10 +162,10 @@ def test_unpriced_models_are_priced_zero_once_known_ones_keep_their_price(openai
     litellm = _ensure_litellm()
     openai_server.add_rule(reply="pong")
     _PRICE_CHECKED.discard("openai/unpriced-local-model")
-    r = asyncio.run(_client(openai_server).complete("openai/unpriced-local-model", MESSAGES, {}))
+    r = asyncio.run(_client(openai_server, transport="litellm").complete("openai/unpriced-local-model", MESSAGES, {}))
     assert r.usage.cost_usd == 0.0 and "openai/unpriced-local-model" in _PRICE_CHECKED
     assert litellm.get_model_info("openai/unpriced-local-model")["input_cost_per_token"] == 0.0
     known = litellm.get_model_info("openai/gpt-4o-mini")["input_cost_per_token"]
-    asyncio.run(_client(openai_server).complete("openai/gpt-4o-mini", MESSAGES, {}))
+    asyncio.run(_client(openai_server, transport="litellm").complete("openai/gpt-4o-mini", MESSAGES, {}))
     assert litellm.get_model_info("openai/gpt-4o-mini")["input_cost_per_token"] == known > 0
     assert "WARNING" not in capsys.readouterr().err  # registering says nothing to the user
