@@ -216,6 +216,11 @@ class ModelClient:
         #: Attempts per transport name ("litellm", "openai-http"), for benchmarks and tests.
         self.sent: dict[str, int] = {}
 
+    async def aclose(self) -> None:
+        """Close the running loop's connection pools (``Runner.close`` calls it)."""
+        for transport in (self._fast, self._litellm):
+            await transport.aclose()
+
     def transport_for(self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]) -> Transport:
         """The transport a call goes through (``params`` with credentials merged)."""
         if self.transport == "auto" and fast_path_applies(model, messages, params):
@@ -249,6 +254,7 @@ class ModelClient:
         for k in ("max_retries", "num_retries", "stream"):
             params.pop(k, None)
         transport = self.transport_for(model, messages, params)
+        transport.prepare(model)  # litellm's import (seconds) is not part of an attempt's timeout
         last: ProviderError | None = None
         for attempt in range(self.retry.max_retries + 1):
             async with self._sem():

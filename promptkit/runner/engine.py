@@ -186,6 +186,10 @@ class Runner:
     def close(self) -> None:
         """Stop the background loop (idempotent)."""
         if self._loop is not None:
+            aclose = getattr(self.client, "aclose", None)  # the fast path's connection pool
+            if aclose is not None:
+                with contextlib.suppress(Exception):  # best effort at shutdown
+                    asyncio.run_coroutine_threadsafe(aclose(), self._loop.loop).result(timeout=5)
             self._loop.stop()
             self._loop = None
 

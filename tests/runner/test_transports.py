@@ -333,7 +333,7 @@ def test_one_pool_per_event_loop() -> None:
         async def twice() -> list[int]:
             await client.complete("openai/x", MESSAGES, {})
             await client.complete("openai/x", MESSAGES, {})
-            return [id(c) for c in client._fast._clients.values()]  # type: ignore[attr-defined]
+            return [id(c) for c in client._fast._sessions.values()]  # type: ignore[attr-defined]
 
         first, second = asyncio.run(twice()), asyncio.run(twice())
     assert len(first) == 1 and len(second) == 1 and first != second  # reused in a loop, fresh per loop

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from promptkit.runner.pricing import NOT_SIMPLE, price_for
+
 __all__ = ["ALLOWED_PARAMS", "TRANSPORTS", "Reply", "Transport", "fast_path_applies", "transport_setting"]
 
 #: Request parameters the fast path sends itself: litellm puts each of them on the wire
@@ -71,8 +73,14 @@ class Transport(Protocol):
 
     name: str
 
+    def prepare(self, model: str) -> None:
+        """Once per call, before any attempt and outside its timeout (imports, set-up)."""
+
     async def send(self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
                    timeout: float) -> Reply: ...
+
+    async def aclose(self) -> None:
+        """Close what the transport holds on the running loop (connection pools)."""
 
 
 def transport_setting(configured: str | None = None) -> str:
@@ -115,6 +123,4 @@ def fast_path_applies(model: str, messages: Sequence[Mapping[str, Any]], params:
         return False
     if not _plain_messages(messages) or _litellm_hooks():
         return False
-    from promptkit.runner.pricing import NOT_SIMPLE, price_for
-
     return price_for(model) is not NOT_SIMPLE

@@ -65,12 +65,18 @@ class LitellmTransport:
 
     name = "litellm"
 
+    def prepare(self, model: str) -> None:
+        """Import litellm (seconds, once) before the first attempt's timeout starts."""
+        price_unknown_model(ensure_litellm(), model)
+
     async def send(self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
                    timeout: float) -> Reply:
         litellm = ensure_litellm()
-        price_unknown_model(litellm, model)
         raw = await litellm.acompletion(model=model, messages=list(messages), timeout=timeout, max_retries=0, **params)
         return _reply(litellm, raw, model)
+
+    async def aclose(self) -> None:
+        """Nothing to close: litellm keeps its own clients."""
 
 
 def _reply(litellm: Any, raw: Any, model: str) -> Reply:
