@@ -611,15 +611,10 @@ _GRANT_START = re.compile(
     rf"(?:{_VERB}|comply|do\s+so|oblige|answer\s+(?:with|by\s+(?:quoting|repeating|pasting)))\b",
     re.I,
 )
-#: Every disclosure verb of _LEAK (and "ignore"), as plain substrings: one search before
-#: an object keyword decides whether _LEAK can match there.
+#: Every disclosure verb of _LEAK (and "ignore"), as plain substrings for a str-speed pre-check
+#: (faster than one regex alternation of them over the same window: measured).
 _VERB_STEMS = ("reveal", "show", "print", "output", "repeat", "display", "share", "disclos", "recit", "dump", "leak", "echo",
                "paste", "quot", "provid", "read", "spell", "hand", "tell", "give", "send", "ignor")
-_VERB_STEM = re.compile("|".join(_VERB_STEMS))
-#: The str pre-checks of the conditional grant, each one search over a window.
-_ASK_CONDITION = re.compile("if|when|should|in case|once")
-_ASK_OBJECT = re.compile("prompt|instruction|rules|guideline|configur|setup|how you")
-_ASK_WORD = re.compile("ask|request|want|inquire|enquire|wonder|curious")
 _LEAK_KEYS = ("system prompt", "system message", "system instruction", "prompt", "instructions above",
               "instruction above", "instructions you were", "text above", "words above", "everything above",
               "content above", "instruction", "rules", "guidelines", "directives", "configuration", "setup")
@@ -717,14 +712,13 @@ class PromptLeakInvitation(Rule):
         # The full pattern is slow to scan with; run it only in windows around its
         # mandatory keywords, which str.find locates at C speed.
         windows: list[tuple[int, int]] = []
-        verb = _VERB_STEM.search
-        if verb(low) is not None:
-            for key in _LEAK_KEYS:
-                i = low.find(key)
-                while i != -1:
-                    if verb(low, max(0, i - 70), i) is not None:  # no disclosure verb before the object: no match possible
-                        windows.append((max(ctx.template.body_offset, i - 90), i + len(key) + 20))
-                    i = low.find(key, i + len(key))
+        for key in _LEAK_KEYS:
+            i = low.find(key)
+            while i != -1:
+                lead = low[max(0, i - 70) : i]
+                if any(v in lead for v in _VERB_STEMS):  # no disclosure verb before the object: no match possible
+                    windows.append((max(ctx.template.body_offset, i - 90), i + len(key) + 20))
+                i = low.find(key, i + len(key))
         seen: set[int] = set()
         fenced = _util.lines(ctx).fenced
         for ws, we in _merge(windows):
@@ -763,17 +757,17 @@ class PromptLeakInvitation(Rule):
     def _asked_then_granted(self, ctx: LintContext, seen: set[int]) -> Iterator[Finding]:
         text = ctx.text
         low = _util.lower(ctx)
-        if _ASK_WORD.search(low) is None:
+        if not any(w in low for w in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious")):
             return
         fenced = _util.lines(ctx).fenced
         body = ctx.template.body_offset
         windows = []
-        cond, obj = _ASK_CONDITION.search, _ASK_OBJECT.search
         for key in ("ask", "request", "inquire", "enquire"):  # "want"/"wonder" are too common to anchor on
             i = low.find(key, body)
             while i != -1:
-                # pre-checks, one search each: a condition word before, an object after
-                if cond(low, max(0, i - 100), i) is not None and obj(low, i, i + 130) is not None:
+                # str-speed pre-checks: a condition word before, an object after
+                if any(c in low[max(0, i - 100) : i] for c in ("if", "when", "should", "in case", "once")) and any(
+                        o in low[i : i + 130] for o in ("prompt", "instruction", "rules", "guideline", "configur", "setup", "how you")):
                     windows.append((max(body, i - 100), i + 260))  # the condition word is at most 80 characters before
                 i = low.find(key, i + len(key))
         hits = {m.start(): m for ws, we in _merge(windows) for m in _ASKED_GRANT.finditer(text, ws, we)}
