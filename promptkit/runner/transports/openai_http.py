@@ -205,6 +205,10 @@ _FINISH: Final = {
 }
 
 
+#: A leading reasoning block, as litellm's ``parse_content_for_reasoning`` finds it.
+_THINKING: Final = re.compile(r"<(?:think|thinking|budget:thinking)>.*?</(?:think|thinking|budget:thinking)>(.*)", re.DOTALL)
+
+
 def _tool_call(tc: Any) -> dict[str, Any]:
     """A tool call as litellm's ``ChatCompletionMessageToolCall.model_dump()`` has it:
     keys in name order, a missing id made up, ``arguments`` a JSON string."""
@@ -238,6 +242,10 @@ def parse_reply(model: str, data: Any) -> Reply:
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     content = message.get("content")
+    if "reasoning_content" not in message and "reasoning" not in message and isinstance(content, str):
+        thought = _THINKING.match(content)  # litellm moves a leading thinking block out of the text
+        if thought:
+            content = thought.group(1)
     calls = message.get("tool_calls")
     tool_calls = [_tool_call(tc) for tc in calls] if isinstance(calls, list) and calls else None
     finish = "tool_calls" if calls is not None else choice.get("finish_reason")
