@@ -615,9 +615,11 @@ _GRANT_START = re.compile(
 #: (faster than one regex alternation of them over the same window: measured).
 _VERB_STEMS = ("reveal", "show", "print", "output", "repeat", "display", "share", "disclos", "recit", "dump", "leak", "echo",
                "paste", "quot", "provid", "read", "spell", "hand", "tell", "give", "send", "ignor")
-_LEAK_KEYS = ("system prompt", "system message", "system instruction", "prompt", "instructions above",
-              "instruction above", "instructions you were", "text above", "words above", "everything above",
-              "content above", "instruction", "rules", "guidelines", "directives", "configuration", "setup")
+#: The nouns every object of _LEAK ends in or contains: one str.find pass each ("system prompt"
+#: is found through "prompt", "text above" through "above"); the windows around them reach far
+#: enough back to hold the longest phrase's start (see check()).
+_LEAK_KEYS = ("prompt", "instruction", "system message", "above", "rules", "guidelines", "directives", "configuration",
+              "setup")
 _NEGATED = re.compile(r"\b(?:never|not|n't|don't|do not|refuse|refuses|decline|declines|without|avoid|must not|cannot|can't|won't|"
                       r"no|nor|neither|under no|politely say|deflect|redirect|forbidden|prohibited)\b", re.I)
 #: The sentence describes an attack or a test, not an instruction to the model.
@@ -715,18 +717,17 @@ class PromptLeakInvitation(Rule):
         for key in _LEAK_KEYS:
             i = low.find(key)
             while i != -1:
-                lead = low[max(0, i - 70) : i]
+                lead = low[max(0, i - 80) : i]
                 if any(v in lead for v in _VERB_STEMS):  # no disclosure verb before the object: no match possible
-                    windows.append((max(ctx.template.body_offset, i - 90), i + len(key) + 20))
+                    windows.append((max(ctx.template.body_offset, i - 100), i + len(key) + 20))
                 i = low.find(key, i + len(key))
         seen: set[int] = set()
-        fenced = _util.lines(ctx).fenced
         for ws, we in _merge(windows):
             for m in _LEAK.finditer(text, ws, we):
                 if m.start() in seen:
                     continue
                 seen.add(m.start())
-                if fenced[_util.offset_line(ctx, m.start())]:
+                if _util.lines(ctx).fenced[_util.offset_line(ctx, m.start())]:  # the lines view only when a phrase is found
                     continue
                 if self._defence(text, m.start(), m.end()):
                     continue
@@ -757,20 +758,20 @@ class PromptLeakInvitation(Rule):
     def _asked_then_granted(self, ctx: LintContext, seen: set[int]) -> Iterator[Finding]:
         text = ctx.text
         low = _util.lower(ctx)
-        if not any(w in low for w in ("ask", "request", "want", "inquire", "enquire", "wonder", "curious")):
-            return
-        fenced = _util.lines(ctx).fenced
         body = ctx.template.body_offset
         windows = []
         for key in ("ask", "request", "inquire", "enquire"):  # "want"/"wonder" are too common to anchor on
             i = low.find(key, body)
             while i != -1:
-                # str-speed pre-checks: a condition word before, an object after
-                if any(c in low[max(0, i - 100) : i] for c in ("if", "when", "should", "in case", "once")) and any(
+                # str-speed pre-checks: the word itself (not "task"), a condition word before, an object after
+                if (i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_")) and any(c in low[max(0, i - 100) : i] for c in ("if", "when", "should", "in case", "once")) and any(
                         o in low[i : i + 130] for o in ("prompt", "instruction", "rules", "guideline", "configur", "setup", "how you")):
                     windows.append((max(body, i - 100), i + 260))  # the condition word is at most 80 characters before
                 i = low.find(key, i + len(key))
         hits = {m.start(): m for ws, we in _merge(windows) for m in _ASKED_GRANT.finditer(text, ws, we)}
+        if not hits:
+            return
+        fenced = _util.lines(ctx).fenced
         for m in (hits[k] for k in sorted(hits)):
             g0 = m.start("grant")
             if fenced[_util.offset_line(ctx, g0)] or any(m.start() <= s_ <= m.end() for s_ in seen):
