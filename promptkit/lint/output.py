@@ -201,6 +201,7 @@ class Printer:
             self._buf.append("")
             self.stream.write("\n".join(self._buf))
             self._buf = []
+            self.stream.flush()  # a closed pipe raises here, inside the command (exit 141), not at shutdown
 
 
 def emit_text(diags: Sequence[Diagnostic], stream: IO[str], *, files: int, concise: bool = False,
