@@ -344,7 +344,7 @@ class Recorder:
                              for r in fresh],
                     recorded_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                 )
-                if await asyncio.to_thread(_unchanged, store, rec):
+                if _unchanged(store, rec):  # a small read, as replay's load: no thread handoff per case
                     # Re-recording an unchanged answer leaves the file byte-identical (its
                     # latency and date from the first recording): a review diff shows only
                     # the answers that really changed.

@@ -13,6 +13,12 @@ parse, so a cache entry can make a run neither more permissive nor different.
 Trust, the same rules as the lint cache (:mod:`promptkit.lint.cache`):
 
 * JSON, never pickle: a cache file from a stranger's checkout can hold data, not code.
+* Signed: every entry carries an HMAC-SHA256 made with a random key of this user's, kept
+  outside every project (:func:`_secret`, in the user cache folder). The content hash in
+  the stamp is public, so without the key anyone who can drop a file into the folder (a
+  tarball or copied checkout, a crafted ``.promptkit/cache``) could hand the run other data
+  for the same suite text; a file without the right signature is a miss and is never parsed
+  past its envelope.
 * A hit needs the SHA-256 of the suite's text, the promptkit and PyYAML versions and the
   format version to match; anything else is a miss and the file is rewritten.
 * The folder is ``<project root>/.promptkit/cache/`` (confined: never a symlink out of
@@ -30,6 +36,7 @@ Trust, the same rules as the lint cache (:mod:`promptkit.lint.cache`):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -41,7 +48,7 @@ from typing import Any
 from promptkit.diagnostics import LineIndex, Span
 from promptkit.lint.cache import CACHEDIR_TAG, is_cache_dir  # one tag for all of promptkit's cache folders
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: signed entries
 DIRNAME = ".promptkit/cache"
 #: A cache file larger than this is not read (a 1,000-case suite makes ~0.7 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -128,6 +135,10 @@ class SuiteCache:
             return None
         if not isinstance(blob, dict) or any(blob.get(k) != v for k, v in self._stamp(text).items()):
             return None
+        mac = blob.pop("mac", None)
+        key = _secret()
+        if key is None or not isinstance(mac, str) or not hmac.compare_digest(mac, _sign(key, blob)):
+            return None  # not written by this user's promptkit: never trusted
         data, rows = blob.get("data"), blob.get("spans")
         if not isinstance(rows, list) or self._is_tracked(file):
             return None
@@ -145,14 +156,15 @@ class SuiteCache:
         """Store a fresh parse (only of plain JSON data). Errors are ignored: a cache that
         cannot be written only makes the next run slower."""
         file = self._file(suite)
-        if file is None or len(text) < MIN_CHARS or not _plain(data, 0):
+        key = _secret()
+        if file is None or key is None or len(text) < MIN_CHARS or not _plain(data, 0):
             return
         from promptkit.atomic import remove_stale_temp_files, write_atomic
 
         blob = {**self._stamp(text), "data": data,
                 "spans": [[list(k), s.start.offset, s.end.offset] for k, s in spans.items()]}
         try:
-            payload = json.dumps(blob, separators=(",", ":"), allow_nan=False)
+            payload = json.dumps({**blob, "mac": _sign(key, blob)}, separators=(",", ":"), allow_nan=False)
         except (ValueError, RecursionError):
             return
         try:
@@ -169,6 +181,51 @@ class SuiteCache:
         if self._tracked is None:
             self._tracked = _git_tracked(file.parent)
         return file.name in self._tracked
+
+
+def _sign(key: bytes, blob: dict[str, Any]) -> str:
+    """The entry's signature: over its JSON exactly as :meth:`SuiteCache.put` writes it (a
+    JSON round trip of plain data gives back the same text)."""
+    body = json.dumps(blob, separators=(",", ":"), allow_nan=False).encode("utf-8", "surrogatepass")
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+_KEY: list[bytes | None] = []
+
+
+def _secret() -> bytes | None:
+    """This user's signing key (32 random bytes in the user cache folder, mode 0600),
+    made on first use; None (no caching) when it cannot be read or made. Created by
+    linking a finished temporary file into place, so parallel workers agree on one key."""
+    if _KEY:
+        return _KEY[0]
+    key: bytes | None = None
+    try:
+        from platformdirs import user_cache_dir
+
+        folder = Path(user_cache_dir("promptkit", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / "suite-cache.key"
+        if not path.exists():
+            tmp = folder / f".suite-cache.key.{os.getpid()}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, os.urandom(32))
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            finally:
+                os.unlink(tmp)
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_size == 32:
+            key = path.read_bytes()
+    except (OSError, ImportError):
+        key = None
+    _KEY.append(key)
+    return key
 
 
 def _plain(value: Any, depth: int) -> bool:

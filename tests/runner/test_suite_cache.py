@@ -179,3 +179,35 @@ def test_small_suites_are_not_cached(project: Path) -> None:
     assert len(_suite_text(2)) < suite_cache.MIN_CHARS
     load_suite("s.prompttest.yaml")
     assert _cache_files(project) == []
+
+
+@pytest.mark.parametrize("forgery", ["other-data", "deep-data", "no-signature", "re-signed-with-another-key"])
+def test_a_forged_entry_with_the_right_stamp_is_never_used(project: Path, forgery: str) -> None:
+    """The stamp (the suite's SHA-256, the versions) is public: anyone can write it. Only
+    this user's signature makes an entry usable, so a crafted file can neither change the
+    suite a run sees nor crash it (it is refused before its data is looked at)."""
+    import hashlib
+    import hmac
+
+    path = project / "s.prompttest.yaml"
+    path.write_text(_suite_text(60), encoding="utf-8")
+    load_suite(path.name)
+    (file,) = _cache_files(project)
+    blob = json.loads(file.read_text(encoding="utf-8"))
+    if forgery == "other-data":
+        blob["data"]["cases"] = blob["data"]["cases"][:1]  # one harmless case instead of 60
+    elif forgery == "deep-data":
+        deep: object = []
+        for _ in range(900):
+            deep = [deep]
+        blob["data"]["cases"][0]["vars"]["name"] = deep
+    elif forgery == "no-signature":
+        del blob["mac"]
+    else:
+        del blob["mac"]
+        body = json.dumps(blob, separators=(",", ":")).encode()
+        blob["mac"] = hmac.new(b"k" * 32, body, hashlib.sha256).hexdigest()
+    file.write_text(json.dumps(blob), encoding="utf-8")
+    suite = load_suite(path.name)
+    assert len(suite.cases) == 60
+    assert suite.cases[0].vars["name"] == "n0"
