@@ -125,6 +125,8 @@ SUGGEST_BAD_BUDGET = _define("PT041", "suggest-bad-budget", "an optimizer budget
 SUGGEST_PROPOSER_FORMAT = _define("PT042", "suggest-proposer-format",
                                   "the proposer model's reply is not in the requested format")
 SUGGEST_NOTHING_FAILING = _define("PT043", "suggest-nothing-failing", "the suite has no failing case to fix")
+SUGGEST_CASES_ERRORED = _define("PT044", "suggest-cases-errored",
+                                "cases ended in ERROR (no key, no recording, a refused file): nothing the prompt could fix")
 
 # -- PT02x: perturbations (promptkit perturb, `perturb:` in test files) ----------------
 

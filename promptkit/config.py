@@ -203,12 +203,12 @@ class OptimizeTable(Table):
 
     model_config = ConfigDict(frozen=True)
 
-    max_calls: int | None = Field(default=60, ge=1)
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_calls: int | None = Field(default=60, ge=1, strict=True)  # strict: `true` is not 1
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
     max_cost: float | None = Field(default=None, gt=0)
-    rounds: int = Field(default=3, ge=0, le=20)
-    candidates: int = Field(default=3, ge=1, le=10)
-    beam: int = Field(default=2, ge=1, le=10)
+    rounds: int = Field(default=3, ge=0, le=20, strict=True)
+    candidates: int = Field(default=3, ge=1, le=10, strict=True)
+    beam: int = Field(default=2, ge=1, le=10, strict=True)
     proposer: str | None = Field(default=None, min_length=1)
 
     hints: ClassVar[dict[str, str]] = {

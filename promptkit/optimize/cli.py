@@ -1,13 +1,15 @@
 """``promptkit suggest SUITE``: propose the smallest safe prompt patch for a suite's failures.
 
 Exit status: 0 a patch was found (printed, or written with ``--apply``) or nothing fails;
-1 no safe patch within the budget; 2 bad input (one ``path: error: PTnnn ...`` line).
+1 no safe patch within the budget; 2 bad input (one ``path: error: PTnnn ...`` line), or cases
+that ended in ERROR and none that failed (PT044: no key, no recording, a refused file).
 Nothing is written unless ``--apply`` is given and a safe patch exists.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -51,8 +53,9 @@ class _Suggest:
         budget = budget_from(table, calls=ns.max_calls, tokens=ns.max_tokens, cost_usd=ns.max_cost, rounds=ns.rounds,
                              candidates=ns.candidates, beam=ns.beam)
         kw: dict[str, Any] = {}
-        if ns.api_base:
-            kw["api_base"] = ns.api_base
+        api_base = ns.api_base or os.environ.get("PROMPTKIT_API_BASE")  # as promptkit test reads it
+        if api_base:
+            kw["api_base"] = api_base
             kw["api_key"] = "sk-local"
         mode = ns.mode or ("auto" if default_mode().value != "replay" else "replay")
         config = RunConfig(mode=mode, model=ns.model, progress=False, **kw)
@@ -65,6 +68,16 @@ class _Suggest:
             print(f"promptkit suggest: budget {budget.describe()}", file=sys.stderr)
         s = suggest(ns.suite, results=ns.results, config=config, budget=budget, proposer_model=ns.proposer or table.proposer,
                     recordings=ns.recordings, prompt=ns.prompt, progress=progress)
+        if s.status == "errors":
+            from promptkit.codes import SUGGEST_CASES_ERRORED
+
+            if ns.format == "json":
+                print(to_json(s))
+            else:
+                print(f"{ns.suite}: error: {SUGGEST_CASES_ERRORED.code} {s.message}; nothing written "
+                      "(hint: run 'promptkit test' on the suite, fix the errors it shows, then suggest again)",
+                      file=sys.stderr)
+            return 2
         if s.status == "nothing-failing":
             from promptkit.codes import SUGGEST_NOTHING_FAILING
 

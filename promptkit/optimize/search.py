@@ -39,7 +39,8 @@ class OptimizeError(PromptkitError):
 class Suggestion:
     """What a search found. ``status``: ``fixed`` (every failing case passes, nothing
     breaks), ``partial`` (some fixed, nothing breaks), ``none`` (no safe patch within the
-    budget) or ``nothing-failing``."""
+    budget), ``nothing-failing``, or ``errors`` (no case fails but some ended in ERROR: the
+    run could not judge the prompt, so "nothing to fix" would be a false all-clear)."""
 
     suite: str
     prompt: str
@@ -210,6 +211,12 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
         perturb = gate_for(suite, original, runner, meter, say=say)
     out = Suggestion(suite.name, str(original.path) if original else "", "nothing-failing", meter.budget, meter.spent)
     if original is None:
+        errored = [c for c in baseline.cases if c.outcome is Outcome.ERROR]
+        if errored:  # not "nothing to fix": the run could not judge the prompt at all
+            out.status = "errors"
+            out.message = (f"{len(errored)} of {len(baseline.cases)} case(s) ended in ERROR, which no prompt edit fixes; "
+                           f"first: {errored[0].case}: {errored[0].first_failure() or 'error'}")
+            return out
         out.message = f"nothing to fix: no case of {suite.name} fails"
         return out
     out.prompt = str(original.path)

@@ -92,6 +92,29 @@ def test_nothing_failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     assert _tracked_changes(tmp_path) == ""
 
 
+@pytest.mark.parametrize("how", ["replay-without-recordings", "provider-refuses", "env-api-base"])
+def test_cases_that_error_are_not_an_all_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str], how: str) -> None:
+    """Every case ERROR (no recording, a provider that keeps failing): the prompt was never
+    judged, so 'nothing to fix' (exit 0) would pass CI silently. PROMPTKIT_API_BASE is read
+    as `promptkit test` reads it."""
+    suite = _project("json_format", tmp_path, monkeypatch)
+    if how == "replay-without-recordings":
+        assert main(["suggest", suite, "--mode", "replay", "-q"]) == 2
+    else:
+        with OpenAIServer([Rule(fault="bad_request")]) as server:
+            if how == "env-api-base":
+                monkeypatch.setenv("PROMPTKIT_API_BASE", server.base_url)
+                assert main(["suggest", suite, "--mode", "live", "-q"]) == 2
+            else:
+                assert main(["suggest", suite, "--mode", "live", "-q", "--api-base", server.base_url]) == 2
+            assert server.calls > 0  # the calls went to the server named by either way
+    err = capsys.readouterr().err
+    assert "PT044" in err and "ended in ERROR, which no prompt edit fixes; first:" in err
+    assert "PT043" not in err and "Traceback" not in err
+    assert _tracked_changes(tmp_path) == ""
+
+
 def test_budget_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     suite = _project("json_format", tmp_path, monkeypatch)
     with OpenAIServer() as server:

@@ -43,6 +43,8 @@ def test_the_table_sets_the_budget_and_options_win(tmp_path: Path) -> None:
      "a whole number of model calls per search, 1 or more, e.g. max-calls = 40"),
     ('candidates = "three"\n', 5, "'optimize.candidates': Input should be a valid integer",
      "a whole number of proposals per round from 1 to 10, e.g. candidates = 3"),
+    ("max-calls = true\n", 5, "'optimize.max-calls': Input should be a valid integer (got True)",
+     "a whole number of model calls per search, 1 or more, e.g. max-calls = 40"),
     ("beam = 2\nproposer = 7\n", 6, "'optimize.proposer': Input should be a valid string (got 7)",
      'a litellm model id, e.g. proposer = "openai/gpt-4o-mini"'),
 ])
