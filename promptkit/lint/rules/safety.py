@@ -585,7 +585,9 @@ _VERB = (r"(?:reveal|show|print|output|repeat|display|share|disclose|recite|dump
 _AUDIENCE = r"(?:me|us|them|him|her|the\s+(?:user|customer|caller|visitor|person|requester)s?|users|anyone|everyone|people)"
 _OBJECT = (r"(?:system\s+(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|developer)\s+(?:prompt|instructions?|rules)|"
            r"instructions?\s+(?:above|you\s+were\s+given|you\s+have\s+been\s+given)|(?:text|words|everything|content)\s+above|"
-           r"(?:these|your|this|my)\s+(?:instructions|rules|guidelines|directives|configuration|setup))")
+           r"(?:these|your|this|my)\s+(?:(?:full|complete|exact|original|entire|initial|hidden|whole|own)\s+)*"
+           r"(?:instructions|rules|guidelines|directives|configuration|setup)|"
+           r"(?:contents?|text|wording)\s+of\s+(?:this|these|your|the)\s+(?:system\s+)?(?:prompt|instructions))")
 _LEAK = re.compile(
     rf"\b(?:{_VERB})\s+(?:{_AUDIENCE}\s+)?(?:all\s+(?:of\s+)?|the\s+|your\s+|these\s+|this\s+|my\s+)*"
     r"(?:full\s+|complete\s+|exact\s+|original\s+|entire\s+|initial\s+|hidden\s+|whole\s+)*"
