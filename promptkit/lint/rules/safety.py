@@ -192,7 +192,13 @@ def _uses(ctx: LintContext, index: int) -> Iterator[tuple[int, int, str, str | N
         if (s, name) in seen:
             continue
         seen.add((s, name))
+        if _NUMERIC_TAG.search(ctx.text, s, u.tag_span.end.offset):
+            continue  # {{ docs | length }} prints a number, not the input's text
         yield s, u.tag_span.end.offset, name, via
+
+
+#: A tag whose last filter turns any value into a number: nothing of the input's text is pasted.
+_NUMERIC_TAG = re.compile(r"\|\s*(?:length|count|wordcount|int|float|abs|round)\s*(?:\([^()]*\))?\s*-?\}\}")
 
 
 def _through(via: str | None) -> str:
