@@ -104,6 +104,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=15)
     runs = parser.parse_args().runs
+    from _bytecode import ensure_bytecode  # benchmarks/ is on sys.path when run as a script
+
+    print(ensure_bytecode())
 
     from promptkit.template import load, render
     from promptkit.tokens import count_tokens
