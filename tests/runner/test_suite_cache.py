@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,6 +41,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _cache_files(project: Path) -> list[Path]:
     d = project / ".promptkit" / "cache"
     return sorted(d.glob("suite-*.json")) if d.is_dir() else []
+
+
+def _primed(project: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """A 60-case suite loaded once: its path, its cache file and that file's JSON."""
+    path = project / "s.prompttest.yaml"
+    path.write_text(_suite_text(60), encoding="utf-8")
+    load_suite(path.name)
+    (file,) = _cache_files(project)
+    return path, file, json.loads(file.read_text(encoding="utf-8"))
 
 
 def _no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,11 +99,7 @@ def test_an_edit_is_a_miss_and_the_file_is_replaced(project: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["torn", "other-version", "not-json", "wrong-shape", "directory"])
 def test_a_damaged_or_foreign_cache_file_is_a_miss(project: Path, damage: str) -> None:
-    path = project / "s.prompttest.yaml"
-    path.write_text(_suite_text(60), encoding="utf-8")
-    load_suite(path.name)
-    (file,) = _cache_files(project)
-    blob = json.loads(file.read_text(encoding="utf-8"))
+    path, file, blob = _primed(project)
     if damage == "torn":
         file.write_text(file.read_text(encoding="utf-8")[:1000], encoding="utf-8")
     elif damage == "other-version":
@@ -131,11 +137,7 @@ def test_a_folder_promptkit_did_not_make_is_left_alone(project: Path) -> None:
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_a_cache_file_committed_to_git_is_never_read(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Committed, a forged cache file could stand in for the suite a reviewer reads."""
-    path = project / "s.prompttest.yaml"
-    path.write_text(_suite_text(60), encoding="utf-8")
-    load_suite(path.name)
-    (file,) = _cache_files(project)
-    blob = json.loads(file.read_text(encoding="utf-8"))
+    path, file, blob = _primed(project)
     blob["data"]["cases"] = blob["data"]["cases"][:1]  # the forgery: one harmless case
     file.write_text(json.dumps(blob), encoding="utf-8")
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
@@ -189,11 +191,7 @@ def test_a_forged_entry_with_the_right_stamp_is_never_used(project: Path, forger
     import hashlib
     import hmac
 
-    path = project / "s.prompttest.yaml"
-    path.write_text(_suite_text(60), encoding="utf-8")
-    load_suite(path.name)
-    (file,) = _cache_files(project)
-    blob = json.loads(file.read_text(encoding="utf-8"))
+    path, file, blob = _primed(project)
     if forgery == "other-data":
         blob["data"]["cases"] = blob["data"]["cases"][:1]  # one harmless case instead of 60
     elif forgery == "deep-data":
