@@ -45,9 +45,6 @@ _TAG = (
     "# This file is a cache directory tag created by promptkit.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
-#: The tag every promptkit cache folder carries (the lint cache, the parsed-suite cache of
-#: promptkit.runner.suite_cache): what :func:`is_cache_dir` recognizes.
-CACHEDIR_TAG = _TAG
 #: Cache files of other settings kept around (switching branches or configs back and forth).
 KEEP_OTHER = 8
 #: A cache file larger than this is ignored (and rebuilt): a cache of the 6,000-prompt
@@ -262,13 +259,7 @@ class LintCache:
 
     def _tag(self) -> None:
         assert self.directory is not None
-        tag = self.directory / "CACHEDIR.TAG"
-        if not os.path.lexists(tag):
-            ignore = self.directory / ".gitignore"
-            if os.path.lexists(ignore):  # never replace a file promptkit did not write
-                return
-            tag.write_text(_TAG, encoding="utf-8")
-            ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")
+        tag_cache_dir(self.directory)
 
     def _prune(self) -> None:
         assert self.directory is not None
@@ -329,15 +320,36 @@ def clear(directory: Path) -> int:
 def _tracked_by_git(path: Path) -> bool:
     """Whether git tracks ``path``: a cache file committed to the repository (by mistake,
     or in a pull request forging "no findings" for its own prompts) is never trusted."""
+    return path.name in git_tracked_names(path.parent)
+
+
+def git_tracked_names(directory: Path) -> set[str]:
+    """Names of the files git tracks in ``directory`` (empty outside a repository or
+    without git). One call per folder: every cache of promptkit asks it of its folder."""
     import shutil
     import subprocess
 
     git = shutil.which("git")
     if git is None:
-        return False
+        return set()
     try:
-        res = subprocess.run([git, "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
-                             capture_output=True, text=True, timeout=10, check=False)
+        res = subprocess.run([git, "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True,
+                             timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return res.returncode == 0
+        return set()
+    if res.returncode != 0:
+        return set()
+    return {Path(os.fsdecode(n)).name for n in res.stdout.split(b"\0") if n}
+
+
+def tag_cache_dir(directory: Path) -> None:
+    """Mark ``directory`` as a cache promptkit made (``CACHEDIR.TAG``, which
+    :func:`is_cache_dir` looks for) and keep git out of it (a ``.gitignore`` of ``*``);
+    a ``.gitignore`` promptkit did not write is never replaced."""
+    tag = directory / "CACHEDIR.TAG"
+    if not os.path.lexists(tag):
+        ignore = directory / ".gitignore"
+        if os.path.lexists(ignore):  # never replace a file promptkit did not write
+            return
+        tag.write_text(_TAG, encoding="utf-8")
+        ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from promptkit.diagnostics import LineIndex, Span
-from promptkit.lint.cache import CACHEDIR_TAG, is_cache_dir  # one tag for all of promptkit's cache folders
+from promptkit.lint.cache import git_tracked_names, is_cache_dir, tag_cache_dir  # one tag for all of promptkit's caches
 
 FORMAT_VERSION = 2  # 2: signed entries
 DIRNAME = ".promptkit/cache"
@@ -170,7 +170,7 @@ class SuiteCache:
         try:
             assert self.directory is not None
             self.directory.mkdir(parents=True, exist_ok=True)
-            _tag(self.directory)
+            tag_cache_dir(self.directory)
             write_atomic(file, payload)
             remove_stale_temp_files(self.directory, lambda name: _OWN_FILE.fullmatch(name) is not None)
         except OSError:
@@ -179,7 +179,7 @@ class SuiteCache:
     def _is_tracked(self, file: Path) -> bool:
         """Whether git tracks ``file`` (asked once per folder and process)."""
         if self._tracked is None:
-            self._tracked = _git_tracked(file.parent)
+            self._tracked = git_tracked_names(file.parent)
         return file.name in self._tracked
 
 
@@ -242,32 +242,3 @@ def _plain(value: Any, depth: int) -> bool:
     if t is dict:
         return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
     return False
-
-
-def _tag(directory: Path) -> None:
-    """Mark the folder as promptkit's (the tag first: a folder holding anything else is
-    refused by :meth:`SuiteCache.for_root`) and keep git out of it."""
-    tag = directory / "CACHEDIR.TAG"
-    if not os.path.lexists(tag):
-        tag.write_text(CACHEDIR_TAG, encoding="utf-8")
-    ignore = directory / ".gitignore"
-    if not os.path.lexists(ignore):
-        ignore.write_text("# created by promptkit\n*\n", encoding="utf-8")
-
-
-def _git_tracked(directory: Path) -> set[str]:
-    """Names of the files git tracks in ``directory`` (empty outside a repository)."""
-    import shutil
-    import subprocess
-
-    git = shutil.which("git")
-    if git is None:
-        return set()
-    try:
-        res = subprocess.run([git, "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True,
-                             timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    if res.returncode != 0:
-        return set()
-    return {Path(os.fsdecode(n)).name for n in res.stdout.split(b"\0") if n}
