@@ -195,6 +195,16 @@ def _outside_hint(root: Path) -> str:
     return "keep the file inside the project (or give --project-root on the command line)"
 
 
+def shown(path: str | Path) -> str:
+    """``path`` as the user reads it in messages and result ids: relative to the working
+    directory when it lies inside it, else as given (POSIX separators)."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return p.as_posix()
+
+
 def _display(root: Path, real: Path) -> str:
     return real.relative_to(root).as_posix() if is_inside(real, root) else str(real)
 

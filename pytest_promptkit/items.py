@@ -46,10 +46,9 @@ class SuiteFile(pytest.File):
             yield item
 
     def _shown_path(self) -> str:
-        try:
-            return Path(self.path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return str(self.path)
+        from promptkit.paths import shown
+
+        return shown(self.path)
 
 
 class PromptkitCaseError(Exception):

@@ -82,10 +82,9 @@ def check_suites(suites: Sequence[Path]) -> list[Diagnostic]:
 
 
 def _shown(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    from promptkit.paths import shown
+
+    return shown(path)
 
 
 class LintCommand:

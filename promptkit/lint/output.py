@@ -21,7 +21,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from promptkit.diagnostics import Diagnostic, Severity
@@ -252,11 +251,10 @@ _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.I
 
 
 def _uri(path: str) -> str:
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return p.as_posix()
+    """A SARIF artifact URI: the path as shown, relative to the working directory."""
+    from promptkit.paths import shown
+
+    return shown(path)
 
 
 def to_sarif(diags: Sequence[Diagnostic], rules: RuleSet | None = None) -> dict[str, Any]:

@@ -425,11 +425,9 @@ def _search(suite: Suite, baseline: RunResults, runner: Any, meta_runner: Any, s
 
 
 def _display(path: str | Path) -> str:
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+    from promptkit.paths import shown
+
+    return shown(path)
 
 
 def apply(suggestion: Suggestion) -> Path:

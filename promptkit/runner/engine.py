@@ -128,11 +128,9 @@ def model_label(target: ModelTarget | None) -> str:
 def _display_path(path: str | Path) -> str:
     """``path`` relative to the working directory when inside it (cached: resolving costs
     a system call per path component, and every case asks)."""
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+    from promptkit.paths import shown
+
+    return shown(path)
 
 
 class Runner:

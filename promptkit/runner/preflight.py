@@ -165,7 +165,9 @@ def _diagnostic(template: Any, name: str) -> Diagnostic:
     uses = [u for u in analyze(template).uses if u.name == name and u.kind == "load"]
     span = uses[0].span if uses else None
     inputs = list(template.inputs)
-    prompt = _shown(template.path)
+    from promptkit.paths import shown
+
+    prompt = shown(template.path)
     guess = _closest(name, inputs)
     declared = f" (its inputs: {', '.join(inputs)})" if inputs else ""
     hint = (f"did you mean '{guess}'? fix the name in the template" if guess else
@@ -175,11 +177,3 @@ def _diagnostic(template: Any, name: str) -> Diagnostic:
                               f"{declared}: rendering fails wherever it is reached", Severity.ERROR,
                       UNDEFINED_VARIABLE.code, UNDEFINED_VARIABLE.name, span, hint)
 
-
-def _shown(path: Any) -> str:
-    """``path`` relative to the working directory when inside it (as the user types it)."""
-    p = Path(path)
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return str(path)

@@ -256,10 +256,9 @@ class Suite(BaseModel):
         ``<python>`` for suites built in Python without a name."""
         if self.path is None:
             return "<python>"
-        try:
-            return self.path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except (ValueError, OSError):
-            return self.path.as_posix()
+        from promptkit.paths import shown
+
+        return shown(self.path)
 
     @property
     def judge(self) -> ModelTarget | None:

@@ -99,13 +99,9 @@ def _clean(text: str) -> str:
 
 
 def _shown(path: str) -> str:
-    """``path`` relative to the working directory when inside it (as the user types it)."""
-    from pathlib import Path
+    from promptkit.paths import shown
 
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return path
+    return shown(path)
 
 
 def _raised_at(exc: BaseException, ctx: AssertionContext) -> str | None:
