@@ -76,13 +76,14 @@ def _check(run: RunResults, faults: list[str]) -> None:
 def test_every_fault_ends_in_a_clear_outcome(tmp_path: Path) -> None:
     faults = list(PLAN)
     suite = _write_suite(tmp_path, faults)
-    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=10) as server:
+    # the timeouts leave a local answer ample time on a busy CI machine, far below the hang
+    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=30) as server:
         t0 = time.perf_counter()
-        run = run_suites([suite], RunConfig(mode=Mode.LIVE, api_base=server.base_url, timeout_s=0.5, concurrency=4,
+        run = run_suites([suite], RunConfig(mode=Mode.LIVE, api_base=server.base_url, timeout_s=1.5, concurrency=4,
                                             retry=RetryPolicy(max_retries=2, base_s=0.01, max_backoff_s=0.05)))
         elapsed = time.perf_counter() - t0
     _check(run, faults)
-    assert elapsed < 20  # 3 attempts x 0.5 s plus start-up on a busy machine; a missed timeout would be 3 x 10 s
+    assert elapsed < 25  # 3 attempts x 1.5 s plus start-up on a busy machine; a missed timeout would be 3 x 30 s
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -90,8 +91,8 @@ def test_every_fault_ends_in_a_clear_outcome(tmp_path: Path) -> None:
 def test_random_fault_mixes(tmp_path_factory: pytest.TempPathFactory, faults: list[str]) -> None:
     folder = tmp_path_factory.mktemp("mix")
     suite = _write_suite(folder, faults)
-    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=5) as server:
-        run = run_suites([suite], RunConfig(mode=Mode.LIVE, api_base=server.base_url, timeout_s=0.3, concurrency=8,
+    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=10) as server:
+        run = run_suites([suite], RunConfig(mode=Mode.LIVE, api_base=server.base_url, timeout_s=1.0, concurrency=8,
                                             retry=RetryPolicy(max_retries=1, base_s=0.01, max_backoff_s=0.02)))
     # with one retry, "once" faults still recover
     _check(run, faults)
@@ -101,10 +102,10 @@ def test_results_file_is_complete_through_pytest(tmp_path: Path) -> None:
     faults = list(PLAN) * 2
     _write_suite(tmp_path, faults)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
-    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=5) as server:
+    with OpenAIServer(_rules(faults), default_reply="ok", hang_s=10) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "faults.prompttest.yaml", "-q",
-             "--promptkit-mode", "live", "--promptkit-api-base", server.base_url, "--promptkit-timeout", "0.5",
+             "--promptkit-mode", "live", "--promptkit-api-base", server.base_url, "--promptkit-timeout", "1.5",
              "--promptkit-retries", "1", "--promptkit-concurrency", "8", "--promptkit-results", "results.json"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 1, proc.stdout  # the FAIL cases fail the run
