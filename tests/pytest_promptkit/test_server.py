@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -25,14 +26,16 @@ def test_binds_loopback_and_reuses_connections() -> None:
     with OpenAIServer() as server:
         assert server.base_url.startswith("http://127.0.0.1:")
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-        t0 = time.perf_counter()
+        times = []
         for i in range(60):
+            t0 = time.perf_counter()
             status, _, raw = _post(conn, f"hello {i}")
+            times.append(time.perf_counter() - t0)
             assert status == 200 and json.loads(raw)["choices"][0]["message"]["content"] == f"hello {i}"
-        elapsed = time.perf_counter() - t0
         conn.close()
-    # one connection for all 60 (keep-alive) and no ~40 ms delayed-ACK stall per request (>= 2.4 s)
-    assert elapsed < 1.5, elapsed
+    # one connection for all 60 (keep-alive) and no ~40 ms delayed-ACK stall per request: the
+    # median, not the total, so a CI machine busy with other tests does not fail it
+    assert statistics.median(times) < 0.03, sorted(times)
 
 
 def test_rules_models_times_and_faults() -> None:
