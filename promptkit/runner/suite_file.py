@@ -52,7 +52,7 @@ from promptkit.diagnostics import Diagnostic, LineIndex, PromptkitError, Severit
 from promptkit.runner.assertions.registry import SpecError, build_spec
 from promptkit.runner.assertions.spec import AssertionSpec
 from promptkit.runner.suite import Case, Defaults, ModelTarget, Suite, line_span
-from promptkit.runner.suite_cache import OffsetSpans, SuiteCache
+from promptkit.runner.suite_cache import OffsetSpans, SuiteCache, _plain
 
 __all__ = ["load_suite", "loads_suite"]
 
@@ -144,6 +144,8 @@ class _Loader:
         self.spans: dict[tuple[Any, ...], Span] | OffsetSpans = {}
         #: Problems found so far; the file is read to its end and they are raised together.
         self.problems: list[PromptkitError] = []
+        #: Validated assertion entries by their exact text (:meth:`_assertion`).
+        self._specs: dict[str, AssertionSpec] = {}
         self.base = path.parent
         from promptkit.paths import root_for
 
@@ -306,6 +308,17 @@ class _Loader:
             raise self.fail((*loc, *exc.loc), str(exc), exc.hint, code=INVALID_ASSERTION.code) from None
 
     def _assertion(self, item: Any, here: tuple[Any, ...]) -> AssertionSpec:
+        """One entry validated. An entry repeated verbatim (the same ``length`` check on
+        each of 1,000 cases) is validated once: later copies are the first spec with their
+        own span. Specs are never mutated (variables are filled into copies,
+        :func:`promptkit.runner.assertions._with_vars`), so sharing the options object is
+        safe; an ``assert-set`` (children carrying the set's span) is built every time."""
+        memo = _entry_key(item)
+        seen = self._specs.get(memo) if memo is not None else None
+        if seen is not None:
+            spec = seen.model_copy(update={"span": self.span(here)})
+            self._check_files(spec, item, here)
+            return spec
         try:
             spec = build_spec(item, source=self.shown, span=self.span(here))
         except SpecError as exc:
@@ -317,6 +330,13 @@ class _Loader:
                 elif sub[0] not in item:
                     sub = (first,)  # shorthand: the key's value is the option
             raise self.fail((*here, *sub), str(exc), exc.hint, code=INVALID_ASSERTION.code, key=key) from None
+        self._check_files(spec, item, here)
+        if memo is not None and not spec.children:
+            self._specs[memo] = spec
+        return spec
+
+    def _check_files(self, spec: AssertionSpec, item: Any, here: tuple[Any, ...]) -> None:
+        """The files an assertion reads exist and lie inside the project (at the option's line)."""
         for option, rel in spec.options.files().items():
             target = Path(rel) if Path(rel).is_absolute() else self.base / rel
             opt_loc = (*here, option) if isinstance(item, dict) and option in item else (*here, next(iter(item)))
@@ -325,7 +345,6 @@ class _Loader:
                 raise self.fail(opt_loc, f"file '{rel}' not found (looked for {target})",
                                 f"paths in assertions are relative to the test file's folder ({self.base})",
                                 code=MISSING_FILE.code)
-        return spec
 
     def _vars(self, values: dict[str, Any], loc: tuple[Any, ...], base: Path | None = None,
               line: int | None = None, where: Path | None = None) -> dict[str, Any]:
@@ -482,6 +501,13 @@ class _Loader:
                 cases.append(Case(id=rid, vars={**case_vars, **row_vars}, assertions=[*specs, *row.assertions],
                                   dataset_row=row.number, **row_common))
         return Suite(path=self.path, prompts=prompts, models=models, defaults=defaults, cases=cases)
+
+
+def _entry_key(item: Any) -> str | None:
+    """The exact text of an assertion entry made of JSON's own types (key order kept;
+    ``1``, ``1.0``, ``True`` and ``'1'`` told apart by their ``repr``), or None: such an
+    entry is not memoised."""
+    return repr(item) if _plain(item, 0) else None
 
 
 #: Tags pydantic puts in error locations of union members (``str | _ModelEntry``).

@@ -120,12 +120,49 @@ def types() -> dict[str, AssertionType]:
     if not _loaded:
         _loaded = True
         for mod in _MODULES:
-            importlib.import_module(f"promptkit.runner.assertions.{mod}")
+            _import(mod)
     return _TYPES
 
 
+#: Built-in type name -> the module of :data:`_MODULES` that registers it, so a suite that
+#: uses ``contains`` and ``length`` imports ``text`` alone, not all thirteen modules (a
+#: test checks this table against what the modules register).
+_HOME = {name: mod for mod, names in {
+    "text": ("equals", "contains", "icontains", "contains-any", "contains-all", "icontains-any", "icontains-all",
+             "regex", "starts-with", "ends-with", "length"),
+    "structured": ("is-json", "json-schema", "is-valid-json-schema", "contains-json", "json-path", "json-path-equals",
+                   "pydantic", "is-valid-pydantic"),
+    "markup": ("is-xml", "contains-xml"),
+    "sql": ("is-sql", "contains-sql"),
+    "overlap": ("rouge-n", "rouge", "bleu"),
+    "similarity": ("string-similar", "similar-chars", "similar", "semantic-similar", "similar-meaning",
+                   "similar:cosine", "levenshtein"),
+    "metrics": ("latency", "cost", "tokens", "finish-reason"),
+    "python": ("python", "callable"),
+    "judges": ("llm-rubric", "rubric", "factuality", "pairwise"),
+    "refusal": ("is-refusal",),
+    "combinators": ("assert-set",),
+    "tools": ("tool-called", "tool-args-valid", "is-valid-openai-tools-call", "is-valid-function-call", "tool-call-f1"),
+    "rag": ("g-eval", "geval", "context-faithfulness", "context-relevance", "answer-relevance"),
+}.items() for name in names}
+_imported: set[str] = set()
+
+
+def _import(mod: str) -> None:
+    if mod not in _imported:
+        importlib.import_module(f"promptkit.runner.assertions.{mod}")
+        _imported.add(mod)
+
+
 def get(name: str) -> AssertionType | None:
-    return types().get(name)
+    """The type registered as ``name``. A built-in name imports only its own module; any
+    other name loads every module first (it may be misspelt, or registered elsewhere)."""
+    if not _loaded:
+        home = _HOME.get(name)
+        if home is None:
+            return types().get(name)
+        _import(home)
+    return _TYPES.get(name)
 
 
 def suggest(name: str) -> str | None:
