@@ -17,6 +17,7 @@ Ctrl-C/SIGTERM, 141 the output pipe closed early (``promptkit lint | head``), qu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -129,6 +130,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     name = args[0]
     try:
+        recorder = None
+        if name == "lint":  # an unchanged run prints its memo without importing the linter
+            from promptkit.lint import memo
+
+            replayed = memo.replay(args[1:])
+            if replayed is not None:
+                return replayed
+            recorder = memo.Recorder(args[1:]) if memo.eligible(args[1:]) else None
         rest, root = _project_root_option(args[1:])
         command = _load_command(name)
         parser = argparse.ArgumentParser(prog=f"promptkit {name}", description=COMMANDS[name][1],
@@ -141,12 +150,13 @@ def _main(argv: Sequence[str] | None) -> int:
             rest, passthrough = rest[:rest.index("--")], rest[rest.index("--") + 1:]
         ns = parser.parse_args(rest)
         ns.passthrough = passthrough
-        if root is None:
-            return int(command.run(ns) or 0)
-        from promptkit.paths import using_root
+        with recorder or contextlib.nullcontext():
+            if root is None:
+                return int(command.run(ns) or 0)
+            from promptkit.paths import using_root
 
-        with using_root(root):
-            return int(command.run(ns) or 0)
+            with using_root(root):
+                return int(command.run(ns) or 0)
     except BrokenPipeError:  # `promptkit lint | head -1`: the reader has what it wanted
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe stopped

@@ -171,10 +171,17 @@ class LintCommand:
             emit(diags, args.output_format, out, files=report.files, paths=[*map(str, files), *map(str, suites)],
                  fixed=fixed, show_summary=not args.quiet, rules=cfg.ruleset)
         if any(d.code == INTERNAL_ERROR_CODE for d in diags) or found.missing:
-            return 2  # a path that does not exist is bad input, as for render and tokens
-        if args.exit_zero:
-            return 0
-        return 1 if _failing(diags) else 0
+            rc = 2  # a path that does not exist is bad input, as for render and tokens
+        else:
+            rc = 0 if args.exit_zero else (1 if _failing(diags) else 0)
+        if use_cache and not fixing:
+            from promptkit.lint import memo
+            from promptkit.lint.engine import git_tops
+
+            recorder = memo.current()
+            if recorder is not None:
+                recorder.finish(rc, files=files, git_tops=git_tops() if cfg.respect_gitignore else ())
+        return rc
 
     def _stdin(self, args: argparse.Namespace) -> int:
         """Lint (or fix) standard input: diagnostics go to stdout, or with ``--fix`` the

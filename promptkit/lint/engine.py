@@ -385,6 +385,11 @@ def git_ignored(files: Sequence[Path]) -> set[str]:
 _TOPS: dict[str, str] = {}
 
 
+def git_tops() -> list[str]:
+    """The git work trees :func:`git_ignored` has asked so far in this process."""
+    return sorted({t for t in _TOPS.values() if t})
+
+
 def _git_top(git: str, directory: str) -> str:
     """The git work tree containing ``directory`` ("" if none), cached per directory."""
     if directory not in _TOPS:
