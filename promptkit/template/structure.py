@@ -153,13 +153,35 @@ def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
         pos = e + 1
 
 
+#: The start of every line that can open or close a fence, be a heading or open a tag;
+#: the other lines (most of a prompt) cannot change what :func:`find_components` finds.
+_CANDIDATE = re.compile(r"^(?:[ \t]{0,3}(?:`{3}|~{3})|#|[ \t]*<)", re.MULTILINE)
+
+
+def _candidate_lines(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
+    """The lines of ``text[start:end]`` that :data:`_CANDIDATE` picks, as ``_lines`` gives
+    them: one regex scan instead of a Python loop over every line."""
+    if start > 0 and text[start - 1] != "\n":  # ``^`` matches only after a newline
+        e = text.find("\n", start, end)
+        first_end = end if e == -1 else e
+        if _CANDIDATE.match(text[start:first_end]):
+            yield start, text[start:first_end]
+        if e == -1:
+            return
+        start = e + 1
+    for m in _CANDIDATE.finditer(text, start, end):
+        pos = m.start()
+        e = text.find("\n", pos, end)
+        yield pos, text[pos:end if e == -1 else e]
+
+
 def find_components(text: str, start: int, end: int, index: LineIndex) -> list[Component]:
     """Headings and XML-style tag blocks in ``text[start:end]``, in order, with parents."""
     headings: list[tuple[int, int, int, str, int]] = []  # (start, title_start, title_end, title, level)
     tags: list[tuple[int, int, int, int, str]] = []  # (start, open_end, close_start, close_end, name)
     closes: dict[str, list[int]] = {}  # tag name -> offsets of its closing tags (found once per name)
     fence: str | None = None
-    for pos, line in _lines(text, start, end):
+    for pos, line in _candidate_lines(text, start, end):
         fm = _FENCE.match(line)
         if fm:
             mark = fm.group(1)

@@ -126,3 +126,21 @@ def test_many_unclosed_tags_and_headings_load() -> None:
     body = "".join("#" * (1 + i % 6) + f" H{i}\n<task>\n" for i in range(20_000))
     t = loads("---\nname: x\n---\nsystem:\n" + body, path="x.prompty")
     assert len(t.components()) == 20_000
+
+
+_LINE_PARTS = ["", "   ", "\t", "#", "## Task", "```", "~~~~", "    ```", "<rules>", "</rules>", "  <b>", "text < 3",
+               "plain prose", "\r", "{{ x }}", "<", "#no-space"]
+
+
+@given(lines=st.lists(st.lists(st.sampled_from(_LINE_PARTS), max_size=3).map("".join), max_size=12),
+       cut=st.tuples(st.integers(0, 400), st.integers(0, 400)))
+def test_candidate_lines_are_the_lines_that_can_matter(lines: list[str], cut: tuple[int, int]) -> None:
+    """find_components scans only the lines a regex picks; they must be exactly the lines
+    of the whole-line loop that can open a fence, be a heading or open a tag, from any
+    start offset (a message may start mid-line) to any end."""
+    from promptkit.template.structure import _CANDIDATE, _candidate_lines, _lines
+
+    text = "\n".join(lines)
+    start, end = sorted((min(cut[0], len(text)), min(cut[1], len(text))))
+    want = [(p, line) for p, line in _lines(text, start, end) if _CANDIDATE.match(line)]
+    assert list(_candidate_lines(text, start, end)) == want
