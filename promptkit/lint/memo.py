@@ -192,6 +192,7 @@ class _Watch:
         self._keep = keep
         self.parts: list[str] = []
         self.written = False
+        self.bypassed = False  # bytes written to the buffer underneath are not seen
 
     def write(self, s: str) -> int:
         self.written = True
@@ -204,6 +205,8 @@ class _Watch:
             self.write(s)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            self.bypassed = True
         return getattr(self._stream, name)
 
 
@@ -283,7 +286,10 @@ class Recorder:
         asked git what it ignores in the work trees ``git_tops``. Returns whether it was
         written."""
         _ACTIVE[:] = []
-        if self.refused or self.stderr.written:
+        if self.refused or self.stderr.written or self.stdout.bypassed:
+            return False
+        out = "".join(self.stdout.parts)
+        if len(out) > MAX_BYTES // 4:  # could not be read back (UTF-8: up to 4 bytes a character)
             return False
         folder = _folder()
         if folder is None:
@@ -317,7 +323,7 @@ class Recorder:
                 if sig is not None and not stat.S_ISDIR(sig[0]) and max(sig[2], sig[3]) >= newest:
                     return False
         deps.extend([p, "l", _sig(p, "l")] for p in sorted(links) if not _under_any(p, skip))
-        payload = {"format": FORMAT_VERSION, "key": self.key, "rc": int(rc), "stdout": "".join(self.stdout.parts),
+        payload = {"format": FORMAT_VERSION, "key": self.key, "rc": int(rc), "stdout": out,
                    "deps": deps}
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
