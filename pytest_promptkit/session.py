@@ -24,6 +24,18 @@ DEFAULT_RESULTS = ".promptkit/results.json"
 #: The name the session object is registered under (``config.pluginmanager.get_plugin``).
 SESSION_NAME = "promptkit-session"
 
+class _Forked:
+    """A batch whose results come from a forked child: its items, the child, the stream
+    of ``(index, result)`` it sends, and what to do with each."""
+
+    def __init__(self, child: Any, items: list[Any], keep: Any, on_wait: Any) -> None:
+        self.child = child
+        self.items = items
+        self.ids = {i.nodeid for i in items}
+        self.keep = keep
+        self.stream = child.results(on_wait=on_wait)
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -60,6 +72,7 @@ class PromptkitPlugin:
         #: ``[tool.promptkit.test]``: defaults for every ``--promptkit-*`` option not given
         self.settings = settings or TestSettings()
         self._runner: Any = None
+        self._forked: _Forked | None = None  # a batch replaying in a forked child
         self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
         self.reported: list[Any] = []  # CaseResults this process reported, in run order
         self.robustness: list[Any] = []  # RobustnessResults (perturb:, pytest_promptkit.robustness)
@@ -253,6 +266,8 @@ class PromptkitPlugin:
         cached = self.results.pop(item.nodeid, None)
         if cached is not None:
             return cached
+        if self._forked is not None and item.nodeid in self._forked.ids:
+            return self._from_child(item)
         batch = [item]
         if self.batching_allowed():
             session_items = getattr(item.session, "items", None) or []
@@ -265,17 +280,58 @@ class PromptkitPlugin:
                         and other.nodeid not in self.results):
                     batch.append(other)
         hook = self.config.hook
+        keep = self._keeper(batch)
+        hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
+        from pytest_promptkit import forked
+
+        if not _is_worker(self.config) and not _has_workers(self.config) \
+                and forked.available(self.run_config().mode, len(batch)):
+            self._forked = _Forked(forked.ForkedBatch(self.run_config(), [i.job for i in batch]), batch, keep,
+                                   on_wait=self._tick)
+            return self._from_child(item)
+        try:
+            self.runner.run([i.job for i in batch], on_result=keep, on_wait=self._tick)
+        finally:
+            hook.pytest_promptkit_batch_finished(config=self.config)
+        return self.results.pop(item.nodeid)
+
+    def _keeper(self, batch: list[CaseItem]) -> Any:
+        hook = self.config.hook
 
         def keep(index: int, result: Any) -> None:  # as each case finishes: Ctrl-C keeps them
             self.results[batch[index].nodeid] = result
             hook.pytest_promptkit_case_finished(config=self.config, result=result)
 
-        hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
+        return keep
+
+    def _tick(self) -> None:
+        self.config.hook.pytest_promptkit_tick(config=self.config)
+
+    def _from_child(self, item: CaseItem) -> Any:
+        """``item``'s result from the forked child (:mod:`pytest_promptkit.forked`), keeping
+        those that arrive before it. Once the child is done (or gone), the cases it did not
+        deliver run here, in one batch, as without a fork."""
+        run = self._forked
+        assert run is not None
         try:
-            self.runner.run([i.job for i in batch], on_result=keep,
-                            on_wait=lambda: hook.pytest_promptkit_tick(config=self.config))
-        finally:
-            hook.pytest_promptkit_batch_finished(config=self.config)
+            while item.nodeid not in self.results:
+                got = next(run.stream, None)
+                if got is None:
+                    break
+                run.keep(*got)
+        except BaseException:  # Ctrl-C, SIGTERM: the child is killed; finished cases are kept
+            self._forked = None
+            self.config.hook.pytest_promptkit_batch_finished(config=self.config)
+            raise
+        if item.nodeid not in self.results or not run.child.running:
+            self._forked = None
+            missing = run.child.missing()
+            try:
+                if missing:
+                    keep = self._keeper([run.items[i] for i in missing])
+                    self.runner.run([run.items[i].job for i in missing], on_result=keep, on_wait=self._tick)
+            finally:
+                self.config.hook.pytest_promptkit_batch_finished(config=self.config)
         return self.results.pop(item.nodeid)
 
     def record(self, result: Any) -> None:
@@ -331,6 +387,10 @@ class PromptkitPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from promptkit.runner import interrupts
+
+        if self._forked is not None:  # -x, or an interrupt between items: the child's rest is not wanted
+            self._forked.child.kill()
+            self._forked = None
 
         # A second Ctrl-C (or CI's SIGTERM after its SIGINT) while the results are being
         # written is noted, not raised: it would lose the very file it wants kept.

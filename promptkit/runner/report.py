@@ -168,7 +168,7 @@ def format_summary(results: RunResults, *, width: int = 100, color: bool = False
     for row in cells:
         table.add_row(*(escape(c) for c in row))
     buf = io.StringIO()
-    Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False).print(table)
+    Console(file=buf, width=width, force_terminal=color, no_color=not color, highlight=False, emoji=False).print(table)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from promptkit.runner import report
@@ -24,10 +24,12 @@ def _rich(title: str, rows: list[list[str]]) -> str:
     for row in rows:
         table.add_row(*(escape(c) for c in row))
     buf = io.StringIO()
-    Console(file=buf, width=200, no_color=True, highlight=False).print(table)
+    # as report.py draws it: a prompt or model named ":M:" is shown as written, not as an emoji
+    Console(file=buf, width=200, no_color=True, highlight=False, emoji=False).print(table)
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip("\n").splitlines())
 
 
+@example(rows=[["", "", "", "", "", "", "", "", ":M:"]])
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.lists(_cell, min_size=9, max_size=9), max_size=4))
 def test_plain_table_matches_rich(rows: list[list[str]]) -> None:
