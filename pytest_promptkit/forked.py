@@ -8,8 +8,9 @@ as it finishes, while the parent reports the items whose results have arrived: t
 takes the longer of the two, not their sum.
 
 Only where nothing can differ: replay mode (no network, no recording written, nothing
-shared to keep consistent), POSIX ``fork``, a batch of at least :data:`MIN_CASES`, not in
-an xdist process, and ``PROMPTKIT_FORK`` not ``0``. Results come back pickled over a pipe
+shared to keep consistent), POSIX ``fork``, a batch of at least :data:`MIN_CASES`, no other
+thread running (a lock it held would stay held in the child), not in an xdist process, and
+``PROMPTKIT_FORK`` not ``0``. Results come back pickled over a pipe
 from our own child (the same objects the in-process engine returns); the child never runs
 a pytest hook, writes nothing but the pipe and ends with ``os._exit``. If it dies, or
 sends something unreadable, the cases it did not deliver run in the parent as before.
@@ -38,7 +39,11 @@ def available(mode: Any, cases: int) -> bool:
     """Whether a batch of ``cases`` in ``mode`` may run in a forked child."""
     from promptkit.runner.recordings import Mode
 
-    return (mode is Mode.REPLAY and cases >= MIN_CASES and hasattr(os, "fork")
+    import threading
+
+    # With another thread alive, a lock it holds (an import's, a stream's) would stay held
+    # in the child forever: no fork then.
+    return (mode is Mode.REPLAY and cases >= MIN_CASES and hasattr(os, "fork") and threading.active_count() == 1
             and os.environ.get("PROMPTKIT_FORK", "1") != "0")
 
 
@@ -54,6 +59,8 @@ class ForkedBatch:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+        from promptkit.runner.engine import Runner  # noqa: F401 - imported here, not in the child
+
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
