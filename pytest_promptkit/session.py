@@ -279,6 +279,7 @@ class PromptkitPlugin:
                 if (seen_self and isinstance(other, _case_item_type()) and other.parent is item.parent
                         and other.nodeid not in self.results):
                     batch.append(other)
+        self._end_forked()  # another suite's batch (items reordered): its child's rest is recomputed if needed
         hook = self.config.hook
         keep = self._keeper(batch)
         hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
@@ -319,20 +320,30 @@ class PromptkitPlugin:
                 if got is None:
                     break
                 run.keep(*got)
+            if len(run.child.done) == len(run.items):
+                for _ in run.stream:  # everything delivered: read the end, reap the child
+                    pass
         except BaseException:  # Ctrl-C, SIGTERM: the child is killed; finished cases are kept
+            self._end_forked()
+            raise
+        if not run.child.running:
+            self._end_forked()
+            missing = run.child.missing()
+            if missing:
+                keep = self._keeper([run.items[i] for i in missing])
+                self.config.hook.pytest_promptkit_batch_started(config=self.config, total=len(missing))
+                try:
+                    self.runner.run([run.items[i].job for i in missing], on_result=keep, on_wait=self._tick)
+                finally:
+                    self.config.hook.pytest_promptkit_batch_finished(config=self.config)
+        return self.results.pop(item.nodeid)
+
+    def _end_forked(self) -> None:
+        """Stop (or reap) the forked child and close its batch."""
+        if self._forked is not None:
+            self._forked.child.kill()
             self._forked = None
             self.config.hook.pytest_promptkit_batch_finished(config=self.config)
-            raise
-        if item.nodeid not in self.results or not run.child.running:
-            self._forked = None
-            missing = run.child.missing()
-            try:
-                if missing:
-                    keep = self._keeper([run.items[i] for i in missing])
-                    self.runner.run([run.items[i].job for i in missing], on_result=keep, on_wait=self._tick)
-            finally:
-                self.config.hook.pytest_promptkit_batch_finished(config=self.config)
-        return self.results.pop(item.nodeid)
 
     def record(self, result: Any) -> None:
         self.reported.append(result)
@@ -388,9 +399,7 @@ class PromptkitPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from promptkit.runner import interrupts
 
-        if self._forked is not None:  # -x, or an interrupt between items: the child's rest is not wanted
-            self._forked.child.kill()
-            self._forked = None
+        self._end_forked()  # -x, or an interrupt between items: the child's rest is not wanted
 
         # A second Ctrl-C (or CI's SIGTERM after its SIGINT) while the results are being
         # written is noted, not raised: it would lose the very file it wants kept.
