@@ -15,6 +15,10 @@ from our own child (the same objects the in-process engine returns); the child n
 a pytest hook, writes nothing but the pipe and ends with ``os._exit``. If it dies, or
 sends something unreadable, the cases it did not deliver run in the parent as before.
 Ctrl-C or SIGTERM in the parent kills the child; the cases delivered so far are kept.
+
+When nothing can drop a case after collection (no ``-k``, ``-m``, ``--lf``, ``-x``, node id,
+shard...), the child for a suite starts as soon as the suite is loaded, so it replays while
+pytest is still making the items (:meth:`~pytest_promptkit.session.PromptkitPlugin.start_early`).
 """
 
 from __future__ import annotations

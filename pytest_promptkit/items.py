@@ -36,6 +36,7 @@ class SuiteFile(pytest.File):
         problems = check_jobs(jobs, shown)  # the suite's and its prompts' mistakes, before any call
         if problems:
             raise self.CollectError("\n".join(d.format() for d in problems))
+        _plugin(self.config).start_early(jobs)  # replay starts in a child while items are made
         grouped = self.config.pluginmanager.hasplugin("xdist")
         for job in jobs:
             name = job.result_id.split("::", 1)[1] if "::" in job.result_id else job.case_id

@@ -30,10 +30,16 @@ class _Forked:
 
     def __init__(self, child: Any, items: list[Any], keep: Any, on_wait: Any) -> None:
         self.child = child
-        self.items = items
-        self.ids = {i.nodeid for i in items}
+        self.items = items  # by job index; None: a job of the suite not in this session
+        self.ids = {i.nodeid for i in items if i is not None}
         self.keep = keep
         self.stream = child.results(on_wait=on_wait)
+
+
+#: Options that select or skip cases after collection: with any of them, a batch's child
+#: is started only when its items are known (see :meth:`PromptkitPlugin.start_early`).
+_SELECTING = ("keyword", "markexpr", "lf", "promptkit_last_failed", "deselect", "stepwise", "stepwise_skip",
+              "collectonly", "setuponly", "setupplan", "usepdb", "trace", "maxfail")
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -73,6 +79,7 @@ class PromptkitPlugin:
         self.settings = settings or TestSettings()
         self._runner: Any = None
         self._forked: _Forked | None = None  # a batch replaying in a forked child
+        self._early: tuple[Any, list[Any]] | None = None  # a child started at collection, and its jobs
         self.results: dict[str, Any] = {}  # item nodeid -> CaseResult (batch cache)
         self.reported: list[Any] = []  # CaseResults this process reported, in run order
         self.robustness: list[Any] = []  # RobustnessResults (perturb:, pytest_promptkit.robustness)
@@ -262,10 +269,47 @@ class PromptkitPlugin:
         return dist in ("loadfile", "loadscope", "loadgroup", "each")
 
     # -- running
+    def start_early(self, jobs: list[Any]) -> None:
+        """Start replaying a whole suite in a forked child while the rest is collected.
+
+        Only when nothing after collection can drop any of its cases (no ``-k``, ``-m``,
+        ``--lf``, ``--deselect``, shard, node id on the command line...): a child started
+        now runs every case of the suite. Otherwise the child starts at the first item,
+        for the items selected (:meth:`result_for`)."""
+        from pytest_promptkit import forked
+
+        opt = self.config.option
+        if (self._early is not None or self._forked is not None or _is_worker(self.config)
+                or _has_workers(self.config) or any(getattr(opt, n, None) for n in _SELECTING)
+                or self.config.getoption("--promptkit-shard", default=None)
+                or any("::" in str(a) for a in self.config.args)
+                or not forked.available(self.run_config().mode, len(jobs))):
+            return
+        self._early = (forked.ForkedBatch(self.run_config(), jobs), jobs)
+
+    def _activate_early(self, item: CaseItem) -> None:
+        """The child started at collection becomes the running batch: its jobs matched to
+        this session's items."""
+        assert self._early is not None
+        child, jobs = self._early
+        self._early = None
+        by_job = {id(i.job): i for i in (getattr(item.session, "items", None) or []) if isinstance(i, _case_item_type())}
+        items = [by_job.get(id(j)) for j in jobs]
+        self.config.hook.pytest_promptkit_batch_started(config=self.config, total=sum(i is not None for i in items))
+
+        def keep(index: int, result: Any) -> None:
+            if items[index] is not None:
+                self.results[items[index].nodeid] = result
+                self.config.hook.pytest_promptkit_case_finished(config=self.config, result=result)
+
+        self._forked = _Forked(child, items, keep, on_wait=self._tick)
+
     def result_for(self, item: CaseItem) -> Any:
         cached = self.results.pop(item.nodeid, None)
         if cached is not None:
             return cached
+        if self._early is not None:
+            self._activate_early(item)
         if self._forked is not None and item.nodeid in self._forked.ids:
             return self._from_child(item)
         batch = [item]
@@ -328,7 +372,7 @@ class PromptkitPlugin:
             raise
         if not run.child.running:
             self._end_forked()
-            missing = run.child.missing()
+            missing = [i for i in run.child.missing() if run.items[i] is not None]
             if missing:
                 keep = self._keeper([run.items[i] for i in missing])
                 self.config.hook.pytest_promptkit_batch_started(config=self.config, total=len(missing))
@@ -400,6 +444,9 @@ class PromptkitPlugin:
         from promptkit.runner import interrupts
 
         self._end_forked()  # -x, or an interrupt between items: the child's rest is not wanted
+        if self._early is not None:  # collection failed, or nothing ran
+            self._early[0].kill()
+            self._early = None
 
         # A second Ctrl-C (or CI's SIGTERM after its SIGINT) while the results are being
         # written is noted, not raised: it would lose the very file it wants kept.

@@ -78,22 +78,28 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("dying_child", [False, True])
-def test_forked_replay_reports_what_in_process_replay_does(project: Path, dying_child: bool, tmp_path: Path) -> None:
+# No selection: the child starts during collection; -k: at the first item, for the selected.
+@pytest.mark.parametrize(("dying_child", "select"), [(False, []), (True, []), (False, ["-k", "not c3"]),
+                                                     (True, ["-k", "not c2"])])
+def test_forked_replay_reports_what_in_process_replay_does(project: Path, dying_child: bool, select: list[str],
+                                                           tmp_path: Path) -> None:
     conftest = project / "conftest.py"
     if dying_child:
         conftest.write_text(DYING_CHILD, encoding="utf-8")
     try:
         runs = {fork: _run(project, "--promptkit-mode", "replay", "--promptkit-results", str(tmp_path / f"r{fork}.json"),
-                           "--junitxml", str(tmp_path / f"j{fork}.xml"), fork=fork) for fork in ("0", "1")}
+                           "--junitxml", str(tmp_path / f"j{fork}.xml"), *select, fork=fork) for fork in ("0", "1")}
     finally:
         conftest.unlink(missing_ok=True)
     assert runs["0"].returncode == runs["1"].returncode == 1
     tail = {fork: run.stdout.strip().splitlines()[-1].rsplit(" in ", 1)[0] for fork, run in runs.items()}
-    assert tail["0"] == tail["1"] and " failed, " in tail["1"] and tail["1"].endswith(" passed, 1 error"), runs["1"].stdout
-    assert _outcomes(tmp_path / "r0.json") == _outcomes(tmp_path / "r1.json")
+    assert tail["0"] == tail["1"] and " failed, " in tail["1"] and tail["1"].endswith(" error"), runs["1"].stdout
+    outcomes = _outcomes(tmp_path / "r1.json")
+    assert _outcomes(tmp_path / "r0.json") == outcomes
+    assert len(outcomes) == (CASES if not select else len(outcomes)) and len(outcomes) > 10
     junit = {fork: (tmp_path / f"j{fork}.xml").read_text() for fork in ("0", "1")}
-    assert junit["1"].count("<testcase") == CASES and junit["1"].count("<failure") == junit["0"].count("<failure")
+    assert junit["1"].count("<testcase") == len(outcomes)
+    assert junit["1"].count("<failure") == junit["0"].count("<failure")
 
 
 def test_exitfirst_stops_the_child(project: Path) -> None:
