@@ -146,12 +146,13 @@ def replay(args: Sequence[str]) -> int | None:
     folder = _folder()
     if folder is None:
         return None
-    memo = _read(folder / f"run-{run_key(args)}.json")
-    if memo is None:
+    key = run_key(args)
+    memo = _read(folder / f"run-{key}.json")
+    if memo is None or memo.get("key") != key:
         return None
     deps, out, rc = memo.get("deps"), memo.get("stdout"), memo.get("rc")
-    if not isinstance(deps, list) or not isinstance(out, str) or not isinstance(rc, int):
-        return None
+    if not isinstance(deps, list) or not deps or not isinstance(out, str) or not isinstance(rc, int):
+        return None  # a memo always has inputs (the installed packages' folders at least)
     for dep in deps:
         if not (isinstance(dep, list) and len(dep) == 3 and isinstance(dep[0], str) and dep[1] in ("s", "d", "l")) \
                 or _sig(dep[0], dep[1]) != dep[2]:

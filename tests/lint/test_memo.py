@@ -4,6 +4,7 @@ exist, a .gitignore, the command line -- gives a fresh run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -182,7 +183,7 @@ def test_runs_that_write_or_warn_are_not_memoized(tmp_path: Path, fresh: list[in
     assert not list(folder.glob("run-*.json"))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "directory", "fifo", "wrong-shape"])
+@pytest.mark.parametrize("damage", ["truncated", "directory", "fifo", "wrong-shape", "no-inputs", "other-key"])
 def test_a_damaged_memo_is_a_miss(damage: str, tmp_path: Path, fresh: list[int], capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     _project(tmp_path)
@@ -193,6 +194,14 @@ def test_a_damaged_memo_is_a_miss(damage: str, tmp_path: Path, fresh: list[int],
         memo_file.write_bytes(memo_file.read_bytes()[:50])
     elif damage == "wrong-shape":
         memo_file.write_text('{"format": 1, "deps": [[1, 2, 3]], "links": [], "stdout": "forged", "rc": 0}')
+    elif damage in ("no-inputs", "other-key"):
+        forged = json.loads(memo_file.read_text())
+        forged["stdout"] = "All checks passed! (forged)\n"
+        if damage == "no-inputs":
+            forged["deps"] = []
+        else:
+            forged["key"] = "0" * 32
+        memo_file.write_text(json.dumps(forged))
     else:
         memo_file.unlink()
         memo_file.mkdir() if damage == "directory" else os.mkfifo(memo_file)
