@@ -143,12 +143,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         plugin.release_stop_signals()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
     """Show a case's FAIL/ERROR as its reasons, not as a traceback (pytest formats
-    setup errors without asking the item, so the report is rewritten here)."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    setup errors without asking the item, so the report is rewritten here). A new-style
+    wrapper: a Ctrl-C that lands while it runs is an interrupt like any other, not a
+    ``PluggyTeardownRaisedWarning``."""
+    report: pytest.TestReport = yield
     if isinstance(item, CaseItem) and call.when == "setup" and item.result is not None and hasattr(item.config, "workerinput"):
         # On an xdist worker the finished case travels with its report: a controller
         # that is interrupted before the workers hand in their parts still has it.
@@ -156,6 +157,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     excinfo = call.excinfo
     if isinstance(item, CaseItem) and excinfo is not None and isinstance(excinfo.value, (PromptkitCaseError, PromptkitCaseFailure)):
         report.longrepr = item.repr_failure(excinfo)
+    return report
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
