@@ -42,6 +42,32 @@ engine.Runner.run = run
 '''
 
 
+# The child is slow (20 ms a case) and says who it is: the test interrupts the parent midway.
+SLOW_CHILD = '''
+import os, time
+from pathlib import Path
+from promptkit.runner import engine
+
+PARENT = os.getpid()
+_run = engine.Runner.run
+
+
+def run(self, jobs, on_result=None, on_wait=None):
+    if os.getpid() == PARENT:
+        return _run(self, jobs, on_result, on_wait)
+    Path("child.pid").write_text(str(os.getpid()))
+
+    def deliver(index, result):
+        time.sleep(0.02)
+        on_result(index, result)
+
+    return _run(self, jobs, deliver, on_wait)
+
+
+engine.Runner.run = run
+'''
+
+
 def _suite() -> str:
     lines = ["prompts: [count.prompty]", "cases:"]
     for i in range(CASES):
@@ -107,3 +133,33 @@ def test_exitfirst_stops_the_child(project: Path) -> None:
     assert run.returncode == 1 and "stopping after 1 failures" in run.stdout, run.stdout
     last = run.stdout.strip().splitlines()[-1]
     assert ("1 failed" in last or "1 error" in last) and f"{CASES - 1} passed" not in last
+
+
+def test_an_interrupt_keeps_what_was_reported_and_ends_the_child(project: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    (project / "conftest.py").write_text(SLOW_CHILD, encoding="utf-8")
+    pid_file = project / "child.pid"
+    pid_file.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PROMPTKIT_MODE", "PYTEST_ADDOPTS")}
+    results = tmp_path / "r.json"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "count.prompttest.yaml",
+                                 "--promptkit-mode", "replay", "--promptkit-results", str(results)], cwd=project, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # some cases delivered and reported, most not
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        (project / "conftest.py").unlink(missing_ok=True)
+    assert proc.returncode == 2, out  # pytest's "interrupted"
+    data = json.loads(results.read_text())
+    assert data["interrupted"] is True and 0 < len(data["cases"]) < CASES, out
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower(), \
+        "the child outlived the interrupted run"
