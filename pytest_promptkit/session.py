@@ -24,6 +24,7 @@ DEFAULT_RESULTS = ".promptkit/results.json"
 #: The name the session object is registered under (``config.pluginmanager.get_plugin``).
 SESSION_NAME = "promptkit-session"
 
+
 class _Forked:
     """A batch whose results come from a forked child: its items, the child, the stream
     of ``(index, result)`` it sends, and what to do with each."""
@@ -282,10 +283,11 @@ class PromptkitPlugin:
         if (self._early is not None or self._forked is not None or _is_worker(self.config)
                 or _has_workers(self.config) or any(getattr(opt, n, None) for n in _SELECTING)
                 or self.config.getoption("--promptkit-shard", default=None)
-                or any("::" in str(a) for a in self.config.args)
-                or not forked.available(self.run_config().mode, len(jobs))):
+                or any("::" in str(a) for a in self.config.args)):
             return
-        self._early = (forked.ForkedBatch(self.run_config(), jobs), jobs)
+        cfg = self.run_config()
+        if forked.available(cfg.mode, len(jobs)):
+            self._early = (forked.ForkedBatch(cfg, jobs), jobs)
 
     def _activate_early(self, item: CaseItem) -> None:
         """The child started at collection becomes the running batch: its jobs matched to
@@ -296,13 +298,7 @@ class PromptkitPlugin:
         by_job = {id(i.job): i for i in (getattr(item.session, "items", None) or []) if isinstance(i, _case_item_type())}
         items = [by_job.get(id(j)) for j in jobs]
         self.config.hook.pytest_promptkit_batch_started(config=self.config, total=sum(i is not None for i in items))
-
-        def keep(index: int, result: Any) -> None:
-            if items[index] is not None:
-                self.results[items[index].nodeid] = result
-                self.config.hook.pytest_promptkit_case_finished(config=self.config, result=result)
-
-        self._forked = _Forked(child, items, keep, on_wait=self._tick)
+        self._forked = _Forked(child, items, self._keeper(items), on_wait=self._tick)
 
     def result_for(self, item: CaseItem) -> Any:
         cached = self.results.pop(item.nodeid, None)
@@ -324,28 +320,36 @@ class PromptkitPlugin:
                         and other.nodeid not in self.results):
                     batch.append(other)
         self._end_forked()  # another suite's batch (items reordered): its child's rest is recomputed if needed
-        hook = self.config.hook
-        keep = self._keeper(batch)
-        hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
         from pytest_promptkit import forked
 
-        if not _is_worker(self.config) and not _has_workers(self.config) \
-                and forked.available(self.run_config().mode, len(batch)):
-            self._forked = _Forked(forked.ForkedBatch(self.run_config(), [i.job for i in batch]), batch, keep,
+        cfg = self.run_config()
+        if not _is_worker(self.config) and not _has_workers(self.config) and forked.available(cfg.mode, len(batch)):
+            self.config.hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
+            self._forked = _Forked(forked.ForkedBatch(cfg, [i.job for i in batch]), batch, self._keeper(batch),
                                    on_wait=self._tick)
             return self._from_child(item)
-        try:
-            self.runner.run([i.job for i in batch], on_result=keep, on_wait=self._tick)
-        finally:
-            hook.pytest_promptkit_batch_finished(config=self.config)
+        self._run_here(batch)
         return self.results.pop(item.nodeid)
 
-    def _keeper(self, batch: list[CaseItem]) -> Any:
+    def _run_here(self, batch: list[CaseItem]) -> None:
+        """Run ``batch`` in this process, as one concurrent batch, keeping each result."""
+        hook = self.config.hook
+        hook.pytest_promptkit_batch_started(config=self.config, total=len(batch))
+        try:
+            self.runner.run([i.job for i in batch], on_result=self._keeper(batch), on_wait=self._tick)
+        finally:
+            hook.pytest_promptkit_batch_finished(config=self.config)
+
+    def _keeper(self, batch: list[CaseItem | None]) -> Any:
+        """``on_result`` for ``batch``: each result kept under its item (a job with no item
+        in this session, from a child started at collection, is dropped)."""
         hook = self.config.hook
 
         def keep(index: int, result: Any) -> None:  # as each case finishes: Ctrl-C keeps them
-            self.results[batch[index].nodeid] = result
-            hook.pytest_promptkit_case_finished(config=self.config, result=result)
+            item = batch[index]
+            if item is not None:
+                self.results[item.nodeid] = result
+                hook.pytest_promptkit_case_finished(config=self.config, result=result)
 
         return keep
 
@@ -372,14 +376,9 @@ class PromptkitPlugin:
             raise
         if not run.child.running:
             self._end_forked()
-            missing = [i for i in run.child.missing() if run.items[i] is not None]
+            missing = [run.items[i] for i in run.child.missing() if run.items[i] is not None]
             if missing:
-                keep = self._keeper([run.items[i] for i in missing])
-                self.config.hook.pytest_promptkit_batch_started(config=self.config, total=len(missing))
-                try:
-                    self.runner.run([run.items[i].job for i in missing], on_result=keep, on_wait=self._tick)
-                finally:
-                    self.config.hook.pytest_promptkit_batch_finished(config=self.config)
+                self._run_here(missing)
         return self.results.pop(item.nodeid)
 
     def _end_forked(self) -> None:

@@ -80,11 +80,18 @@ def _folder() -> Path | None:
     own = os.environ.get("PROMPTKIT_MEMO_DIR")
     if own:
         return Path(own)
+    base = _user_cache()
+    return base / "lint-runs" if base is not None else None
+
+
+def _user_cache() -> Path | None:
+    """promptkit's folder in the user cache (``platformdirs``; the suite cache's signing
+    key lives there too)."""
     try:
         from platformdirs import user_cache_dir
     except ImportError:  # pragma: no cover - a dependency
         return None
-    return Path(user_cache_dir("promptkit", appauthor=False)) / "lint-runs"
+    return Path(os.path.abspath(user_cache_dir("promptkit", appauthor=False)))
 
 
 def run_key(args: Sequence[str]) -> str:
@@ -223,7 +230,6 @@ class Recorder:
         self.listed: set[str] = set()
         self.probed: set[str] = set()  # os.stat: a file that does not exist yet is an input too
         self.probed_links: set[str] = set()  # os.lstat
-        self.refused = False  # something happened that makes this run unmemoizable
         self.stdout = _Watch(sys.stdout, keep=True)
         self.stderr = _Watch(sys.stderr, keep=False)
         self._old = (sys.stdout, sys.stderr)
@@ -287,7 +293,7 @@ class Recorder:
         asked git what it ignores in the work trees ``git_tops``. Returns whether it was
         written."""
         _ACTIVE[:] = []
-        if self.refused or self.stderr.written or self.stdout.bypassed:
+        if self.stderr.written or self.stdout.bypassed:
             return False
         out = "".join(self.stdout.parts)
         if len(out) > MAX_BYTES // 4:  # could not be read back (UTF-8: up to 4 bytes a character)
@@ -304,7 +310,9 @@ class Recorder:
         links = set(self.probed_links)
         parents = {os.path.dirname(p) for p in read | looked | links}
         caches = [d for d in parents if is_cache_dir(Path(d))]  # promptkit's caches are not inputs
-        skip = [*caches, os.path.abspath(folder), *_user_cache(), *_installed_prefixes(), "/proc", "/dev", "/sys"]
+        user = _user_cache()
+        skip = [*caches, os.path.abspath(folder), *([str(user)] if user else []), *_installed_prefixes(),
+                "/proc", "/dev", "/sys"]
         read = {p for p in read if not _under_any(p, skip)}
         read.update(_site_folders())
         tops = sorted(set(git_tops))
@@ -354,15 +362,6 @@ def current() -> Recorder | None:
 
 def _under_any(path: str, folders: Iterable[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
-
-
-def _user_cache() -> list[str]:
-    """promptkit's folder in the user cache (the suite cache's signing key lives there)."""
-    try:
-        from platformdirs import user_cache_dir
-    except ImportError:  # pragma: no cover - a dependency
-        return []
-    return [os.path.abspath(user_cache_dir("promptkit", appauthor=False))]
 
 
 def _installed_prefixes() -> list[str]:

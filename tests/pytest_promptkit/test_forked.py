@@ -15,35 +15,9 @@ from pytest_promptkit.server import OpenAIServer
 
 CASES = 90  # above forked.MIN_CASES
 PROMPT = "---\nname: count\nversion: 1.0.0\nmodel:\n  id: openai/scripted\n---\nuser:\nSay the number {{ n }}.\n"
-# The child dies after sending ten results: the parent must run the rest itself.
-DYING_CHILD = '''
-import os
-from promptkit.runner import engine
-
-PARENT = os.getpid()
-_run = engine.Runner.run
-
-
-def run(self, jobs, on_result=None, on_wait=None):
-    if os.getpid() == PARENT:
-        return _run(self, jobs, on_result, on_wait)
-    sent = []
-
-    def deliver(index, result):
-        on_result(index, result)
-        sent.append(index)
-        if len(sent) == 10:
-            os._exit(3)
-
-    return _run(self, jobs, deliver, on_wait)
-
-
-engine.Runner.run = run
-'''
-
-
-# The child is slow (40 ms a case) and says who it is: the test interrupts the parent midway.
-SLOW_CHILD = '''
+# A conftest.py that changes only what the forked child does with each result (the parent
+# runs as usual): ``{deliver}`` is the body of ``deliver(index, result)``.
+_CHILD_CONFTEST = '''
 import os, time
 from pathlib import Path
 from promptkit.runner import engine
@@ -56,16 +30,26 @@ def run(self, jobs, on_result=None, on_wait=None):
     if os.getpid() == PARENT:
         return _run(self, jobs, on_result, on_wait)
     Path("child.pid").write_text(str(os.getpid()))
+    sent = []
 
     def deliver(index, result):
-        time.sleep(0.04)
-        on_result(index, result)
+{deliver}
 
     return _run(self, jobs, deliver, on_wait)
 
 
 engine.Runner.run = run
 '''
+# The child dies after sending ten results: the parent must run the rest itself.
+DYING_CHILD = _CHILD_CONFTEST.format(deliver="""\
+        on_result(index, result)
+        sent.append(index)
+        if len(sent) == 10:
+            os._exit(3)""")
+# The child is slow (40 ms a case) and says who it is: the test interrupts the parent midway.
+SLOW_CHILD = _CHILD_CONFTEST.format(deliver="""\
+        time.sleep(0.04)
+        on_result(index, result)""")
 
 
 def _suite() -> str:
