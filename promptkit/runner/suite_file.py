@@ -531,8 +531,22 @@ def load_suite(path: str | Path) -> Suite:
         d = src.diagnostics[0]
         raise PromptkitError(Diagnostic(str(p), d.message, Severity.ERROR, MISSING_FILE.code, MISSING_FILE.name, d.span,
                                         d.hint or "check the path of the test file"))
-    loader = _Loader(p, src.text)
-    return loader.parse(SuiteCache.for_root(loader.root))
+    import time
+
+    from promptkit import inputs
+    from promptkit.paths import root_for
+
+    root = root_for(p)
+    cache = SuiteCache.for_root(root)
+    kept = cache.loaded(p, src.text, root)  # validated before, and nothing it read has changed
+    if kept is not None:
+        return kept
+    started = time.time_ns()
+    with inputs.Watch() as watch:
+        loader = _Loader(p, src.text)
+        suite = loader.parse(cache)
+    cache.keep_loaded(p, src.text, loader.root, suite, watch, started)
+    return suite
 
 
 def loads_suite(text: str, path: str | Path = "inline.prompttest.yaml") -> Suite:

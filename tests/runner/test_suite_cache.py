@@ -209,3 +209,198 @@ def test_a_forged_entry_with_the_right_stamp_is_never_used(project: Path, forger
     suite = load_suite(path.name)
     assert len(suite.cases) == 60
     assert suite.cases[0].vars["name"] == "n0"
+
+
+# --------------------------------------------------------------------------- loaded suites
+
+
+@pytest.fixture
+def kept(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Trust inputs however new they are (tests edit files milliseconds apart; each edit
+    below changes a size, an inode or a listing, seen within one clock tick), and count the
+    loads answered by a kept suite."""
+    monkeypatch.setattr(suite_cache, "RACY_S", 0.0)
+    hits: list[object] = []
+    real = suite_cache.SuiteCache.loaded
+
+    def counting(self: suite_cache.SuiteCache, *args: Any) -> Any:
+        value = real(self, *args)
+        if value is not None:
+            hits.append(value)
+        return value
+
+    monkeypatch.setattr(suite_cache.SuiteCache, "loaded", counting)
+    return hits
+
+
+def _loaded_files(project: Path) -> list[Path]:
+    d = project / ".promptkit" / "cache"
+    return sorted(d.glob("loaded-*.pickle")) if d.is_dir() else []
+
+
+def _outcome(name: str) -> object:
+    try:
+        return load_suite(name)
+    except PromptkitError as exc:
+        return exc.format_all()
+
+
+def _uncached(name: str, monkeypatch: pytest.MonkeyPatch) -> object:
+    with monkeypatch.context() as m:
+        m.setattr(suite_cache.SuiteCache, "for_root", classmethod(lambda cls, root: cls(None)))
+        return _outcome(name)
+
+
+def test_an_unchanged_suite_is_not_validated_again(project: Path, kept: list[object],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "s.prompttest.yaml").write_text(_suite_text(60), encoding="utf-8")
+    cold = load_suite("s.prompttest.yaml")
+    assert len(_loaded_files(project)) == 1
+    from promptkit.runner import suite_file
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("validated again: the kept suite was not used")
+
+    monkeypatch.setattr(suite_file._Loader, "parse", refuse)
+    warm = load_suite("s.prompttest.yaml")
+    assert warm == cold and len(kept) == 1
+    assert _shape(warm) == _shape(cold)
+
+
+def test_a_suite_that_fails_validation_is_never_kept(project: Path, kept: list[object]) -> None:
+    (project / "s.prompttest.yaml").write_text(_suite_text(60, bad_at=7), encoding="utf-8")
+    first, second = _outcome("s.prompttest.yaml"), _outcome("s.prompttest.yaml")
+    assert isinstance(first, str) and first == second and "mx" in first
+    assert _loaded_files(project) == [] and kept == []
+
+
+def test_inputs_changed_just_before_the_run_are_not_trusted(project: Path) -> None:
+    (project / "s.prompttest.yaml").write_text(_suite_text(60), encoding="utf-8")
+    load_suite("s.prompttest.yaml")  # the prompt was copied a moment ago: within RACY_S
+    assert _loaded_files(project) == []
+
+
+SUITE_OPS = ["add-case", "remove-prompt", "restore-prompt", "prompt-symlink-out", "dataset-row", "dataset-remove",
+             "file-var", "file-var-remove", "check-file-remove", "check-file-restore", "root-marker", "root-marker-remove"]
+
+
+def _suite_op(root: Path, outside: Path, op: str, n: int) -> None:
+    sub = root / "sub"
+    prompt = root / "greet.prompty"
+    if op == "add-case":
+        (sub / "s.prompttest.yaml").write_text(_rich_suite(61 + n), encoding="utf-8")
+    elif op == "remove-prompt" and prompt.exists():
+        prompt.unlink()
+    elif op == "restore-prompt":
+        prompt.unlink(missing_ok=True)
+        shutil.copy(PROMPT, prompt)
+    elif op == "prompt-symlink-out":  # a file of the pull request's that points out of the project
+        prompt.unlink(missing_ok=True)
+        shutil.copy(PROMPT, outside / "greet.prompty")
+        os.symlink(outside / "greet.prompty", prompt)
+    elif op == "dataset-row":
+        with (sub / "rows.csv").open("a", encoding="utf-8") as fh:
+            fh.write(f"r{n}{'x' * n},name{n}\n")
+    elif op == "dataset-remove":
+        (sub / "rows.csv").unlink(missing_ok=True)
+    elif op == "file-var":
+        (sub / "doc.txt").write_text("doc " + "y" * (n + 1), encoding="utf-8")
+    elif op == "file-var-remove":
+        (sub / "doc.txt").unlink(missing_ok=True)
+    elif op == "check-file-remove":
+        (sub / "checks.py").unlink(missing_ok=True)
+    elif op == "check-file-restore":
+        (sub / "checks.py").write_text("def ok(output):\n    return True\n" + "#" * n, encoding="utf-8")
+    elif op == "root-marker":  # sub/ becomes its own project: ../greet.prompty lies outside it
+        (sub / "promptkit.toml").write_text("#" * (n + 1), encoding="utf-8")
+    elif op == "root-marker-remove":
+        (sub / "promptkit.toml").unlink(missing_ok=True)
+
+
+def _rich_suite(cases: int) -> str:
+    """A suite in ``sub/`` naming a prompt in the folder above, a dataset, a ``${file:}``
+    variable and a Python check: every kind of file a suite's validation looks at."""
+    lines = ["prompts: [../greet.prompty]", "cases:",
+             "  - id: rows", "    dataset: rows.csv", "    assert: [{type: python, value: 'checks.py:ok'}]",
+             "  - id: doc", "    vars: {name: '${file:doc.txt}', times: 1}", "    assert: [{type: contains, value: doc}]"]
+    for i in range(cases):
+        lines += [f"  - id: c{i}", f"    vars: {{name: 'n{i}', times: {i % 3 + 1}}}", "    assert:",
+                  f"      - {{type: contains, value: 'n{i}'}}", "      - {type: length, max: 20, unit: words}"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.sampled_from(SUITE_OPS), st.integers(0, 5)), min_size=1, max_size=6))
+def test_a_kept_suite_never_stands_in_for_changed_inputs(ops: list[tuple[str, int]], kept: list[object],
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    """After any sequence of edits to what a suite names (its prompt, dataset, ``${file:}``
+    variable, Python check, a symlink out of the project, a config file that moves the
+    project root), loading it gives exactly what a load without any cache gives -- the same
+    suite or the same errors -- and an unchanged suite that loads is answered from the cache."""
+    root = tmp_path_factory.mktemp("proj")
+    outside = tmp_path_factory.mktemp("outside")
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    shutil.copy(PROMPT, root / "greet.prompty")
+    sub = root / "sub"
+    sub.mkdir()
+    (sub / "s.prompttest.yaml").write_text(_rich_suite(60), encoding="utf-8")
+    (sub / "rows.csv").write_text("id,name\nr0,Ada\n", encoding="utf-8")
+    (sub / "doc.txt").write_text("doc", encoding="utf-8")
+    (sub / "checks.py").write_text("def ok(output):\n    return True\n", encoding="utf-8")
+    monkeypatch.chdir(sub)
+    for op, n in [("file-var", 0), *ops]:
+        _suite_op(root, outside, op, n)
+        want = _uncached("s.prompttest.yaml", monkeypatch)
+        first = _outcome("s.prompttest.yaml")
+        before = len(kept)
+        again = _outcome("s.prompttest.yaml")
+        assert first == want, op
+        assert again == want, op
+        if not isinstance(want, str):
+            assert len(kept) == before + 1, f"the unchanged suite after {op} was not answered from the cache"
+
+
+@pytest.mark.parametrize("damage", ["torn", "flipped-byte", "re-signed-with-another-key", "other-stamp", "directory"])
+def test_a_damaged_or_forged_kept_suite_is_never_unpickled(project: Path, kept: list[object], damage: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kept suite is a pickle, so nothing but this user's own, intact file is ever
+    unpickled: a forged one is refused on its signature, before ``pickle.loads``."""
+    import hashlib
+    import hmac
+    import pickle
+
+    path = project / "s.prompttest.yaml"
+    path.write_text(_suite_text(60), encoding="utf-8")
+    cold = load_suite(path.name)
+    (file,) = _loaded_files(project)
+    blob = file.read_bytes()
+    magic = suite_cache._LOADED_MAGIC
+    mac, _, body = blob[len(magic):].partition(b"\n")
+    head, _, payload = body.partition(b"\n")
+    if damage == "torn":
+        file.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flipped-byte":
+        file.write_bytes(blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:])
+    elif damage == "re-signed-with-another-key":
+        class Boom:
+            def __reduce__(self) -> tuple[object, ...]:
+                return (os.system, ("echo pwned > pwned.txt",))
+
+        evil = head + b"\n" + pickle.dumps(Boom())
+        file.write_bytes(magic + hmac.new(b"k" * 32, evil, hashlib.sha256).hexdigest().encode() + b"\n" + evil)
+    elif damage == "other-stamp":
+        stamp = json.loads(head)
+        stamp["stamp"]["cwd"] = "/elsewhere"
+        new = json.dumps(stamp, separators=(",", ":")).encode() + b"\n" + payload
+        key = suite_cache._secret()
+        assert key is not None
+        file.write_bytes(magic + hmac.new(key, new, hashlib.sha256).hexdigest().encode() + b"\n" + new)
+    else:
+        file.unlink()
+        file.mkdir()
+    loads = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: loads.append(a) or (_ for _ in ()).throw(AssertionError))
+    assert load_suite(path.name) == cold
+    assert kept == [] and loads == []
+    assert not (project / "pwned.txt").exists()
