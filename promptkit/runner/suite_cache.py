@@ -67,6 +67,7 @@ from typing import Any
 
 from promptkit.diagnostics import LineIndex, Span
 from promptkit.lint.cache import git_tracked_names, is_cache_dir, tag_cache_dir  # one tag for all of promptkit's caches
+from promptkit.lint.memo import user_cache  # promptkit's folder in the user cache: the signing key lives there
 
 FORMAT_VERSION = 2  # 2: signed entries
 DIRNAME = ".promptkit/cache"
@@ -130,11 +131,13 @@ class SuiteCache:
         except (PathRefused, OSError):
             return cls(None)
 
-    def _file(self, suite: Path) -> Path | None:
+    def _file(self, suite: Path, kind: str = "suite", suffix: str = ".json") -> Path | None:
+        """This suite's cache file of ``kind`` (``suite``: parsed YAML; ``loaded``: the
+        validated suite), named by a hash of the suite's absolute path."""
         if self.directory is None:
             return None
         key = hashlib.sha256(os.fsencode(os.path.abspath(suite))).hexdigest()[:32]
-        return self.directory / f"suite-{key}.json"
+        return self.directory / f"{kind}-{key}{suffix}"
 
     @staticmethod
     def _stamp(text: str) -> dict[str, Any]:
@@ -202,10 +205,6 @@ class SuiteCache:
             pass
 
     # -- loaded (validated) suites
-    def _loaded_file(self, suite: Path) -> Path | None:
-        file = self._file(suite)
-        return None if file is None else file.with_name("loaded-" + file.name[len("suite-"):-len(".json")] + ".pickle")
-
     @staticmethod
     def _loaded_stamp(suite: Path, text: str, root: Path) -> dict[str, Any]:
         import pydantic
@@ -226,7 +225,7 @@ class SuiteCache:
         from promptkit import inputs
         from promptkit.runner.suite import Suite
 
-        file = self._loaded_file(suite)
+        file = self._file(suite, "loaded", ".pickle")
         key = _secret()
         if file is None or key is None or len(text) < MIN_CHARS:
             return None
@@ -266,12 +265,12 @@ class SuiteCache:
         (work that began at ``started_ns``). Errors are ignored, like :meth:`put`'s."""
         from promptkit import inputs
 
-        file = self._loaded_file(suite)
+        file = self._file(suite, "loaded", ".pickle")
         key = _secret()
         if file is None or key is None or len(text) < MIN_CHARS:
             return
         assert self.directory is not None
-        user = _user_cache_dir()
+        user = user_cache()
         skip = [str(self.directory), *([str(user)] if user else []), *inputs.installed_prefixes()]
         try:
             deps = watch.deps(skip=skip, also=[*inputs.module_files("promptkit"), *inputs.site_folders()],
@@ -319,7 +318,7 @@ def _secret() -> bytes | None:
         return _KEY[0]
     key: bytes | None = None
     try:
-        folder = _user_cache_dir()
+        folder = user_cache()
         if folder is None:
             return None
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -344,13 +343,6 @@ def _secret() -> bytes | None:
         key = None
     _KEY.append(key)
     return key
-
-
-def _user_cache_dir() -> Path | None:
-    """promptkit's folder in the user cache (where the signing key lives)."""
-    from promptkit.lint.memo import user_cache
-
-    return user_cache()
 
 
 def _plain(value: Any, depth: int) -> bool:
