@@ -39,16 +39,21 @@ class Budget:
         parts.append(f"{self.rounds} rounds x {self.candidates} candidates, beam {self.beam}")
         return ", ".join(parts)
 
-    def problem(self) -> str | None:
-        """Why this budget cannot run a search (a sentence), or None."""
+    def problem(self) -> tuple[str, str] | None:
+        """Why this budget cannot run a search and how to fix it (two sentences: the
+        fix names the limit that is wrong, not always the call budget), or None."""
         if self.calls is not None and self.calls <= 0:
-            return f"a budget of {self.calls} model calls allows no call"
+            return (f"a budget of {self.calls} model calls allows no call",
+                    "give --max-calls 1 or more (the default is 60)")
         if self.tokens is not None and self.tokens <= 0:
-            return f"a budget of {self.tokens} tokens allows no call"
+            return (f"a budget of {self.tokens} tokens allows no call",
+                    "give --max-tokens 1 or more, or leave it out for no token limit")
         if self.cost_usd is not None and self.cost_usd <= 0:
-            return f"a budget of ${self.cost_usd:g} allows no paid call"
+            return (f"a budget of ${self.cost_usd:g} allows no paid call",
+                    "give --max-cost above 0 (in USD), or leave it out for no cost limit")
         if self.rounds < 0 or self.candidates <= 0 or self.beam <= 0:
-            return "rounds must be >= 0, candidates and beam >= 1"
+            return ("rounds must be >= 0, candidates and beam >= 1",
+                    "give --rounds 0 or more and --candidates, --beam 1 or more")
         return None
 
 

@@ -139,9 +139,11 @@ def suggest(
         budget = budget or budget_from(table)
         proposer_model = proposer_model or table.proposer
     suite_name = loaded.name
-    why = budget.problem()
-    if why:
-        raise _problem(suite_name, why, SUGGEST_BAD_BUDGET, "give --max-calls 1 or more (the default is 60)")
+    bad = budget.problem()
+    if bad:
+        raise _problem(suite_name, bad[0], SUGGEST_BAD_BUDGET, bad[1])
+    if results is None:
+        _check_first_run_fits(loaded, budget)
     config = config or RunConfig()
     meter = Meter(budget)
     store = RecordingStore(Path(recordings)) if recordings else RecordingStore(
@@ -165,6 +167,25 @@ def suggest(
     finally:
         runner.close()
         meta_runner.close()
+
+
+def _check_first_run_fits(suite: Suite, budget: Budget) -> None:
+    """Refuse, before any call, a call budget the suite's own first run would overspend:
+    that run answers every case (``repeat`` times each) and counts against the budget, so
+    ``--max-calls 1`` on a two-case suite would otherwise spend two."""
+    from promptkit.codes import SUGGEST_BAD_BUDGET
+
+    if budget.calls is None:
+        return
+    try:
+        needed = sum(run.case.repeat for run in suite.expand())
+    except Exception:  # noqa: BLE001 - the run itself reports a suite that cannot expand, with its location
+        return
+    if needed > budget.calls:
+        raise _problem(suite.name, f"running the suite to find its failing cases takes {needed} model calls, more than "
+                                   f"the budget of {budget.calls}", SUGGEST_BAD_BUDGET,
+                       f"give --max-calls {needed} or more (each search step needs more on top), or --results FILE "
+                       "with the results of a run you already made (then that run costs nothing)")
 
 
 def _pick_prompt(suite: Suite, baseline: RunResults, prompt: str | Path | None) -> PromptTemplate | None:

@@ -115,13 +115,40 @@ def test_cases_that_error_are_not_an_all_clear(tmp_path: Path, monkeypatch: pyte
     assert _tracked_changes(tmp_path) == ""
 
 
-def test_budget_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("args", "why", "fix"), [
+    (["--max-calls", "0"], "a budget of 0 model calls allows no call", "give --max-calls 1 or more"),
+    (["--max-calls", "-3"], "a budget of -3 model calls allows no call", "give --max-calls 1 or more"),
+    (["--max-tokens", "0"], "a budget of 0 tokens allows no call", "give --max-tokens 1 or more"),
+    (["--max-cost", "0"], "a budget of $0 allows no paid call", "give --max-cost above 0"),
+    (["--rounds", "-1"], "rounds must be >= 0", "give --rounds 0 or more"),
+    (["--beam", "0"], "candidates and beam >= 1", "--beam 1 or more"),
+])
+def test_a_budget_that_allows_nothing_is_refused_before_any_call(
+        args: list[str], why: str, fix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The message says which limit is wrong, and the fix names that limit's option."""
     suite = _project("json_format", tmp_path, monkeypatch)
     with OpenAIServer() as server:
-        assert main(["suggest", suite, "--max-calls", "0", "--api-base", server.base_url]) == 2
-        assert server.calls == 0  # refused before any call
+        assert main(["suggest", suite, *args, "--api-base", server.base_url]) == 2
+        assert server.calls == 0
     err = capsys.readouterr().err
-    assert "PT041" in err and "a budget of 0 model calls allows no call" in err and "--max-calls" in err
+    assert "PT041" in err and why in err and fix in err and "Traceback" not in err
+    assert _tracked_changes(tmp_path) == ""
+
+
+def test_a_budget_smaller_than_the_first_run_is_refused_before_any_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The suite's own run counts against the budget: one too small to hold it would be
+    overspent by that run alone, so it is refused up front, saying how many it takes."""
+    suite = _project("json_format", tmp_path, monkeypatch)
+    needed = sum(run.case.repeat for run in load_suite(tmp_path / suite).expand())
+    assert needed >= 2
+    with OpenAIServer() as server:
+        assert main(["suggest", suite, "--max-calls", str(needed - 1), "--api-base", server.base_url]) == 2
+        assert server.calls == 0
+    err = capsys.readouterr().err
+    assert "PT041" in err and f"takes {needed} model calls, more than the budget of {needed - 1}" in err
+    assert f"give --max-calls {needed} or more" in err and "--results FILE" in err
 
 
 def test_proposer_reply_not_in_the_requested_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
