@@ -73,20 +73,18 @@ def _problem(path: str, message: str, code: Any, hint: str) -> OptimizeError:
 def load_baseline(suite: Suite, results: RunResults | str | Path) -> RunResults:
     """The cases of ``suite`` in a results file (or object); a file of another suite is a
     PT040 error naming the suites it does hold."""
-    from promptkit.codes import INVALID_RESULTS, SUGGEST_RESULTS_MISMATCH
+    from promptkit.codes import SUGGEST_RESULTS_MISMATCH
     from promptkit.runner import RunResults
 
     where = "<results>"
     if not isinstance(results, RunResults):
-        where = str(results)
-        from promptkit.template.source import read_bytes
+        from promptkit.runner.baseline import load_results
 
-        try:
-            data = read_bytes(results, max_bytes=256 * 1024 * 1024)
-            results = RunResults.from_json(data.decode("utf-8"))
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is one diagnostic
-            raise _problem(where, f"cannot read the results file ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
-                           INVALID_RESULTS, "give a results.json written by `promptkit test` or the pytest plugin") from None
+        where = str(results)
+        try:  # the one reader of results files: a damaged one is located (file:line:col), never a traceback
+            results = load_results(results)
+        except PromptkitError as exc:
+            raise OptimizeError(exc.diagnostic) from None
     mine = [c for c in results.cases if c.suite == suite.name]
     if not mine:
         held = sorted({c.suite for c in results.cases})

@@ -268,15 +268,18 @@ def load_results(path: str | Path) -> RunResults:
         where = ".".join(str(x) for x in err.get("loc", ()))
         detail = f"{where}: {err['msg']}" if where else err["msg"]
         span = None
+        hint = "pass a results.json written by promptkit test"
         m = re.search(r"at line (\d+) column (\d+)", detail)
         if m and err["type"] == "json_invalid":
             idx = LineIndex(text)
             pos = idx.position_at(int(m.group(1)), max(1, int(m.group(2))))
             span = idx.span(pos.offset, pos.offset)
             detail = detail[: m.start()].strip()
+            if "EOF while parsing" in detail:  # promptkit writes it whole (atomically): cut off on the way here
+                detail += " (the file ends early: it was cut off)"
+                hint = "copy or download the whole file again, or run the tests again to write it"
         raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {detail}", code=INVALID_RESULTS.code,
-                                        name=INVALID_RESULTS.name, span=span,
-                                        hint="pass a results.json written by promptkit test")) from None
+                                        name=INVALID_RESULTS.name, span=span, hint=hint)) from None
     except ValueError as exc:
         first = str(exc).splitlines()[0]
         raise PromptkitError(Diagnostic(str(p), f"not a promptkit results file: {first}", code=INVALID_RESULTS.code,

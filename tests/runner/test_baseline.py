@@ -151,6 +151,28 @@ def test_bad_results_files_are_diagnostics(tmp_path: Path) -> None:
     assert info.value.diagnostic.path == str(bad)
 
 
+_WHOLE = results(case("a", P), case("b", F, output="multi\nline \"quoted\" out"), case("c", E)).to_json()
+
+
+@settings(max_examples=60, deadline=None)
+@given(cut=st.integers(min_value=1, max_value=len(_WHOLE) - 2))
+def test_a_cut_off_results_file_is_located_and_named_cut_off(tmp_path_factory: pytest.TempPathFactory, cut: int) -> None:
+    """Cut anywhere (a partial copy or download), a results file is one located
+    diagnostic: it points into the file, says it ends early and how to get it whole."""
+    part = _WHOLE[:cut]
+    if not part.strip():
+        return
+    bad = tmp_path_factory.mktemp("cut") / "results.json"
+    bad.write_text(part, encoding="utf-8")
+    with pytest.raises(PromptkitError) as info:
+        load_results(bad)
+    d = info.value.diagnostic
+    assert "not a promptkit results file" in d.message
+    if "Invalid JSON" in d.message:  # (a cut right after a whole value can be valid JSON of the wrong shape)
+        assert d.span is not None and d.span.start.line <= part.count("\n") + 1
+        assert "it was cut off" in d.message and "whole file again" in (d.hint or "")
+
+
 def test_baseline_outputs_prefer_a_passing_sample() -> None:
     c = case("a", P, output="good")
     c.samples.insert(0, SampleResult(outcome=F, output="bad"))
