@@ -300,12 +300,14 @@ class Runner:
             params = {**(spec.params if spec is not None else {}), **cr.model.params}
         # Prompty's ${env:VAR} placeholders are connection settings, not call parameters
         params = {k: v for k, v in params.items() if not (isinstance(v, str) and v.startswith("${"))}
-        return self.config.model or cr.model.id, self._checked_params(params, template, job.suite_path)
+        return self.config.model or cr.model.id, self._checked_params(params, template, job.suite_path, cr.model.id)
 
-    def _checked_params(self, params: dict[str, Any], template: PromptTemplate | None, suite_path: str) -> dict[str, Any]:
+    def _checked_params(self, params: dict[str, Any], template: PromptTemplate | None, suite_path: str,
+                        model_id: str) -> dict[str, Any]:
         """Parameters from files through the allow-list of :mod:`promptkit.runner.policy`;
-        a refused one is a :class:`PromptkitError` at the front-matter key that set it
-        (else at the test file), so the case is an ERROR that says where to look."""
+        a refused one is a :class:`PromptkitError` at the key that set it (the prompt's
+        front matter, else the test file's ``models:`` entry), so the case is an ERROR that
+        says where to look."""
         from promptkit.runner.policy import ParamRefused, check_call_params
 
         try:
@@ -317,6 +319,10 @@ class Runner:
                 span = template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
                 if span is not None:
                     where = str(template.path)
+            if span is None:
+                from promptkit.runner.suite_file import model_param_span
+
+                span = model_param_span(suite_path, model_id, exc.param)
             raise PromptkitError(Diagnostic(where, exc.message, code=REFUSED_CALL_PARAMETER.code, name=REFUSED_CALL_PARAMETER.name,
                                             span=span, hint=exc.hint)) from None
 
@@ -329,7 +335,7 @@ class Runner:
         async def judge(jmessages: list[dict[str, Any]], jmodel: str | None, jparams: dict[str, Any]) -> ModelResponse:
             use = jmodel or judge_model or model_id
             try:
-                merged = self._checked_params({**judge_params, **(jparams or {})}, None, job.suite_path)
+                merged = self._checked_params({**judge_params, **(jparams or {})}, None, job.suite_path, use)
             except PromptkitError as exc:
                 raise ProviderError(exc.diagnostic.format(), kind="bad_request", hint=exc.diagnostic.hint) from None
             out = await self.recorder.samples(job.store, use, jmessages, merged, 1, suite_path=job.suite_path, case_id=job.case_id)

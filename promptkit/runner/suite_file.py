@@ -552,3 +552,31 @@ def load_suite(path: str | Path) -> Suite:
 def loads_suite(text: str, path: str | Path = "inline.prompttest.yaml") -> Suite:
     """Load a suite from text; relative paths resolve against ``path``'s folder."""
     return _Loader(Path(path), text).parse()
+
+
+def model_param_span(path: str | Path, model_id: str, param: str) -> Span | None:
+    """Where the suite file at ``path`` sets call parameter ``param`` for model
+    ``model_id`` (a ``models:`` entry, a case's own, a ``judge:``), or None.
+
+    Why: a parameter refused at call time (see :mod:`promptkit.runner.policy`) is found
+    long after the load, and a diagnostic at ``file:1:1`` sends the user hunting. This
+    reads the file again, only on that error path; a file that changed or cannot be read
+    since simply gives no position."""
+    from promptkit.template import source
+    from promptkit.template.frontmatter import parse_yaml
+
+    src = source.read(path)  # the same reader (and limits) as the load: a FIFO is never opened
+    if not src.ok:
+        return None
+    parsed = parse_yaml(src.text, str(path), LineIndex(src.text), 0)
+    todo: list[tuple[tuple[Any, ...], Any]] = [((), parsed.data)]
+    while todo:  # breadth first: the suite's own models before a case's
+        loc, node = todo.pop(0)
+        if isinstance(node, dict):
+            params = node.get("params")
+            if node.get("id") == model_id and isinstance(params, dict) and param in params:
+                return parsed.spans.get((*loc, "params", param))
+            todo += [((*loc, k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            todo += [((*loc, i), v) for i, v in enumerate(node)]
+    return None

@@ -327,3 +327,28 @@ def test_csv_datasets_round_trip_with_true_row_lines(tmp_path_factory: pytest.Te
     loaded = load_dataset(path)
     assert [(r.vars["text"], r.vars["note"]) for r in loaded] == rows
     assert [r.line for r in loaded] == lines
+
+
+def test_model_param_span_finds_the_key_that_set_a_refused_parameter(tmp_path: Path) -> None:
+    """A parameter refused at call time is reported at the key that set it: in ``models:``,
+    a case's own ``models:`` or a ``judge:``; a file gone since gives no position."""
+    from promptkit.runner.suite_file import model_param_span
+
+    f = tmp_path / "s.prompttest.yaml"
+    f.write_text("prompts: [p.prompty]\n"
+                 "models:\n"
+                 "  - {id: a/one, params: {temperature: 0}}\n"
+                 "defaults:\n"
+                 "  judge: {id: j/judge, params: {api_base: 'http://x'}}\n"
+                 "cases:\n"
+                 "  - id: c\n"
+                 "    models:\n"
+                 "      - id: b/two\n"
+                 "        params:\n"
+                 "          base_url: http://y\n", encoding="utf-8")
+    spans = {m: model_param_span(f, m, k) for m, k in
+             [("a/one", "temperature"), ("j/judge", "api_base"), ("b/two", "base_url")]}
+    assert {m: s.start.line if s else None for m, s in spans.items()} == {"a/one": 3, "j/judge": 5, "b/two": 11}
+    assert model_param_span(f, "a/one", "api_base") is None  # not set there
+    assert model_param_span(f, "z/none", "temperature") is None
+    assert model_param_span(tmp_path / "gone.prompttest.yaml", "a/one", "temperature") is None

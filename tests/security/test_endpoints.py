@@ -111,7 +111,9 @@ def test_endpoint_in_a_suite_target_is_refused(attack: AttackProject, listener: 
     assert_no_traceback(proc)
     assert proc.returncode == 1
     assert listener.calls == 0
-    assert "api_base" in _results(attack)["cases"][0]["samples"][0]["error"]
+    error = _results(attack)["cases"][0]["samples"][0]["error"]
+    line = SUITE.format(prompt="answer.prompty", models=models).splitlines().index(models.splitlines()[1]) + 1
+    assert "api_base" in error and f"t.prompttest.yaml:{line}:" in error, error  # at the entry's key, not 1:1
 
 
 def test_endpoint_in_judge_params_is_refused(attack: AttackProject, listener: OpenAIServer) -> None:
