@@ -365,12 +365,16 @@ class _Loader:
             return self.fail((*loc, *kpath), message, hint, code=code)
 
         out = dict(values)
+        refused = set()
         for kpath, kind, target in refs:
-            if kind == "env":
-                raise fail(kpath, f"${{env:{target}}} is not allowed in test variables",
-                           "variable values are sent to the model and written into recordings; use ${file:...} or a literal",
-                           INVALID_TEST_FILE.code)
+            if kind == "env":  # keep going: every bad variable of the file in one run
+                self.problems.append(fail(kpath, f"${{env:{target}}} is not allowed in test variables",
+                                          "variable values are sent to the model and written into recordings; "
+                                          "use ${file:...} or a literal", INVALID_TEST_FILE.code))
+                refused.add(kpath[0] if kpath else None)
         for name, value in values.items():
+            if name in refused:
+                continue
             try:
                 out[name] = resolve(value, base or self.base, {}, root=self.root)
             except ReferenceError_ as exc:
@@ -381,7 +385,7 @@ class _Loader:
 
                     err.diagnostic.code, err.diagnostic.name = CODE, NAME
                     err.args = (err.diagnostic.format(),)
-                raise err from None
+                self.problems.append(err)
         return out
 
     def _perturb(self, value: dict[str, Any], loc: tuple[Any, ...]) -> Any:

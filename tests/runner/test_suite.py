@@ -352,3 +352,32 @@ def test_model_param_span_finds_the_key_that_set_a_refused_parameter(tmp_path: P
     assert model_param_span(f, "a/one", "api_base") is None  # not set there
     assert model_param_span(f, "z/none", "temperature") is None
     assert model_param_span(tmp_path / "gone.prompttest.yaml", "a/one", "temperature") is None
+
+
+def test_every_bad_variable_reference_is_reported_in_one_run(tmp_path: Path) -> None:
+    """Missing ``${file:}`` targets, a refused ``${env:}`` and a path out of the project,
+    in cases and in dataset rows: all reported at once, each at its own line."""
+    (tmp_path / "p.prompty").write_text("---\nname: p\nmodel: {id: openai/m}\ninputs:\n  q: {type: string}\n---\n"
+                                        "user:\n{{q}}\n", encoding="utf-8")
+    (tmp_path / "rows.jsonl").write_text('{"id": "r1", "q": "${file:gone-a.txt}"}\n{"id": "r2", "q": "ok"}\n'
+                                         '{"id": "r3", "q": "${file:gone-b.txt}"}\n', encoding="utf-8")
+    f = tmp_path / "s.prompttest.yaml"
+    f.write_text(textwrap.dedent("""\
+        prompts: [p.prompty]
+        cases:
+          - id: one
+            vars: {q: "${file:missing.txt}"}
+          - id: two
+            vars: {q: "${env:HOME}"}
+          - id: fine
+            vars: {q: plain}
+          - id: three
+            vars: {q: "${file:../../../../etc/hostname}"}
+          - id: rows
+            dataset: rows.jsonl
+        """), encoding="utf-8")
+    with pytest.raises(PromptkitError) as info:
+        load_suite(f)
+    found = sorted((Path(d.path).name, d.line, d.code) for d in info.value.diagnostics)
+    assert found == [("rows.jsonl", 1, "PT005"), ("rows.jsonl", 3, "PT005"), ("s.prompttest.yaml", 4, "PT004"),
+                     ("s.prompttest.yaml", 6, "PT002"), ("s.prompttest.yaml", 10, "PK011")], found
