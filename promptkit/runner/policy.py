@@ -50,7 +50,7 @@ CALL_PARAMS = frozenset({
 })
 
 #: How we call, not what the model answers: accepted from files, never recorded or keyed.
-TRANSPORT_PARAMS = frozenset({"timeout", "max_retries", "num_retries", "stream"})
+TRANSPORT_PARAMS = frozenset({"timeout", "max_retries", "num_retries", "stream", "stream_options"})
 
 #: Parameters that choose the server a call (and its credentials) goes to.
 ENDPOINT_PARAMS = frozenset({"api_base", "base_url", "api_host", "azure_endpoint", "endpoint"})

@@ -148,12 +148,34 @@ class ModelSpec(BaseModel):
 
     @property
     def params(self) -> dict[str, Any]:
-        """Call parameters (temperature, max_tokens...) from either Prompty shape."""
+        """Call parameters (temperature, max_tokens...) from either Prompty shape, by
+        litellm's names: Prompty v2 ``options`` are camelCase (``maxOutputTokens``,
+        ``topP``...) with provider extras under ``additionalProperties``."""
         out: dict[str, Any] = {}
         for src in (self.options, self.parameters):
             if isinstance(src, dict):
-                out.update(src)
+                out.update(dict(prompty_options(src)) if src is self.options else src)
         return out
+
+
+#: Prompty v2's option names (its ``ModelOptions``) and the litellm parameter each one is.
+PROMPTY_V2_OPTIONS: dict[str, str] = {
+    "maxOutputTokens": "max_tokens", "topP": "top_p", "topK": "top_k", "frequencyPenalty": "frequency_penalty",
+    "presencePenalty": "presence_penalty", "stopSequences": "stop", "allowMultipleToolCalls": "parallel_tool_calls",
+}
+
+
+def prompty_options(options: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``model.options`` as ``(litellm name, value)`` pairs, in file order: Prompty v2
+    names translated, ``additionalProperties`` (provider extras) spread out. A name
+    litellm already uses (``temperature``, ``max_tokens``) is kept as it is."""
+    out: list[tuple[str, Any]] = []
+    for key, value in options.items():
+        if key == "additionalProperties" and isinstance(value, dict):
+            out += [(str(k), v) for k, v in value.items()]
+        else:
+            out.append((PROMPTY_V2_OPTIONS.get(str(key), str(key)), value))
+    return out
 
 
 class OutputFormat(BaseModel):

@@ -171,3 +171,24 @@ def test_untrusted_by_name_when_nothing_is_declared(name: str, untrusted: bool) 
 def test_declared_inputs_by_type(kind: str, untrusted: bool) -> None:
     text = f"---\nname: t\ninputs:\n  documents: {{type: {kind}}}\n---\nsystem:\nContext: {{{{ documents }}}}\n\nuser:\nhi\n"
     assert bool(run_text("PK500", text)) is untrusted
+
+
+def test_refused_call_parameters_read_prompty_v2_options_as_the_runner_does() -> None:
+    """PK505 refuses what ``promptkit test`` would (PT010), by the runner's names:
+    Prompty v2's camelCase options are sampling parameters; its ``additionalProperties``
+    are checked one by one; ``${env:}`` connection values are skipped."""
+    from promptkit.template import loads
+
+    fm = "---\nname: t\nmodel:\n  id: openai/m\n  options:\n{opts}---\nuser:\nhi\n"
+    ok = ("    maxOutputTokens: 100\n    topP: 0.9\n    topK: 4\n    stopSequences: [END]\n"
+          "    frequencyPenalty: 0.1\n    allowMultipleToolCalls: false\n    additionalProperties: {seed: 7}\n")
+    assert run_text("PK505", fm.format(opts=ok)) == []
+    assert loads(fm.format(opts=ok), path="t.prompty").front_matter.model.params == {
+        "max_tokens": 100, "top_p": 0.9, "top_k": 4, "stop": ["END"], "frequency_penalty": 0.1,
+        "parallel_tool_calls": False, "seed": 7}
+    bad = "    temperature: 0\n    additionalProperties:\n      api_base: http://evil.example/v1\n      extra_headers: {X: y}\n"
+    found = run_text("PK505", fm.format(opts=bad))
+    assert [(f.span.start.line, f.message.split(":")[0]) for f in found] == [
+        (8, "model.options.additionalProperties.api_base"), (9, "model.options.additionalProperties.extra_headers")]
+    assert "where model calls" in found[0].message and "allow-endpoints" in (found[0].hint or "")
+    assert run_text("PK505", fm.format(opts="    api_base: ${env:LLM_BASE}\n")) == []

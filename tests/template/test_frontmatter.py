@@ -37,7 +37,7 @@ def test_prompty_v2_shape() -> None:
     fm = t.front_matter
     assert (fm.version, fm.authors, fm.tags) == ("2.1.0", ["alice"], ["demo"])  # lifted from metadata
     assert fm.model is not None and fm.model.litellm_id == "openai/gpt-4o-mini"
-    assert fm.model.params == {"temperature": 0, "maxOutputTokens": 200}
+    assert fm.model.params == {"temperature": 0, "max_tokens": 200}  # v2 option names as litellm calls them
     assert t.engine is Engine.NUNJUCKS
     # inputs given as a list with `kind` load like the dict form
     assert list(fm.inputs) == ["city", "days"]
