@@ -316,7 +316,8 @@ class Runner:
         except ParamRefused as exc:
             where, span = suite_path, None
             if template is not None:
-                span = template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
+                span = (template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
+                        or template.span_of("model", "options", "additionalProperties", exc.param))  # Prompty v2 extras
                 if span is not None:
                     where = str(template.path)
             if span is None:
