@@ -315,9 +315,10 @@ class Runner:
                                      override_endpoint=bool(self.config.api_base))
         except ParamRefused as exc:
             where, span = suite_path, None
-            if template is not None:
-                span = (template.span_of("model", "parameters", exc.param) or template.span_of("model", "options", exc.param)
-                        or template.span_of("model", "options", "additionalProperties", exc.param))  # Prompty v2 extras
+            spec = template.front_matter.model if template is not None else None
+            if template is not None and spec is not None:  # the key that set it, the last one winning as in params
+                places = [where for where, name, _ in spec.param_entries() if name == exc.param]
+                span = template.span_of("model", *places[-1]) if places else None
                 if span is not None:
                     where = str(template.path)
             if span is None:

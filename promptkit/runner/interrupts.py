@@ -112,7 +112,12 @@ def _after_fork_in_child() -> None:
 def _restore_defaults() -> None:
     """Put back the handlers ours replaced. ``_owner_pid`` stays the parent's, so that
     should this fail in a child the handler still knows it is not the owner."""
-    for signum, handler in list(_previous.items()):
+    _put_back(dict(_previous))
+
+
+def _put_back(handlers: dict[int, Any]) -> None:
+    """Reinstate ``handlers`` wherever ours is still the one installed."""
+    for signum, handler in handlers.items():
         with contextlib.suppress(ValueError, OSError):
             if signal.getsignal(signum) is _handler:
                 signal.signal(signum, handler)
@@ -168,11 +173,9 @@ def stop_on_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in previous.items():
+        for signum in previous:
             _previous.pop(signum, None)
-            with contextlib.suppress(ValueError, OSError):
-                if signal.getsignal(signum) is _handler:
-                    signal.signal(signum, handler)
+        _put_back(previous)
         if not _previous:
             _owner_pid = None
 

@@ -149,12 +149,25 @@ class ModelSpec(BaseModel):
     @property
     def params(self) -> dict[str, Any]:
         """Call parameters (temperature, max_tokens...) from either Prompty shape, by
-        litellm's names: Prompty v2 ``options`` are camelCase (``maxOutputTokens``,
-        ``topP``...) with provider extras under ``additionalProperties``."""
-        out: dict[str, Any] = {}
-        for src in (self.options, self.parameters):
-            if isinstance(src, dict):
-                out.update(dict(prompty_options(src)) if src is self.options else src)
+        litellm's names (``parameters`` win over ``options``; see :meth:`param_entries`)."""
+        return {name: value for _, name, value in self.param_entries()}
+
+    def param_entries(self) -> list[tuple[tuple[str, ...], str, Any]]:
+        """Every call parameter as ``(where, litellm name, value)``: ``where`` is its key
+        path under ``model`` (``("options", "topP")``), for pointing at it. Prompty v2
+        ``options`` are camelCase (``maxOutputTokens``...) with provider extras under
+        ``additionalProperties``; a name litellm already uses is kept. ``options`` come
+        first, so a ``parameters`` entry of the same name wins."""
+        out: list[tuple[tuple[str, ...], str, Any]] = []
+        if isinstance(self.options, dict):
+            for key, value in self.options.items():
+                k = str(key)
+                if k == "additionalProperties" and isinstance(value, dict):
+                    out += [(("options", k, str(x)), str(x), v) for x, v in value.items()]
+                else:
+                    out.append((("options", k), PROMPTY_V2_OPTIONS.get(k, k), value))
+        if isinstance(self.parameters, dict):
+            out += [(("parameters", str(k)), str(k), v) for k, v in self.parameters.items()]
         return out
 
 
@@ -163,19 +176,6 @@ PROMPTY_V2_OPTIONS: dict[str, str] = {
     "maxOutputTokens": "max_tokens", "topP": "top_p", "topK": "top_k", "frequencyPenalty": "frequency_penalty",
     "presencePenalty": "presence_penalty", "stopSequences": "stop", "allowMultipleToolCalls": "parallel_tool_calls",
 }
-
-
-def prompty_options(options: dict[str, Any]) -> list[tuple[str, Any]]:
-    """``model.options`` as ``(litellm name, value)`` pairs, in file order: Prompty v2
-    names translated, ``additionalProperties`` (provider extras) spread out. A name
-    litellm already uses (``temperature``, ``max_tokens``) is kept as it is."""
-    out: list[tuple[str, Any]] = []
-    for key, value in options.items():
-        if key == "additionalProperties" and isinstance(value, dict):
-            out += [(str(k), v) for k, v in value.items()]
-        else:
-            out.append((PROMPTY_V2_OPTIONS.get(str(key), str(key)), value))
-    return out
 
 
 class OutputFormat(BaseModel):

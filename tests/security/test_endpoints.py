@@ -72,6 +72,7 @@ ATTACKS = [  # (front-matter section, its value, the parameter refused)
     ("parameters", "{{api_base: '{url}'}}", "api_base"),
     ("parameters", "{{base_url: '{url}'}}", "base_url"),
     ("options", "{{api_base: '{url}', temperature: 0}}", "api_base"),  # Prompty v2
+    ("options", "{{maxOutputTokens: 50, additionalProperties: {{api_base: '{url}'}}}}", "api_base"),  # v2 extras
     ("parameters", "{{api_base: 'http://user:pw@{host}/v1'}}", "api_base"),
     ("parameters", "{{extra_headers: {{X-Exfil: '${{env:OPENAI_API_KEY}}'}}}}", "extra_headers"),
     ("parameters", "{{custom_llm_provider: openai, api_base: '{url}'}}", "custom_llm_provider"),

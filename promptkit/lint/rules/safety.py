@@ -855,28 +855,15 @@ class RefusedCallParameter(Rule):
         spec = t.front_matter.model
         if spec is None:
             return
-        from promptkit.template.model import PROMPTY_V2_OPTIONS
-
-        for section in ("parameters", "options"):
-            values = getattr(spec, section, None)
-            if not isinstance(values, dict):
-                continue
-            entries = [((k,), str(k), v) for k, v in values.items() if k != "additionalProperties" or section != "options"]
-            extras = values.get("additionalProperties") if section == "options" else None
-            if isinstance(extras, dict):  # Prompty v2's provider extras: each one a parameter of its own
-                entries += [(("additionalProperties", k), str(k), v) for k, v in extras.items()]
-            for where, key, value in entries:
-                if section == "options":
-                    key = PROMPTY_V2_OPTIONS.get(key, key)  # maxOutputTokens is max_tokens, as the runner reads it
-                if isinstance(value, str) and value.startswith("${"):
-                    continue  # ${env:...}: a connection setting the runner leaves out, never a parameter
-                try:
-                    check_call_params({key: value})
-                except ParamRefused as exc:
-                    why = ("it chooses where model calls, and the provider keys sent with them, go" if key in ENDPOINT_PARAMS
-                           else "only sampling and output parameters pass from a file; credentials, headers and "
-                                "provider settings come from the environment and the command line")
-                    dotted = ".".join(str(w) for w in where)
-                    yield Finding(t.span_of("model", section, *where) or t.front_matter_span,
-                                  f"model.{section}.{dotted}: promptkit test refuses this parameter (PT010): {why}",
-                                  hint=exc.hint)
+        for where, key, value in spec.param_entries():  # by the runner's names: maxOutputTokens is max_tokens
+            if isinstance(value, str) and value.startswith("${"):
+                continue  # ${env:...}: a connection setting the runner leaves out, never a parameter
+            try:
+                check_call_params({key: value})
+            except ParamRefused as exc:
+                why = ("it chooses where model calls, and the provider keys sent with them, go" if key in ENDPOINT_PARAMS
+                       else "only sampling and output parameters pass from a file; credentials, headers and "
+                            "provider settings come from the environment and the command line")
+                yield Finding(t.span_of("model", *where) or t.front_matter_span,
+                              f"model.{'.'.join(where)}: promptkit test refuses this parameter (PT010): {why}",
+                              hint=exc.hint)
